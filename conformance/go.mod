@@ -1,0 +1,10 @@
+module github.com/compio-sync/gosync/conformance
+
+go 1.26
+
+require github.com/compio-sync/gosync/core v0.0.0
+
+replace (
+	github.com/compio-sync/gosync/backend-generic => ../backend-generic
+	github.com/compio-sync/gosync/core => ../core
+)

@@ -1,0 +1,3 @@
+module github.com/compio-sync/gosync/core
+
+go 1.26
