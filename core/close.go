@@ -1,0 +1,29 @@
+package core
+
+// Close closes the Semaphore. Every queued Acquire and every later Acquire
+// fails with an error satisfying errors.Is(err, ErrClosed), and TryAcquire
+// fails. Permits already held stay valid: releasing them still works and
+// never panics, and introspection keeps counting them. Close is idempotent.
+func (s *Semaphore) Close() {
+	var wake wakeList
+	s.mu.Lock()
+	for {
+		st := s.state.Load()
+		if st&flagClosed != 0 {
+			s.mu.Unlock()
+			return
+		}
+		// Set closed and clear queued in one step: fast Acquires now fail on
+		// flagClosed, and fast Releases resume.
+		if s.state.CompareAndSwap(st, (st|flagClosed)&^flagQueued) {
+			break
+		}
+	}
+	for w := s.head; w != nil; w = s.head {
+		s.unlink(w)
+		w.status.Store(waiterClosed)
+		wake.push(w)
+	}
+	s.mu.Unlock()
+	wake.wake()
+}

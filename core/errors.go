@@ -1,0 +1,15 @@
+package core
+
+import "errors"
+
+// ErrClosed is returned (possibly wrapped; test with errors.Is) by every
+// Acquire that is queued when the Semaphore is closed and by every Acquire
+// that starts after it.
+var ErrClosed = errors.New("core: semaphore closed")
+
+// ErrTooLarge is returned (possibly wrapped; test with errors.Is) by an
+// Acquire that asks for more permits than the Semaphore's maximum, either at
+// once or when SetMaxPermits shrinks the maximum below what a queued Acquire
+// asks for. Such a request could never be granted, so it fails instead of
+// blocking.
+var ErrTooLarge = errors.New("core: request exceeds the semaphore's maximum permits")

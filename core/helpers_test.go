@@ -1,0 +1,49 @@
+package core_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// chanBackend is a minimal correct Backend for core's own tests; the real
+// backends live in their own modules and are tested with conformance.Run.
+type chanBackend struct{}
+
+func (chanBackend) Name() string { return "chan" }
+func (chanBackend) NewParker() core.Parker {
+	return chanParker(make(chan struct{}, 1))
+}
+
+type chanParker chan struct{}
+
+func (p chanParker) Park(ctx context.Context) error {
+	select {
+	case <-p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p chanParker) Unpark() {
+	select {
+	case p <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// watchdog instead of hanging.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("watchdog: timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}

@@ -1,0 +1,30 @@
+package core
+
+// A Permit holds permits acquired from a Semaphore and returns them exactly
+// once. The zero Permit holds nothing.
+//
+// A Permit is a small value: keep it in one place and release it through a
+// pointer (defer p.Release()). Copying a Permit copies the right to release
+// it, and releasing both copies returns the permits twice. A Permit is not
+// safe for concurrent use: release it from one goroutine.
+type Permit struct {
+	sem *Semaphore
+	n   int
+}
+
+// Release returns the Permit's permits to its Semaphore, with the same
+// handoff to waiters as Semaphore.Release, and empties the Permit. Releasing
+// an empty Permit (already released, or the zero Permit) does nothing. It
+// works after the Semaphore is closed.
+func (p *Permit) Release() {
+	n := p.n
+	if n == 0 {
+		return
+	}
+	p.n = 0
+	p.sem.Release(n)
+}
+
+// Count returns the number of permits the Permit holds: what was acquired,
+// or 0 after Release.
+func (p Permit) Count() int { return p.n }

@@ -1,0 +1,278 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+)
+
+// A waiter is one queued AcquireN. Waiters and their Parkers are recycled
+// through Semaphore.waiters.
+type waiter struct {
+	n      int64
+	parker Parker
+
+	// status is written under Semaphore.mu, before the Unpark that follows
+	// any change away from waiterQueued. The waiter reads it after Park
+	// returns; the Parker's happens-before guarantee would suffice, but an
+	// atomic keeps a backend that breaks it from turning into a data race
+	// on the outcome.
+	status atomic.Int32
+
+	prev, next *waiter // queue links, under Semaphore.mu
+	wakeNext   *waiter // the wake list built under mu and walked after it
+}
+
+const (
+	waiterQueued   int32 = iota // in the queue, owed nothing yet
+	waiterGranted               // dequeued: holds n permits
+	waiterClosed                // dequeued by Close
+	waiterTooLarge              // dequeued by a shrink below n
+)
+
+// wakeList is a chain of dequeued waiters, linked through wakeNext, to be
+// unparked once Semaphore.mu is released. Unparking outside the lock keeps
+// a slow backend (a system call per Unpark) from lengthening the critical
+// section.
+type wakeList struct{ first, last *waiter }
+
+func (l *wakeList) push(w *waiter) {
+	w.wakeNext = nil
+	if l.last == nil {
+		l.first = w
+	} else {
+		l.last.wakeNext = w
+	}
+	l.last = w
+}
+
+// wake unparks every waiter on the list and reports whether there were any.
+func (l *wakeList) wake() bool {
+	w := l.first
+	for w != nil {
+		// Read the link before Unpark: once unparked, the waiter may be
+		// recycled and queued again, rewriting wakeNext.
+		next := w.wakeNext
+		w.parker.Unpark()
+		w = next
+	}
+	return l.first != nil
+}
+
+// pushBack appends w to the queue. Called with s.mu held.
+func (s *Semaphore) pushBack(w *waiter) {
+	w.prev, w.next = s.tail, nil
+	if s.tail == nil {
+		s.head = w
+	} else {
+		s.tail.next = w
+	}
+	s.tail = w
+	s.waiting.Add(1)
+}
+
+// unlink removes w from the queue. Called with s.mu held.
+func (s *Semaphore) unlink(w *waiter) {
+	if w.prev == nil {
+		s.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		s.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next = nil, nil
+	s.waiting.Add(-1)
+}
+
+// acquireSlow queues for n permits (n > 0) and parks until the outcome is
+// decided. See AcquireN for the outcomes.
+func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
+	// Take a waiter before locking: creating a Parker may allocate or make
+	// a system call, which must not lengthen the critical section.
+	w := s.waiters.Get().(*waiter)
+	w.n = int64(n)
+	w.status.Store(waiterQueued)
+
+	s.mu.Lock()
+	if max := maxOf(s.cfg.Load()); int64(n) > max {
+		s.mu.Unlock()
+		s.waiters.Put(w)
+		return Permit{}, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max)
+	}
+	for {
+		st := s.state.Load()
+		if st&flagClosed != 0 {
+			s.mu.Unlock()
+			s.waiters.Put(w)
+			return Permit{}, ErrClosed
+		}
+		if st&flagQueued != 0 {
+			break // join the existing queue; the word is ours under mu.
+		}
+		if availOf(st) >= int64(n) {
+			// Permits came back between the fast path and here.
+			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+				s.mu.Unlock()
+				s.waiters.Put(w)
+				return Permit{sem: s, n: n}, nil
+			}
+			continue
+		}
+		// Set flagQueued with a CAS that also proves avail < n still holds:
+		// a Release that slipped in after the load makes the CAS fail and we
+		// look again. This is the re-check after becoming visible whose
+		// absence lost wakeups in compio-sync. From here on fast paths leave
+		// the word alone and every Release comes to mu, where it finds w.
+		if s.state.CompareAndSwap(st, st|flagQueued) {
+			break
+		}
+	}
+	s.pushBack(w)
+	s.mu.Unlock()
+
+	for {
+		err := w.parker.Park(ctx)
+		if err != nil {
+			return s.abandon(ctx, w, err)
+		}
+		switch w.status.Load() {
+		case waiterGranted:
+			s.waiters.Put(w)
+			return Permit{sem: s, n: n}, nil
+		case waiterClosed:
+			s.waiters.Put(w)
+			return Permit{}, ErrClosed
+		case waiterTooLarge:
+			max := s.MaxPermits()
+			s.waiters.Put(w)
+			return Permit{}, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max)
+		}
+		// Still queued: the backend returned without a token, breaking the
+		// Parker contract. Park again rather than fail a correct program;
+		// conformance.Run reports such a backend.
+	}
+}
+
+// abandon finishes an acquireSlow whose Park failed with err: ctx ended or
+// the backend failed. It returns the caller's error and leaves nothing held.
+func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, error) {
+	ctxEnded := err == ctx.Err()
+	if !ctxEnded {
+		err = fmt.Errorf("core: %s backend: Park failed: %w", s.backend.Name(), err)
+	}
+	var wake wakeList
+	s.mu.Lock()
+	status := w.status.Load()
+	switch status {
+	case waiterQueued:
+		// Nobody has dequeued w, so nobody will Unpark it. Leave the queue
+		// and, since w may have been the head that held back smaller
+		// waiters behind it, serve them now (x/sync issue 37852).
+		s.unlink(w)
+		s.grantLocked(&wake)
+	case waiterGranted:
+		// Granted in a race with the failure: the caller gets an error, so
+		// the permits go back, to the next waiters first.
+		s.returnLocked(w.n, &wake)
+	}
+	s.mu.Unlock()
+	wake.wake()
+
+	switch {
+	case !ctxEnded:
+		// The backend failed: drop the Parker, it may be broken.
+	case status == waiterQueued:
+		// No token is pending or coming: safe to reuse.
+		s.waiters.Put(w)
+	default:
+		// Whoever dequeued w unparks it after unlocking mu. Consume that
+		// token before recycling the Parker, or a later waiter would wake
+		// spuriously. If the backend fails now, drop the Parker.
+		if w.parker.Park(context.Background()) == nil {
+			s.waiters.Put(w)
+		}
+	}
+	return Permit{}, err
+}
+
+// releaseSlow returns n permits under mu, handing them to queued waiters.
+// It reports false, changing nothing, if more than the held permits would be
+// released.
+func (s *Semaphore) releaseSlow(n int64) bool {
+	var wake wakeList
+	s.mu.Lock()
+	// cfg cannot change under mu, so held = max - avail is exact for each
+	// state we load. flagQueued cannot change either: it is set and cleared
+	// only under mu.
+	max := maxOf(s.cfg.Load())
+	for {
+		st := s.state.Load()
+		if n > max-availOf(st) {
+			s.mu.Unlock()
+			return false
+		}
+		if st&flagQueued != 0 {
+			// The word is ours: no fast path writes it while queued.
+			s.state.Store(st + permitsDelta(n))
+			s.grantLocked(&wake)
+			break
+		}
+		// Nobody queued: fast paths may race with us, so CAS and re-check.
+		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
+			break
+		}
+	}
+	s.mu.Unlock()
+	if wake.wake() {
+		yield()
+	}
+	return true
+}
+
+// returnLocked adds back n permits that the caller is known to hold and
+// grants what it can to the queue. Called with s.mu held.
+func (s *Semaphore) returnLocked(n int64, wake *wakeList) {
+	for {
+		st := s.state.Load()
+		if st&flagQueued != 0 {
+			s.state.Store(st + permitsDelta(n)) // ours while queued
+			s.grantLocked(wake)
+			return
+		}
+		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
+			return
+		}
+	}
+}
+
+// grantLocked serves the queue from its head while the head's request fits,
+// moving each served waiter to wake, and clears flagQueued when the queue
+// empties. Called with s.mu held.
+//
+// It stops at the first waiter that does not fit, even if smaller waiters
+// behind it would: this head-of-line blocking is what keeps a large request
+// from starving behind a stream of small ones (x/sync's notifyWaiters makes
+// the same choice). The cost is that free permits may sit idle while the
+// head waits for enough of them.
+func (s *Semaphore) grantLocked(wake *wakeList) {
+	st := s.state.Load()
+	if st&flagQueued == 0 {
+		return // nothing queued; fast paths own the word.
+	}
+	// flagQueued is set and we hold mu: the word is ours until we clear it.
+	for w := s.head; w != nil && availOf(st) >= w.n; w = s.head {
+		st -= permitsDelta(w.n)
+		s.unlink(w)
+		w.status.Store(waiterGranted)
+		wake.push(w)
+	}
+	if s.head == nil {
+		// Clearing the flag hands the word back to the fast paths; it must
+		// be the last write made under the queue's ownership.
+		st &^= flagQueued
+	}
+	s.state.Store(st)
+}

@@ -1,0 +1,265 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// A Semaphore is a weighted counting semaphore with a strictly FIFO waiter
+// queue. It is safe for concurrent use. Create it with NewSemaphore; the zero
+// value is not usable.
+//
+// While nobody waits, Acquire, TryAcquire and Release are each one atomic
+// compare-and-swap on a single state word: no mutex and no allocation. Once a
+// caller has to wait, it joins a FIFO queue protected by a mutex and parks on
+// a Parker from the Semaphore's Backend; Release then hands permits directly
+// to the head of the queue, so a woken waiter never competes again and never
+// loses its place.
+//
+// Memory model: a Release of permits synchronizes before the Acquire or
+// TryAcquire that receives those permits returns, in the sense of the Go
+// memory model, just as sync.Mutex's n'th Unlock synchronizes before its
+// m'th Lock for n < m. Close synchronizes before the ErrClosed failures it
+// causes.
+type Semaphore struct {
+	// state is the word described in state.go.
+	state atomic.Uint64
+	// cfg holds the maximum and its generation; written only under mu.
+	cfg atomic.Uint64
+	// waiting counts the queued waiters; written only under mu.
+	waiting atomic.Int64
+
+	backend Backend
+
+	// mu protects the queue, every change of state while flagQueued is set,
+	// Close, and every change of cfg.
+	mu   sync.Mutex
+	head *waiter // next to be served
+	tail *waiter // last to queue
+
+	// waiters recycles waiter records and their Parkers, so that a blocked
+	// Acquire allocates nothing once the pool is warm.
+	waiters sync.Pool
+}
+
+// NewSemaphore returns a Semaphore with permits permits, all available, that
+// parks waiting goroutines on Parkers from b.
+//
+// It panics with a message starting "core:" if permits is negative or larger
+// than MaxPermitsLimit, or if b is nil.
+func NewSemaphore(permits int, b Backend) *Semaphore {
+	if permits < 0 {
+		panic(fmt.Sprintf("core: NewSemaphore with negative permits (%d)", permits))
+	}
+	if permits > MaxPermitsLimit {
+		panic(fmt.Sprintf("core: NewSemaphore with %d permits, more than MaxPermitsLimit (%d)", permits, int64(MaxPermitsLimit)))
+	}
+	if b == nil {
+		panic("core: NewSemaphore with a nil Backend")
+	}
+	s := &Semaphore{backend: b}
+	s.state.Store(permitsDelta(int64(permits)))
+	s.cfg.Store(makeCfg(int64(permits), 0))
+	s.waiters.New = func() any {
+		p := b.NewParker()
+		if p == nil {
+			panic(fmt.Sprintf("core: backend %q returned a nil Parker", b.Name()))
+		}
+		return &waiter{parker: p}
+	}
+	return s
+}
+
+// Backend returns the Backend the Semaphore parks waiters on.
+func (s *Semaphore) Backend() Backend { return s.backend }
+
+// Acquire acquires one permit, blocking until it is granted, ctx is done, or
+// the Semaphore is closed. It is AcquireN(ctx, 1).
+func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
+	return s.AcquireN(ctx, 1)
+}
+
+// AcquireN acquires n permits, blocking until they are granted, ctx is done,
+// or the Semaphore is closed. Waiters are served strictly in the order they
+// called AcquireN: while any waiter is queued, a new AcquireN queues behind
+// it even if enough permits are free.
+//
+// On success, it returns a Permit holding n permits and a nil error.
+//
+// On failure it returns a zero Permit, holds nothing, and leaves no permit
+// stranded: permits granted to it in a race with the failure are passed on to
+// the next waiters. The error is
+//   - ctx.Err() if ctx is done, including when it is done before the call,
+//     even if permits are free;
+//   - an error satisfying errors.Is(err, ErrClosed) if the Semaphore is
+//     closed before the permits are granted;
+//   - an error satisfying errors.Is(err, ErrTooLarge) at once if n exceeds
+//     MaxPermits, or later if SetMaxPermits shrinks the maximum below n while
+//     it waits;
+//   - an error wrapping the Backend's error if parking failed.
+//
+// n == 0 succeeds at once with an empty Permit, without queueing, unless ctx
+// is done or the Semaphore is closed. AcquireN panics with a message starting
+// "core:" if n is negative.
+func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
+	if n <= 0 {
+		return s.acquireZero(ctx, n)
+	}
+	// An already-done ctx fails even when permits are free. Reading Done
+	// avoids ctx.Err's cost for contexts that can never end (Done is nil).
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-done:
+			return Permit{}, ctx.Err()
+		default:
+		}
+	}
+	// Fast path: take the permits with one CAS while nobody is queued. The
+	// CAS fails if flagQueued was set since the load, which is what keeps a
+	// newcomer from barging past a waiter.
+	for {
+		st := s.state.Load()
+		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
+			break
+		}
+		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			return Permit{sem: s, n: n}, nil
+		}
+	}
+	return s.acquireSlow(ctx, n)
+}
+
+// acquireZero handles AcquireN with n <= 0.
+func (s *Semaphore) acquireZero(ctx context.Context, n int) (Permit, error) {
+	if n < 0 {
+		panic(fmt.Sprintf("core: AcquireN with negative n (%d)", n))
+	}
+	if err := ctx.Err(); err != nil {
+		return Permit{}, err
+	}
+	if s.Closed() {
+		return Permit{}, ErrClosed
+	}
+	return Permit{}, nil
+}
+
+// TryAcquire acquires one permit without blocking. It is TryAcquireN(1).
+func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
+
+// TryAcquireN acquires n permits without blocking.
+//
+// On success, it returns a Permit holding n permits and true. It fails,
+// returning a zero Permit and false and changing nothing, if fewer than n
+// permits are free, if any waiter is queued (even when n permits are free: a
+// TryAcquire never barges past a waiter), or if the Semaphore is closed.
+// n == 0 succeeds with an empty Permit unless the Semaphore is closed.
+// TryAcquireN panics with a message starting "core:" if n is negative.
+func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
+	if n < 0 {
+		panic(fmt.Sprintf("core: TryAcquireN with negative n (%d)", n))
+	}
+	for {
+		st := s.state.Load()
+		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
+			return Permit{}, false
+		}
+		if n == 0 {
+			return Permit{}, true
+		}
+		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			return Permit{sem: s, n: n}, true
+		}
+	}
+}
+
+// Release returns n permits to the Semaphore, for callers that do not keep
+// the Permit (the golang.org/x/sync/semaphore style). If waiters are queued,
+// Release grants the permits to them in FIFO order itself, waking each
+// waiter whose request it fills, and then yields the processor
+// (runtime.Gosched) so that the woken waiter runs at once instead of leaving
+// its permits idle until the scheduler gets to it.
+//
+// Release works after Close. n == 0 does nothing. Release panics with a
+// message starting "core:" if n is negative or if more permits would be
+// released than are held.
+func (s *Semaphore) Release(n int) {
+	if !s.TryRelease(n) {
+		panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, s.InUse()))
+	}
+}
+
+// TryRelease returns n permits like Release and reports true, or, if more
+// permits would be released than are held, changes nothing and reports
+// false. It panics with a message starting "core:" if n is negative.
+func (s *Semaphore) TryRelease(n int) bool {
+	if n <= 0 {
+		if n < 0 {
+			panic(fmt.Sprintf("core: Release of negative n (%d)", n))
+		}
+		return true
+	}
+	// Fast path: one CAS while nobody is queued. The generation check makes
+	// sure max and state describe the same resize epoch (see state.go).
+	for {
+		st := s.state.Load()
+		if st&flagQueued != 0 {
+			break // waiters own the permits now: hand off under mu.
+		}
+		cfg := s.cfg.Load()
+		if stateGen(st) != cfgGen(cfg) {
+			break // a resize is in progress: let mu order us after it.
+		}
+		if int64(n) > maxOf(cfg)-availOf(st) {
+			break // looks like an over-release: decide under mu.
+		}
+		if s.state.CompareAndSwap(st, st+permitsDelta(int64(n))) {
+			return true
+		}
+	}
+	return s.releaseSlow(int64(n))
+}
+
+// Closed reports whether Close has been called.
+func (s *Semaphore) Closed() bool { return s.state.Load()&flagClosed != 0 }
+
+// MaxPermits returns the current maximum number of permits: the count given
+// to NewSemaphore or the last SetMaxPermits.
+func (s *Semaphore) MaxPermits() int { return int(maxOf(s.cfg.Load())) }
+
+// AvailablePermits returns the number of permits neither held nor granted,
+// never less than 0. While waiters are queued the free permits are reserved
+// for the head of the queue (which needs more than are free), so a
+// TryAcquire fails even when AvailablePermits is positive. The result is a
+// snapshot that may be stale by the time it is used.
+func (s *Semaphore) AvailablePermits() int {
+	return int(max(availOf(s.state.Load()), 0))
+}
+
+// InUse returns the number of permits held, between 0 and MaxPermits except
+// after SetMaxPermits shrank the maximum below the number held. The result
+// is a snapshot that may be stale by the time it is used.
+func (s *Semaphore) InUse() int {
+	for range 4 {
+		st, cfg := s.state.Load(), s.cfg.Load()
+		if stateGen(st) == cfgGen(cfg) {
+			return int(max(maxOf(cfg)-availOf(st), 0))
+		}
+	}
+	// A resize kept interleaving: read a consistent pair under mu.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(max(maxOf(s.cfg.Load())-availOf(s.state.Load()), 0))
+}
+
+// Waiting returns the number of Acquire calls queued and not yet granted or
+// failed. The result is a snapshot that may be stale by the time it is used.
+func (s *Semaphore) Waiting() int { return int(s.waiting.Load()) }
+
+// yield lets a goroutine that Release just woke run at once. Without it the
+// woken goroutine sits in the releaser's run queue while its permits are
+// idle and every running goroutine that wants one must queue behind it (the
+// idle-token gap of FIFO handoff; see docs/design.md).
+func yield() { runtime.Gosched() }

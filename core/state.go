@@ -1,0 +1,68 @@
+package core
+
+// The state word.
+//
+// Everything the lock-free fast paths need lives in one uint64, so that an
+// uncontended Acquire and Release are one compare-and-swap each:
+//
+//	bit  0      closed: Close has run; every Acquire fails.
+//	bit  1      queued: the waiter queue is non-empty. While it is set, no
+//	            fast path may change the word; every change is made by a
+//	            goroutine holding Semaphore.mu. This is what makes the queue
+//	            strictly FIFO: a fast path can never take permits that a
+//	            queued waiter is owed.
+//	bits 2-17   generation: incremented (mod 2^16) by every SetMaxPermits.
+//	bits 18-63  available permits, a signed 46-bit number. It is negative
+//	            only after SetMaxPermits shrank the maximum below the number
+//	            of permits in use.
+//
+// The maximum lives in a second word, cfg (max<<16 | generation), written only
+// under Semaphore.mu by SetMaxPermits. Release needs it to detect a release of
+// more permits than are held (held = max - available). A fast-path Release
+// reads state, then cfg, and uses them only if their generations match; its
+// compare-and-swap on state then fails if a resize has run since, because the
+// resize changed the generation in state.
+
+const (
+	flagClosed uint64 = 1 << 0
+	flagQueued uint64 = 1 << 1
+
+	genShift = 2
+	genBits  = 16
+	genMask  = 1<<genBits - 1
+
+	availShift = genShift + genBits
+
+	cfgGenMask  = genMask
+	cfgMaxShift = genBits
+)
+
+// MaxPermitsLimit is the largest permit count a Semaphore can hold: the
+// largest value NewSemaphore, SetMaxPermits and AcquireN accept. It is
+// 2^45-1 (about 3.5e13), enough to count bytes of memory on any machine.
+const MaxPermitsLimit = 1<<45 - 1
+
+// availOf returns the signed count of available permits in a state word.
+func availOf(st uint64) int64 { return int64(st) >> availShift }
+
+// permitsDelta returns what to add to a state word to add n (possibly
+// negative) available permits; two's-complement wrap-around makes
+// subtraction work too.
+func permitsDelta(n int64) uint64 { return uint64(n) << availShift }
+
+// stateGen returns the resize generation recorded in a state word.
+func stateGen(st uint64) uint64 { return st >> genShift & genMask }
+
+// withGen returns st with its generation replaced by gen.
+func withGen(st, gen uint64) uint64 {
+	return st&^(genMask<<genShift) | (gen&genMask)<<genShift
+}
+
+// maxOf returns the maximum recorded in a cfg word.
+func maxOf(cfg uint64) int64 { return int64(cfg >> cfgMaxShift) }
+
+// cfgGen returns the resize generation recorded in a cfg word.
+func cfgGen(cfg uint64) uint64 { return cfg & cfgGenMask }
+
+// makeCfg packs a maximum and a generation into a cfg word.
+func makeCfg(max int64, gen uint64) uint64 { return uint64(max)<<cfgMaxShift | gen&cfgGenMask }
