@@ -1,8 +1,8 @@
 module github.com/compio-sync/gosync/backend-iouring
 
-go 1.26
+go 1.26.0
 
-require github.com/compio-sync/gosync/core v0.0.0
+require golang.org/x/sys v0.50.0
 
 replace (
 	github.com/compio-sync/gosync/conformance => ../conformance
