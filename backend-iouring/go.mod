@@ -1,6 +1,6 @@
 module github.com/compio-sync/gosync/backend-iouring
 
-go 1.26.0
+go 1.26
 
 require golang.org/x/sys v0.50.0
 

@@ -13,30 +13,30 @@ const (
 
 // Setup flags (io_uring_params.flags).
 const (
-	SetupCQSize         = 1 << 3
-	SetupClamp          = 1 << 4
-	SetupSubmitAll      = 1 << 7
-	SetupCoopTaskrun    = 1 << 8
-	SetupSingleIssuer   = 1 << 12
-	SetupDeferTaskrun   = 1 << 13
-	featSingleMmap      = 1 << 0
-	FeatNoDrop          = 1 << 1
-	enterGetEvents      = 1 << 0
-	sqCQOverflow        = 1 << 1
-	sqTaskrun           = 1 << 2
-	offSQRing           = 0
-	offCQRing           = 0x8000000
-	offSQEs             = 0x10000000
-	registerEventfd     = 4
-	unregisterEventfd   = 5
-	registerProbe       = 8
-	probeOpSupported    = 1 << 0
-	probeOps            = 256
-	sqeSize             = 64
-	cqeSize             = 16
-	paramsSize          = 120
-	AsyncCancelAny      = 1 << 2
-	AsyncCancelAll      = 1 << 0
+	SetupCQSize       = 1 << 3
+	SetupClamp        = 1 << 4
+	SetupSubmitAll    = 1 << 7
+	SetupCoopTaskrun  = 1 << 8
+	SetupSingleIssuer = 1 << 12
+	SetupDeferTaskrun = 1 << 13
+	featSingleMmap    = 1 << 0
+	FeatNoDrop        = 1 << 1
+	enterGetEvents    = 1 << 0
+	sqCQOverflow      = 1 << 1
+	sqTaskrun         = 1 << 2
+	offSQRing         = 0
+	offCQRing         = 0x8000000
+	offSQEs           = 0x10000000
+	registerEventfd   = 4
+	unregisterEventfd = 5
+	registerProbe     = 8
+	probeOpSupported  = 1 << 0
+	probeOps          = 256
+	sqeSize           = 64
+	cqeSize           = 16
+	paramsSize        = 120
+	AsyncCancelAny    = 1 << 2
+	AsyncCancelAll    = 1 << 0
 )
 
 // SQE is struct io_uring_sqe (64 bytes). Fields the backend does not use
@@ -67,7 +67,7 @@ type CQE struct {
 
 type sqringOffsets struct {
 	Head, Tail, RingMask, RingEntries, Flags, Dropped, Array, Resv1 uint32
-	UserAddr                                                       uint64
+	UserAddr                                                        uint64
 }
 
 type cqringOffsets struct {
@@ -78,9 +78,9 @@ type cqringOffsets struct {
 // params is struct io_uring_params (120 bytes).
 type params struct {
 	SQEntries, CQEntries, Flags, SQThreadCPU, SQThreadIdle, Features, WQFd uint32
-	Resv                                                                  [3]uint32
-	SQOff                                                                 sqringOffsets // byte 40
-	CQOff                                                                 cqringOffsets // byte 80
+	Resv                                                                   [3]uint32
+	SQOff                                                                  sqringOffsets // byte 40
+	CQOff                                                                  cqringOffsets // byte 80
 }
 
 type probeHeader struct {
