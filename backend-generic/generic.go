@@ -29,27 +29,27 @@ func (*Backend) Name() string { return "generic" }
 
 // NewParker returns a Parker with no token pending. Creating it allocates
 // one channel; Park/Unpark cycles after that allocate nothing.
-func (*Backend) NewParker() core.Parker { return &parker{token: make(chan struct{}, 1)} }
+func (*Backend) NewParker() core.Parker { return make(parker, 1) }
 
-// parker keeps its token as the one element a buffered channel can hold: a
+// parker keeps its token as the one element a one-slot channel can hold: a
 // send that finds the slot full is dropped, which coalesces Unparks, and a
 // receive consumes the token. A channel send happens before the receive that
-// completes, which gives the Parker contract's memory guarantee.
-type parker struct {
-	token chan struct{}
-}
+// completes, which gives the Parker contract's memory guarantee. Being a
+// channel itself (not a struct holding one) keeps a parked waiter's memory
+// to the channel alone.
+type parker chan struct{}
 
 // Park returns nil after consuming the token, or ctx.Err() if ctx ends first,
 // leaving a later token in the channel. When both are ready, select picks
 // one at random; either outcome is allowed by the contract.
-func (p *parker) Park(ctx context.Context) error {
+func (p parker) Park(ctx context.Context) error {
 	done := ctx.Done()
 	if done == nil { // context.Background and friends can never end.
-		<-p.token
+		<-p
 		return nil
 	}
 	select {
-	case <-p.token:
+	case <-p:
 		return nil
 	case <-done:
 		return ctx.Err()
@@ -57,9 +57,9 @@ func (p *parker) Park(ctx context.Context) error {
 }
 
 // Unpark leaves the token unless one is already pending.
-func (p *parker) Unpark() {
+func (p parker) Unpark() {
 	select {
-	case p.token <- struct{}{}:
+	case p <- struct{}{}:
 	default: // a token is pending: coalesce.
 	}
 }

@@ -1,0 +1,107 @@
+// Package semaphore is a drop-in replacement for golang.org/x/sync/semaphore:
+// the same API and documented behaviour, built on gosync's core.Semaphore with
+// the pure-Go backend. Migrating is changing one import path:
+//
+//	import "golang.org/x/sync/semaphore"
+//
+// becomes
+//
+//	import "github.com/compio-sync/gosync/backend-generic/semaphore"
+//
+// What changes underneath: Acquire, TryAcquire and Release are lock-free while
+// nobody waits (x/sync takes a mutex on every call), a blocked Acquire
+// allocates nothing once the semaphore is warm (x/sync allocates a channel and
+// a list element), and waiters are served in strict FIFO order with direct
+// handoff, as in x/sync.
+//
+// Differences, all in cases x/sync leaves undocumented: a negative weight
+// panics instead of corrupting the count; sizes above core.MaxPermitsLimit
+// (about 3.5e13) panic in NewWeighted; Acquire(ctx, 0) succeeds at once even
+// while others wait (x/sync queues it behind them).
+//
+// For Close, resize, introspection and exactly-once Permits, use
+// core.Semaphore directly.
+package semaphore
+
+import (
+	"context"
+	"fmt"
+
+	generic "github.com/compio-sync/gosync/backend-generic"
+	"github.com/compio-sync/gosync/core"
+)
+
+// backend is shared by every Weighted: the generic backend has no state.
+var backend = generic.New()
+
+// Weighted provides a way to bound concurrent access to a resource. The
+// callers can request access with a given weight. It is safe for concurrent
+// use.
+type Weighted struct {
+	sem  *core.Semaphore
+	size int64
+}
+
+// NewWeighted creates a new weighted semaphore with the given maximum combined
+// weight for concurrent access. It panics with a message starting
+// "semaphore:" if n is negative or larger than core.MaxPermitsLimit.
+func NewWeighted(n int64) *Weighted {
+	if n < 0 || n > core.MaxPermitsLimit {
+		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, int64(core.MaxPermitsLimit)))
+	}
+	return &Weighted{sem: core.NewSemaphore(int(n), backend), size: n}
+}
+
+// Acquire acquires the semaphore with a weight of n, blocking until resources
+// are available or ctx is done. On success, returns nil. On failure, returns
+// ctx.Err() and leaves the semaphore unchanged.
+//
+// If ctx is already done, Acquire fails even if resources are available. If
+// n exceeds the semaphore's size, Acquire cannot succeed: it blocks, without
+// holding up other callers, until ctx is done. Acquire panics with a message
+// starting "semaphore:" if n is negative.
+func (s *Weighted) Acquire(ctx context.Context, n int64) error {
+	if n < 0 {
+		panic(fmt.Sprintf("semaphore: Acquire with negative weight %d", n))
+	}
+	if n > s.size {
+		// Doomed: x/sync waits for ctx rather than failing at once, and
+		// never queues, so it blocks nobody else.
+		if done := ctx.Done(); done != nil {
+			<-done
+			return ctx.Err()
+		}
+		select {} // x/sync blocks forever here too
+	}
+	_, err := s.sem.AcquireN(ctx, int(n))
+	return err
+}
+
+// TryAcquire acquires the semaphore with a weight of n without blocking. On
+// success, returns true. On failure, returns false and leaves the semaphore
+// unchanged. It fails whenever another caller is waiting in Acquire, even if
+// n would fit. It panics with a message starting "semaphore:" if n is
+// negative.
+func (s *Weighted) TryAcquire(n int64) bool {
+	if n < 0 {
+		panic(fmt.Sprintf("semaphore: TryAcquire with negative weight %d", n))
+	}
+	if n > s.size {
+		return false
+	}
+	_, ok := s.sem.TryAcquireN(int(n))
+	return ok
+}
+
+// Release releases the semaphore with a weight of n, granting it to waiting
+// callers in FIFO order. It panics with "semaphore: released more than held"
+// if more is released than is held, and with a message starting "semaphore:"
+// if n is negative.
+func (s *Weighted) Release(n int64) {
+	if n < 0 {
+		panic(fmt.Sprintf("semaphore: Release with negative weight %d", n))
+	}
+	if n > s.size || !s.sem.TryRelease(int(n)) {
+		panic("semaphore: released more than held")
+	}
+}

@@ -1,0 +1,152 @@
+package semaphore_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/backend-generic/semaphore"
+	xsync "golang.org/x/sync/semaphore"
+)
+
+// mustPanic runs f and fails unless it panics with want.
+func mustPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic, want %q", want)
+		}
+		if r != want {
+			t.Fatalf("panic = %v, want %q", r, want)
+		}
+	}()
+	f()
+}
+
+func TestReleaseMoreThanHeldPanicsLikeXSync(t *testing.T) {
+	const want = "semaphore: released more than held"
+	w := semaphore.NewWeighted(1)
+	mustPanic(t, want, func() { w.Release(1) })
+	x := xsync.NewWeighted(1)
+	mustPanic(t, want, func() { x.Release(1) })
+	// More than the size is also more than held.
+	mustPanic(t, want, func() { w.Release(2) })
+}
+
+// TestMatchesXSyncSequentially drives both semaphores through the same random
+// sequence of non-blocking operations and compares every result.
+func TestMatchesXSyncSequentially(t *testing.T) {
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		size := int64(1 + rng.IntN(10))
+		ours, theirs := semaphore.NewWeighted(size), xsync.NewWeighted(size)
+		var held int64
+		for step := range 200 {
+			n := int64(rng.IntN(int(size) + 2))
+			switch rng.IntN(3) {
+			case 0:
+				got, want := ours.TryAcquire(n), theirs.TryAcquire(n)
+				if got != want {
+					t.Fatalf("seed %d step %d: TryAcquire(%d) with %d of %d held = %v, x/sync says %v", seed, step, n, held, size, got, want)
+				}
+				if got {
+					held += n
+				}
+			case 1:
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				got, want := ours.Acquire(ctx, n), theirs.Acquire(ctx, n)
+				if got != want {
+					t.Fatalf("seed %d step %d: Acquire(done ctx, %d) = %v, x/sync says %v", seed, step, n, got, want)
+				}
+			case 2:
+				if n <= held {
+					ours.Release(n)
+					theirs.Release(n)
+					held -= n
+				}
+			}
+		}
+	}
+}
+
+func TestAcquireTooLargeWaitsForContext(t *testing.T) {
+	w := semaphore.NewWeighted(2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := w.Acquire(ctx, 3); err != context.DeadlineExceeded {
+		t.Fatalf("Acquire(3) on size 2 = %v, want context.DeadlineExceeded", err)
+	}
+	// It blocked nobody: a fitting request still succeeds at once.
+	if !w.TryAcquire(2) {
+		t.Fatal("TryAcquire(2) after a doomed Acquire(3) failed")
+	}
+}
+
+// TestLargeAcquireDoesntStarve guards the same property as x/sync's test of
+// that name: a stream of small acquirers cannot starve a large one.
+func TestLargeAcquireDoesntStarve(t *testing.T) {
+	ctx := context.Background()
+	const n = 2
+	w := semaphore.NewWeighted(n)
+	running := true
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for range n {
+		_ = w.Acquire(ctx, 1)
+		go func() {
+			defer func() {
+				w.Release(1)
+				wg.Done()
+			}()
+			for running {
+				time.Sleep(time.Millisecond)
+				w.Release(1)
+				_ = w.Acquire(ctx, 1)
+			}
+		}()
+	}
+	_ = w.Acquire(ctx, n)
+	running = false
+	w.Release(n)
+	wg.Wait()
+}
+
+// TestCancelledHeadDoesntStrandPermits guards golang/go issue 37852: when
+// the head waiter gives up, the waiters behind it that fit are served.
+func TestCancelledHeadDoesntStrandPermits(t *testing.T) {
+	w := semaphore.NewWeighted(2)
+	if !w.TryAcquire(1) {
+		t.Fatal("TryAcquire(1) on an idle semaphore failed")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	headDone := make(chan error)
+	go func() { headDone <- w.Acquire(ctx, 2) }()
+	time.Sleep(10 * time.Millisecond) // let the head queue
+	smallDone := make(chan error)
+	go func() { smallDone <- w.Acquire(context.Background(), 1) }()
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	if err := <-headDone; err != context.Canceled {
+		t.Fatalf("head Acquire(2) = %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-smallDone:
+		if err != nil {
+			t.Fatalf("Acquire(1) behind the cancelled head = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watchdog: Acquire(1) stranded behind a cancelled head (issue 37852)")
+	}
+}
+
+func TestNegativeWeightPanics(t *testing.T) {
+	w := semaphore.NewWeighted(1)
+	mustPanic(t, "semaphore: Release with negative weight -1", func() { w.Release(-1) })
+	mustPanic(t, "semaphore: TryAcquire with negative weight -1", func() { w.TryAcquire(-1) })
+	mustPanic(t, "semaphore: Acquire with negative weight -1", func() { _ = w.Acquire(context.Background(), -1) })
+}
