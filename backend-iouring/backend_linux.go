@@ -1,0 +1,327 @@
+package iouring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/compio-sync/gosync/backend-iouring/internal/ring"
+	"github.com/compio-sync/gosync/core"
+	"golang.org/x/sys/unix"
+)
+
+// internalTag marks the user_data of requests whose CQEs nobody waits for
+// (cancels, ring wakes). Wait requests use ids below it.
+const internalTag = 1 << 63
+
+// resFailed is delivered to a waiting Park instead of a CQE result when the
+// backend failed; b.failed holds the error. No kernel result is this value.
+const resFailed = -1 << 31
+
+// Backend parks goroutines on io_uring futex waits. It is safe for
+// concurrent use. Create it with New and release it with Close.
+type Backend struct {
+	cfg config
+	r   *ring.Ring
+	efd *os.File // eventfd registered with the ring, read through the netpoller
+
+	// mu guards the submission side of r and the bookkeeping below.
+	mu       sync.Mutex
+	room     sync.Cond // broadcast when SQ room appears or a flush ends
+	flushing bool      // a goroutine is submitting the SQ on everyone's behalf
+	closed   bool
+	failed   error              // first fatal error; every later submit fails with it
+	nextID   uint64             // user_data of the next wait
+	inflight map[uint64]*parker // waits whose result was not delivered yet
+
+	closedFlag atomic.Bool // mirrors closed for lock-free checks
+
+	cqMu  sync.Mutex // guards the completion side of r and batch
+	batch []ring.CQE
+
+	reaperDone chan struct{}
+	drained    chan struct{} // after Close: signalled when inflight empties
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// New creates a ring, checks that the kernel supports the futex operations
+// and starts the reaper goroutine. It returns an error satisfying
+// errors.Is(err, errors.ErrUnsupported) (an *UnsupportedError saying why)
+// when io_uring or its futex ops are unavailable, and another error when
+// setting up an otherwise supported ring fails (for example on ENOMEM from
+// the locked-memory limit).
+func New(opts ...Option) (*Backend, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r, err := openRing(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := probe(&cfg, r); err != nil {
+		r.Close()
+		return nil, err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("iouring: eventfd: %w", err)
+	}
+	if err := r.RegisterEventfd(efd); err != nil {
+		unix.Close(efd)
+		r.Close()
+		return nil, fmt.Errorf("iouring: %w", err)
+	}
+	b := &Backend{
+		cfg:        cfg,
+		r:          r,
+		efd:        os.NewFile(uintptr(efd), "iouring-eventfd"), // non-blocking: served by the netpoller
+		nextID:     1,
+		inflight:   make(map[uint64]*parker),
+		reaperDone: make(chan struct{}),
+		drained:    make(chan struct{}, 1),
+	}
+	b.room.L = &b.mu
+	go b.reaper()
+	return b, nil
+}
+
+// Name returns "iouring".
+func (*Backend) Name() string { return "iouring" }
+
+// NewParker returns a Parker with no token pending. It holds no kernel
+// resource while not parked, so it may be dropped without a call. Parkers
+// of a closed Backend fail every Park that finds no token.
+func (b *Backend) NewParker() core.Parker {
+	return &parker{b: b, done: make(chan int32, 1)}
+}
+
+// Close cancels every in-flight wait (each such Park returns an error
+// wrapping ErrClosed), stops the reaper goroutine, unmaps the ring and
+// closes its descriptors. Later Parks fail with ErrClosed unless a token is
+// already pending; Unpark keeps working (it only publishes the token). Close
+// is idempotent: every call returns the first call's result.
+func (b *Backend) Close() error {
+	b.closeOnce.Do(func() { b.closeErr = b.close() })
+	return b.closeErr
+}
+
+func (b *Backend) close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.closedFlag.Store(true)
+	// After closed is set nobody starts a flush or pushes; wait out the
+	// flush in progress so the SQ is ours.
+	for b.flushing {
+		b.room.Wait()
+	}
+	for len(b.inflight) > 0 && b.failed == nil {
+		// Cancel every request in the ring. The waits complete with
+		// -ECANCELED (or 0 if a wake won) and the reaper delivers them;
+		// repeat in case a wait was armed after the cancel ran.
+		b.r.Push(&ring.SQE{Opcode: ring.OpAsyncCancel, Fd: -1, OpFlags: ring.AsyncCancelAny, UserData: internalTag})
+		if _, err := b.r.Enter(b.r.Unsubmitted(), 0, 0); err != nil {
+			b.failLocked(fmt.Errorf("iouring: cancelling waits on Close: %w", err))
+			break
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.drained:
+		case <-time.After(100 * time.Millisecond):
+		}
+		b.mu.Lock()
+	}
+	b.mu.Unlock()
+	// Closing the eventfd wakes the reaper's Read with os.ErrClosed; the
+	// ring is unmapped only after the reaper stopped touching it.
+	errEfd := b.efd.Close()
+	<-b.reaperDone
+	errRing := b.r.Close()
+	if err := errors.Join(errEfd, errRing); err != nil {
+		return fmt.Errorf("iouring: Close: %w", err)
+	}
+	return nil
+}
+
+// submit pushes sqe and makes sure it reaches the kernel. If p is not nil,
+// the SQE is p's wait: it is given a fresh user_data and p is registered in
+// inflight, which keeps p (and so its futex word) reachable until the
+// result is delivered. It returns the wait's id, or an error (ErrClosed or
+// the failure) with nothing pushed or registered.
+//
+// Batching (flat combining): the first goroutine to find no flush running
+// becomes the flusher and calls io_uring_enter for everything pushed until
+// the SQ is drained; goroutines that push meanwhile return at once, their
+// SQEs submitted by the flusher's next io_uring_enter.
+func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
+	b.mu.Lock()
+	for {
+		if b.closed {
+			b.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if b.failed != nil {
+			err := b.failed
+			b.mu.Unlock()
+			return 0, err
+		}
+		if b.r.Space() > 0 {
+			break
+		}
+		if !b.flushing {
+			// Full with nobody flushing (an earlier flush gave up on
+			// EBUSY): flush before pushing.
+			b.flushLocked()
+			continue
+		}
+		b.room.Wait() // backpressure: the flusher broadcasts after each enter
+	}
+	var id uint64
+	if p != nil {
+		id = b.nextID
+		b.nextID++
+		sqe.UserData = id
+		b.inflight[id] = p
+	}
+	b.r.Push(sqe) // cannot fail: Space() > 0 under mu
+	if !b.flushing {
+		b.flushLocked()
+	}
+	b.mu.Unlock()
+	return id, nil
+}
+
+// flushLocked submits the SQ until it is empty. Called with mu held and
+// returns with it held; it drops mu around io_uring_enter so others can push
+// (and so join this flush) meanwhile.
+func (b *Backend) flushLocked() {
+	b.flushing = true
+	busy := 0
+	for n := b.r.Unsubmitted(); n > 0 && b.failed == nil; n = b.r.Unsubmitted() {
+		flags := uint32(0)
+		b.mu.Unlock()
+		// Enter consumes SQEs in SQ order from the kernel's head; n was
+		// read under mu so it never counts a half-pushed SQE.
+		_, err := b.r.Enter(n, 0, flags)
+		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EAGAIN) {
+			// The kernel refuses new work until completions are drained
+			// (CQ overflow) or memory frees up: drain and retry.
+			busy++
+			b.reap()
+			if busy > 100 {
+				time.Sleep(time.Millisecond)
+			} else {
+				runtime.Gosched()
+			}
+			err = nil
+		}
+		b.mu.Lock()
+		b.room.Broadcast()
+		if err != nil {
+			b.failLocked(fmt.Errorf("iouring: io_uring_enter: %w", err))
+		}
+	}
+	b.flushing = false
+	b.room.Broadcast()
+}
+
+// failLocked records a fatal error and delivers it to every waiting Park.
+// Called with mu held.
+func (b *Backend) failLocked(err error) {
+	if b.failed == nil {
+		b.failed = err
+	}
+	for id, p := range b.inflight {
+		delete(b.inflight, id)
+		p.done <- resFailed // buffered and empty: one delivery per registration
+	}
+	b.room.Broadcast()
+	b.signalDrainedLocked()
+}
+
+func (b *Backend) signalDrainedLocked() {
+	if b.closed && len(b.inflight) == 0 {
+		select {
+		case b.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// reaper sleeps on the eventfd in Go's netpoller (parking only this
+// goroutine, not a thread) and drains the CQ whenever the kernel signals it.
+// It exits when Close closes the eventfd.
+func (b *Backend) reaper() {
+	defer close(b.reaperDone)
+	var buf [8]byte
+	for {
+		// Reading resets the eventfd counter before the CQ is read: a CQE
+		// posted after this read signals again, so none is missed.
+		if _, err := b.efd.Read(buf[:]); err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				b.mu.Lock()
+				b.failLocked(fmt.Errorf("iouring: reading eventfd: %w", err))
+				b.mu.Unlock()
+			}
+			return
+		}
+		b.reap()
+	}
+}
+
+// reap drains the CQ (and the kernel's overflow list) and delivers each
+// wait's result to its Parker.
+func (b *Backend) reap() {
+	b.cqMu.Lock()
+	defer b.cqMu.Unlock()
+	b.batch = b.batch[:0]
+	_, err := b.r.Reap(func(c ring.CQE) { b.batch = append(b.batch, c) })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.batch {
+		if c.UserData&internalTag != 0 {
+			continue // cancel or wake: its effect shows in the wait's own CQE
+		}
+		p, ok := b.inflight[c.UserData]
+		if !ok {
+			continue // already failed over by failLocked
+		}
+		delete(b.inflight, c.UserData)
+		p.done <- c.Res // buffered and empty: one delivery per registration
+	}
+	if err != nil {
+		b.failLocked(fmt.Errorf("iouring: %w", err))
+	}
+	b.signalDrainedLocked()
+}
+
+// wake wakes the waiter (if any) sleeping on word.
+func (b *Backend) wake(word *atomic.Uint32) {
+	addr := uint64(uintptr(unsafe.Pointer(word)))
+	if b.cfg.ringWake && !b.closedFlag.Load() {
+		sqe := ring.SQE{Opcode: ring.OpFutexWake, Fd: int32(b.cfg.futexFlags), Off: 1, Addr: addr, Addr3: 0xffffffff, UserData: internalTag}
+		if _, err := b.submit(&sqe, nil); err == nil {
+			return
+		}
+		// Closed or failed meanwhile: the system call below still works.
+	}
+	// FUTEX_WAKE_PRIVATE wakes io_uring FUTEX_WAIT requests on the same
+	// word: both key the futex by (mm, address), and the wait's mask
+	// 0xffffffff matches FUTEX_BITSET_MATCH_ANY. The result is ignored: 0
+	// woken means the wait was not armed yet, and it will then see the
+	// token in the word and complete with -EAGAIN.
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(addr), futexWakePrivate, 1, 0, 0, 0)
+}
+
+var _ core.Backend = (*Backend)(nil)
+
+// futex(2) operation FUTEX_WAKE|FUTEX_PRIVATE_FLAG (x/sys/unix has no
+// constant for it).
+const futexWakePrivate = 1 | 128

@@ -1,0 +1,147 @@
+package iouring
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/compio-sync/gosync/backend-iouring/internal/ring"
+	"golang.org/x/sys/unix"
+)
+
+// Futex word states.
+const (
+	wordEmpty   = 0 // no token, no waiter
+	wordToken   = 1 // a token is pending
+	wordWaiting = 2 // Park is waiting (or about to) with FUTEX_WAIT(expected 2)
+)
+
+// parker is the io_uring Parker. Its futex word lives in this heap object
+// (Go's collector does not move heap objects), and while a wait is in
+// flight the Backend's inflight map references the parker, so the word the
+// kernel watches stays allocated.
+type parker struct {
+	b    *Backend
+	word atomic.Uint32 // wordEmpty, wordToken or wordWaiting
+	done chan int32    // result of the in-flight wait; one slot
+}
+
+// Unpark publishes the token and, only if Park announced a wait, wakes it.
+//
+// The Swap is the linearisation point of the token: it happens before the
+// CAS in Park that consumes it, which gives the contract's happens-before
+// edge. A wake for a waiter that is announced but not yet armed in the
+// kernel finds nobody; the wait then arms with expected 2, finds 1 and
+// completes with -EAGAIN at once, so no wakeup is lost.
+func (p *parker) Unpark() {
+	if p.word.Swap(wordToken) == wordWaiting {
+		p.b.wake(&p.word)
+	}
+}
+
+// Park consumes a pending token and returns nil; otherwise it submits a
+// FUTEX_WAIT and sleeps until an Unpark (nil), ctx is done (ctx.Err(),
+// leaving any later token pending), or the backend is closed (an error
+// wrapping ErrClosed) or fails (an error saying how).
+func (p *parker) Park(ctx context.Context) error {
+	if p.word.CompareAndSwap(wordToken, wordEmpty) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for {
+		switch p.word.Load() {
+		case wordToken:
+			if p.word.CompareAndSwap(wordToken, wordEmpty) {
+				return nil
+			}
+			continue
+		case wordEmpty:
+			// Announce the wait before arming it, so Unpark knows to wake.
+			if !p.word.CompareAndSwap(wordEmpty, wordWaiting) {
+				continue // Unpark got in first: take its token above
+			}
+		case wordWaiting:
+			// Still announced from the previous round (a stale wake or a
+			// wait cancelled by a thread exit): re-arm.
+		}
+		res, err := p.wait(ctx)
+		if err != nil {
+			p.retract()
+			return err
+		}
+		switch {
+		case res == 0, res == -int32(unix.EAGAIN):
+			// Woken (maybe by a wake meant for an earlier round) or the
+			// word changed before the wait armed: look at the word again.
+			// Returning nil requires consuming a token: no spurious return.
+		case res == -int32(unix.ECANCELED) && !p.b.closedFlag.Load():
+			// Not our cancel and not Close: the kernel cancels requests of
+			// a thread that exits (a Go thread locked with
+			// runtime.LockOSThread whose goroutine returned). Re-arm.
+		case res == -int32(unix.ECANCELED):
+			p.retract()
+			return fmt.Errorf("iouring: Park: %w", ErrClosed)
+		case res == resFailed:
+			p.retract()
+			return p.failure()
+		default:
+			p.retract()
+			return fmt.Errorf("iouring: Park: IORING_OP_FUTEX_WAIT completed with unexpected result %d (%v)", res, unix.Errno(-res))
+		}
+	}
+}
+
+// wait arms one FUTEX_WAIT(word == wordWaiting) and returns its result. If
+// ctx ends first it cancels the wait, waits for the wait's own completion
+// (the word must stay registered until then, and the Parker must have no
+// request in flight when Park returns) and returns ctx.Err(): a wake that
+// beat the cancel (result 0) left the token in the word, where it stays for
+// the next Park, as the contract requires.
+func (p *parker) wait(ctx context.Context) (int32, error) {
+	sqe := ring.SQE{
+		Opcode: ring.OpFutexWait,
+		Fd:     int32(p.b.cfg.futexFlags),
+		Off:    wordWaiting,
+		Addr:   uint64(uintptr(unsafe.Pointer(&p.word))),
+		Addr3:  0xffffffff, // bitset: match any wake
+	}
+	id, err := p.b.submit(&sqe, p)
+	if err != nil {
+		if err == ErrClosed {
+			return 0, fmt.Errorf("iouring: Park: %w", ErrClosed)
+		}
+		return 0, err
+	}
+	select {
+	case res := <-p.done:
+		return res, nil
+	case <-ctx.Done():
+	}
+	cancel := ring.SQE{Opcode: ring.OpAsyncCancel, Fd: -1, Addr: id, UserData: internalTag}
+	if _, err := p.b.submit(&cancel, nil); err != nil {
+		// Closed: Close cancels every wait. Failed: failLocked delivers
+		// resFailed. Either way the result below arrives.
+	}
+	res := <-p.done
+	switch {
+	case res == 0, res == -int32(unix.ECANCELED), res == -int32(unix.EAGAIN):
+		return 0, ctx.Err()
+	case res == resFailed:
+		return 0, p.failure()
+	default:
+		return 0, fmt.Errorf("iouring: Park: IORING_OP_FUTEX_WAIT completed with unexpected result %d (%v)", res, unix.Errno(-res))
+	}
+}
+
+// retract withdraws the wait announcement. If Unpark replaced it with a
+// token meanwhile, the token stays for the next Park.
+func (p *parker) retract() { p.word.CompareAndSwap(wordWaiting, wordEmpty) }
+
+func (p *parker) failure() error {
+	p.b.mu.Lock()
+	defer p.b.mu.Unlock()
+	return fmt.Errorf("iouring: Park: backend failed: %w", p.b.failed)
+}
