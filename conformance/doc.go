@@ -1,0 +1,43 @@
+// Package conformance checks gosync backends: [Run] verifies that a
+// core.Backend keeps the core.Parker contract and that a core.Semaphore
+// built on it keeps every semantic the core package documents.
+//
+// A backend in any repository calls Run from its own test file; see
+// docs/writing-a-backend.md and the package example.
+//
+// # What Run checks
+//
+// Run has one subtest per behaviour, grouped by family: the Parker contract
+// (tokens, blocking, coalescing, cancellation, concurrency, reuse, memory
+// ordering), wake latency, the Semaphore's lock-free fast path, strict FIFO
+// with direct handoff, contexts, argument checks, Close, SetMaxPermits,
+// Permit, load, a rapid state-machine model check and a porcupine
+// linearizability check against a sequential FIFO-semaphore model. Each
+// subtest gets a fresh Backend, a watchdog that turns a hang into a failure
+// with a goroutine dump, and a goroutine-leak check when it ends.
+//
+// # What Run cannot prove
+//
+// Like golang.org/x/net/nettest, the suite should not produce false
+// positives but may produce false negatives: a race or a lost wakeup that
+// the scheduler never happens to expose passes. Run it under the race
+// detector (go test -race), which is what checks the happens-before
+// guarantees, and repeat it (-count=50) to give rare interleavings a
+// chance. Timing-based checks compare medians with a reference measured in
+// the same run and are generous, so they catch wakes delayed by tens of
+// milliseconds, not by microseconds.
+//
+// # Dependencies
+//
+// Run depends on core, the standard library, github.com/google/go-cmp,
+// pgregory.net/rapid (the Model family) and github.com/anishathalye/porcupine
+// (the Linearizability family). The goroutine-leak check is an equivalent of
+// go.uber.org/goleak written on runtime.Stack, so that goleak is not needed.
+//
+// # Options
+//
+// Under testing.Short (go test -short) Run scales load sizes and iteration
+// counts down for slow or limited backends; it never skips a correctness
+// subtest. The environment variable CONFORMANCE_WATCHDOG (a
+// time.ParseDuration string, default 2m) sets the per-subtest watchdog.
+package conformance

@@ -1,0 +1,192 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// Watchdog durations. A subtest that runs longer than watchdogTimeout is a
+// hang: the watchdog reports it with a goroutine dump, cancels the
+// subtest's context and closes its semaphores so that the subtest can
+// unwind. If it still has not returned after watchdogGrace, the watchdog
+// prints the dump and panics, which ends the test binary the way
+// `go test -timeout` would, but naming the subtest.
+const (
+	defaultWatchdog = 2 * time.Minute
+	watchdogGrace   = 10 * time.Second
+	// WatchdogEnv names the environment variable that overrides the
+	// per-subtest watchdog, as a time.ParseDuration string (for example
+	// "5m" for a very slow backend, or "10s" to make hangs cheap).
+	watchdogEnv = "CONFORMANCE_WATCHDOG"
+)
+
+// suite is one Run: the factory and the sizes chosen for this run.
+type suite struct {
+	newBackend func(t *testing.T) core.Backend
+	watchdog   time.Duration
+	short      bool
+}
+
+func newSuite(newBackend func(t *testing.T) core.Backend) *suite {
+	s := &suite{newBackend: newBackend, watchdog: defaultWatchdog, short: testing.Short()}
+	if v := os.Getenv(watchdogEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			panic(fmt.Sprintf("conformance: %s=%q is not a positive duration", watchdogEnv, v))
+		}
+		s.watchdog = d
+	}
+	return s
+}
+
+// size returns full, or short under testing.Short. Only load sizes and
+// iteration counts scale; no correctness subtest is ever skipped.
+func (s *suite) size(full, short int) int {
+	if s.short {
+		return short
+	}
+	return full
+}
+
+// env is what one subtest body works with.
+type env struct {
+	*suite
+	t *testing.T
+	b core.Backend
+	// ctx ends when the watchdog fires or the subtest ends. Every blocking
+	// call in a subtest derives its context from it, so that a hang unwinds.
+	ctx context.Context
+
+	mu   sync.Mutex
+	sems []*core.Semaphore
+}
+
+// sem returns a Semaphore over the subtest's backend. It is closed when the
+// subtest ends or its watchdog fires.
+func (e *env) sem(permits int) *core.Semaphore {
+	s := core.NewSemaphore(permits, e.b)
+	e.mu.Lock()
+	e.sems = append(e.sems, s)
+	e.mu.Unlock()
+	return s
+}
+
+func (e *env) closeSems() {
+	e.mu.Lock()
+	sems := e.sems
+	e.mu.Unlock()
+	for _, s := range sems {
+		s.Close()
+	}
+}
+
+// parker returns a fresh Parker from the subtest's backend, failing the
+// subtest if the backend returns nil.
+func (e *env) parker() core.Parker {
+	e.t.Helper()
+	p := e.b.NewParker()
+	if p == nil {
+		e.t.Fatalf("%s: NewParker() = nil, want a Parker", e.b.Name())
+	}
+	return p
+}
+
+// run runs body as the subtest name of t, with a fresh backend, a watchdog
+// and a goroutine-leak check.
+func (s *suite) run(t *testing.T, name string, body func(e *env)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		before := goroutineIDs()
+		// Cleanups run last-registered first: the leak check runs after
+		// the backend (and anything newBackend registered) is closed.
+		t.Cleanup(func() { checkLeaks(t, before) })
+		b := s.newBackend(t)
+		if b == nil {
+			t.Fatalf("newBackend returned nil, want a core.Backend")
+		}
+		if c, ok := b.(io.Closer); ok {
+			t.Cleanup(func() {
+				// Errors are CloseIsHarmlessTwice's business: here
+				// the subtest may have closed the backend already.
+				if err := c.Close(); err != nil {
+					t.Logf("%s: Close() after the subtest = %v", b.Name(), err)
+				}
+			})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		e := &env{suite: s, t: t, b: b, ctx: ctx}
+		wd := startWatchdog(t, s.watchdog, func() { cancel(); e.closeSems() })
+		defer func() {
+			wd.stop()
+			cancel()
+			e.closeSems()
+		}()
+		body(e)
+	})
+}
+
+// watchdog turns a hang into a failure with a goroutine dump.
+type watchdog struct {
+	mu      sync.Mutex
+	stopped bool
+	timer   *time.Timer
+}
+
+func startWatchdog(t *testing.T, d time.Duration, unwind func()) *watchdog {
+	w := &watchdog{}
+	name := t.Name()
+	w.timer = time.AfterFunc(d, func() {
+		w.mu.Lock()
+		if w.stopped {
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+		t.Errorf("watchdog: %s still running after %v: it hangs (a lost wakeup, an ignored context or a deadlock); goroutines:\n%s", name, d, allStacks())
+		unwind()
+		time.Sleep(watchdogGrace)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.stopped {
+			fmt.Fprintf(os.Stderr, "conformance: watchdog: %s still hung %v after its context was cancelled and its semaphores closed; goroutines:\n%s\n", name, watchdogGrace, allStacks())
+			panic("conformance: watchdog: " + name + " hung and could not be unwound")
+		}
+	})
+	return w
+}
+
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+	w.timer.Stop()
+}
+
+// allStacks returns the stacks of every goroutine.
+func allStacks() []byte {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return buf[:n]
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// goAll runs f(i) for i in [0, n) on n goroutines and waits for all of them.
+func goAll(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}

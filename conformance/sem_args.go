@@ -1,0 +1,104 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// argumentTests check semantic 5 and the documented panics.
+func (s *suite) argumentTests(e0 *env) {
+	t := e0.t
+	s.run(t, "TooLargeFailsAtOnce", func(e *env) {
+		sem := e.sem(3)
+		if _, err := sem.Acquire(e.ctx); err != nil {
+			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
+		}
+		queued, ok := e.enqueue(e.ctx, sem, 3)
+		if !ok {
+			return
+		}
+		// Background: if AcquireN(4) blocked instead of failing, only the
+		// watchdog would end it.
+		p, err := sem.AcquireN(context.Background(), 4)
+		if !errors.Is(err, core.ErrTooLarge) || p.Count() != 0 {
+			e.t.Errorf("AcquireN(ctx, 4) on a semaphore of 3 = (Permit{%d}, %v), want (Permit{0}, ErrTooLarge)", p.Count(), err)
+		}
+		if p, ok := sem.TryAcquireN(4); ok {
+			e.t.Errorf("TryAcquireN(4) on a semaphore of 3 = (Permit{%d}, true), want false", p.Count())
+		}
+		e.checkCounts(sem, "after the too-large requests", counts{Max: 3, InUse: 1, Available: 2, Waiting: 1})
+		sem.Release(1)
+		if r, ok := e.await(queued); ok && r.err != nil {
+			e.t.Errorf("AcquireN(3) queued before the too-large request = %v, want nil", r.err)
+		}
+	})
+
+	s.run(t, "ZeroN", func(e *env) {
+		sem := e.sem(1)
+		if _, err := sem.Acquire(e.ctx); err != nil {
+			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
+		}
+		if _, ok := e.enqueue(e.ctx, sem, 1); !ok {
+			return
+		}
+		// With no permit free and a waiter queued, n == 0 still succeeds
+		// at once without queueing (Background: blocking would hang).
+		p, err := sem.AcquireN(context.Background(), 0)
+		if err != nil || p.Count() != 0 {
+			e.t.Errorf("AcquireN(ctx, 0) with no permit free and a waiter queued = (Permit{%d}, %v), want (Permit{0}, nil)", p.Count(), err)
+		}
+		p.Release() // releasing an empty Permit is a no-op.
+		e.checkCounts(sem, "after AcquireN(0)", counts{Max: 1, InUse: 1, Waiting: 1})
+		done, cancel := context.WithCancel(e.ctx)
+		cancel()
+		if _, err := sem.AcquireN(done, 0); !errors.Is(err, context.Canceled) {
+			e.t.Errorf("AcquireN(done ctx, 0) = %v, want %v", err, context.Canceled)
+		}
+		sem.Close()
+		if _, err := sem.AcquireN(context.Background(), 0); !errors.Is(err, core.ErrClosed) {
+			e.t.Errorf("AcquireN(ctx, 0) after Close() = %v, want ErrClosed", err)
+		}
+	})
+
+	s.run(t, "NegativeNPanics", func(e *env) {
+		sem := e.sem(1)
+		e.mustPanic("AcquireN(ctx, -1)", func() { sem.AcquireN(context.Background(), -1) })
+		e.mustPanic("TryAcquireN(-1)", func() { sem.TryAcquireN(-1) })
+		e.mustPanic("Release(-1)", func() { sem.Release(-1) })
+		e.checkCounts(sem, "after the panics", counts{Max: 1, Available: 1})
+	})
+
+	s.run(t, "NewSemaphorePanics", func(e *env) {
+		e.mustPanic("NewSemaphore(-1, b)", func() { core.NewSemaphore(-1, e.b) })
+		e.mustPanic("NewSemaphore(1, nil)", func() { core.NewSemaphore(1, nil) })
+		e.mustPanic("NewSemaphore(MaxPermitsLimit+1, b)", func() { core.NewSemaphore(core.MaxPermitsLimit+1, e.b) })
+		sem := e.sem(core.MaxPermitsLimit)
+		if got := sem.MaxPermits(); got != core.MaxPermitsLimit {
+			e.t.Errorf("NewSemaphore(MaxPermitsLimit).MaxPermits() = %d, want %d", got, core.MaxPermitsLimit)
+		}
+		p, err := sem.AcquireN(e.ctx, core.MaxPermitsLimit)
+		if err != nil || sem.InUse() != core.MaxPermitsLimit || sem.AvailablePermits() != 0 {
+			e.t.Errorf("AcquireN(MaxPermitsLimit) = %v, InUse %d, Available %d; want nil, %d, 0", err, sem.InUse(), sem.AvailablePermits(), core.MaxPermitsLimit)
+		}
+		p.Release()
+	})
+
+	s.run(t, "ReleaseMoreThanHeldPanics", func(e *env) {
+		sem := e.sem(2)
+		e.mustPanic("Release(1) with nothing held", func() { sem.Release(1) })
+		if _, err := sem.Acquire(e.ctx); err != nil {
+			e.t.Fatalf("Acquire() = %v, want nil", err)
+		}
+		e.mustPanic("Release(2) with 1 held", func() { sem.Release(2) })
+		if sem.TryRelease(2) {
+			e.t.Errorf("TryRelease(2) with 1 held = true, want false")
+		}
+		e.checkCounts(sem, "after the refused releases", counts{Max: 2, InUse: 1, Available: 1})
+		if !sem.TryRelease(1) {
+			e.t.Errorf("TryRelease(1) with 1 held = false, want true")
+		}
+		e.checkCounts(sem, "after TryRelease(1)", counts{Max: 2, Available: 2})
+	})
+}

@@ -1,0 +1,125 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// result is what an asynchronous AcquireN returned.
+type result struct {
+	p   core.Permit
+	err error
+}
+
+// acquireAsync starts AcquireN(ctx, n) on a new goroutine and returns the
+// channel its result arrives on.
+func acquireAsync(ctx context.Context, s *core.Semaphore, n int) <-chan result {
+	c := make(chan result, 1)
+	go func() {
+		p, err := s.AcquireN(ctx, n)
+		c <- result{p, err}
+	}()
+	return c
+}
+
+// enqueue starts AcquireN(ctx, n) and waits until it is queued, so that
+// waiters queue in a known order. It returns false if the subtest's context
+// ended first (the watchdog fired) or if the call returned instead of
+// queueing, which it reports.
+func (e *env) enqueue(ctx context.Context, s *core.Semaphore, n int) (<-chan result, bool) {
+	e.t.Helper()
+	before := s.Waiting()
+	c := acquireAsync(ctx, s, n)
+	for s.Waiting() <= before {
+		select {
+		case r := <-c:
+			e.t.Errorf("AcquireN(ctx, %d) with %d permits available and %d waiting = (Permit{%d}, %v), want it to queue", n, s.AvailablePermits(), before, r.p.Count(), r.err)
+			return nil, false
+		case <-e.ctx.Done():
+			return nil, false
+		case <-time.After(50 * time.Microsecond):
+		}
+	}
+	return c, true
+}
+
+// await waits for an asynchronous result; ok is false if the subtest's
+// context ended first.
+func (e *env) await(c <-chan result) (r result, ok bool) {
+	select {
+	case r = <-c:
+		return r, true
+	case <-e.ctx.Done():
+		return result{}, false
+	}
+}
+
+// stillBlocked reports whether c has no result within blockWindow; a
+// result that does arrive is returned for the failure message.
+func stillBlocked(c <-chan result) (result, bool) {
+	select {
+	case r := <-c:
+		return r, false
+	case <-time.After(blockWindow):
+		return result{}, true
+	}
+}
+
+// waitUntil polls cond until it holds; false if the subtest's context ended
+// first.
+func (e *env) waitUntil(cond func() bool) bool {
+	for !cond() {
+		select {
+		case <-e.ctx.Done():
+			return false
+		case <-time.After(50 * time.Microsecond):
+		}
+	}
+	return true
+}
+
+// counts is a snapshot of a Semaphore's introspection, for got/want
+// comparisons.
+type counts struct {
+	Max, InUse, Available, Waiting int
+}
+
+func countsOf(s *core.Semaphore) counts {
+	return counts{Max: s.MaxPermits(), InUse: s.InUse(), Available: s.AvailablePermits(), Waiting: s.Waiting()}
+}
+
+func (c counts) String() string {
+	return fmt.Sprintf("{Max %d, InUse %d, Available %d, Waiting %d}", c.Max, c.InUse, c.Available, c.Waiting)
+}
+
+// checkCounts fails the subtest if s's introspection is not want.
+func (e *env) checkCounts(s *core.Semaphore, what string, want counts) bool {
+	e.t.Helper()
+	if got := countsOf(s); got != want {
+		e.t.Errorf("%s: counts = %v, want %v", what, got, want)
+		return false
+	}
+	return true
+}
+
+// mustPanic runs f and fails the subtest unless it panics with a message
+// starting "core:".
+func (e *env) mustPanic(call string, f func()) {
+	e.t.Helper()
+	msg := func() (msg any) {
+		defer func() { msg = recover() }()
+		f()
+		return nil
+	}()
+	if msg == nil {
+		e.t.Errorf("%s did not panic, want a panic starting \"core:\"", call)
+		return
+	}
+	if s := fmt.Sprint(msg); !strings.HasPrefix(s, "core:") {
+		e.t.Errorf("%s panicked with %q, want a message starting \"core:\"", call, s)
+	}
+}
