@@ -105,11 +105,25 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 // is done or the Semaphore is closed. AcquireN panics with a message starting
 // "core:" if n is negative.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
+	// Inlined fast path for a context that can never end (Done is nil):
+	// one load and one CAS. The CAS fails if flagQueued or flagClosed was
+	// set since the load, which is what keeps a newcomer from barging past
+	// a waiter.
+	if n > 0 && ctx.Done() == nil {
+		st := s.state.Load()
+		if after := st - permitsDelta(int64(n)); st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, after) {
+			return Permit{sem: s, n: n, after: after}, nil
+		}
+	}
+	return s.acquireN(ctx, n)
+}
+
+// acquireN is AcquireN after its inlined fast path failed or did not apply.
+func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 	if n <= 0 {
 		return s.acquireZero(ctx, n)
 	}
-	// An already-done ctx fails even when permits are free. Reading Done
-	// avoids ctx.Err's cost for contexts that can never end (Done is nil).
+	// An already-done ctx fails even when permits are free.
 	if done := ctx.Done(); done != nil {
 		select {
 		case <-done:
@@ -117,16 +131,13 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 		default:
 		}
 	}
-	// Fast path: take the permits with one CAS while nobody is queued. The
-	// CAS fails if flagQueued was set since the load, which is what keeps a
-	// newcomer from barging past a waiter.
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
 			break
 		}
-		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			return Permit{sem: s, n: n}, nil
+		if after := st - permitsDelta(int64(n)); s.state.CompareAndSwap(st, after) {
+			return Permit{sem: s, n: n, after: after}, nil
 		}
 	}
 	return s.acquireSlow(ctx, n)
@@ -169,8 +180,8 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 		if n == 0 {
 			return Permit{}, true
 		}
-		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			return Permit{sem: s, n: n}, true
+		if after := st - permitsDelta(int64(n)); s.state.CompareAndSwap(st, after) {
+			return Permit{sem: s, n: n, after: after}, true
 		}
 	}
 }
@@ -262,4 +273,6 @@ func (s *Semaphore) Waiting() int { return int(s.waiting.Load()) }
 // woken goroutine sits in the releaser's run queue while its permits are
 // idle and every running goroutine that wants one must queue behind it (the
 // idle-token gap of FIFO handoff; see docs/design.md).
-func yield() { runtime.Gosched() }
+func yield() { yieldFunc() }
+
+var yieldFunc = runtime.Gosched

@@ -1,0 +1,48 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+var sink atomic.Int64
+
+func work(n int) {
+	x := 0
+	for i := range n {
+		x += i
+	}
+	sink.Add(int64(x & 1))
+}
+
+// BenchmarkYieldModes measures the yield after a handoff (see yield in
+// semaphore.go): 32 goroutines on 2 Ps contend for 1 or 4 permits with an
+// empty or short critical section, with the yield and without it. Run with a
+// fixed count: go test -run '^$' -bench YieldModes -benchtime=200000x -count=5
+func BenchmarkYieldModes(b *testing.B) {
+	ctx := context.Background()
+	for _, mode := range []string{"gosched", "none"} {
+		for _, permits := range []int{1, 4} {
+			for _, w := range []int{0, 30} {
+				b.Run(fmt.Sprintf("%s/p%d/w%d", mode, permits, w), func(b *testing.B) {
+					if mode == "none" {
+						defer core.SetYield(func() {})()
+					}
+					s := core.NewSemaphore(permits, chanBackend{})
+					b.SetParallelism(16)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							p, _ := s.Acquire(ctx)
+							work(w)
+							p.Release()
+						}
+					})
+				})
+			}
+		}
+	}
+}
