@@ -210,6 +210,9 @@ func (b *Backend) flushLocked() {
 		// Enter consumes SQEs in SQ order from the kernel's head; n was
 		// read under mu so it never counts a half-pushed SQE.
 		_, err := b.r.Enter(n, 0, flags)
+		if err == nil {
+			b.tryReap() // waits that completed inline (-EAGAIN) are ready now
+		}
 		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EAGAIN) {
 			// The kernel refuses new work until completions are drained
 			// (CQ overflow) or memory frees up: drain and retry.
@@ -281,6 +284,28 @@ func (b *Backend) reaper() {
 func (b *Backend) reap() {
 	b.cqMu.Lock()
 	defer b.cqMu.Unlock()
+	b.reapLocked()
+}
+
+// tryReap reaps unless another goroutine is reaping already (which then
+// sees the same CQEs). A futex wake or a submission often posts its CQE
+// before its system call returns — the kernel runs the completion's task
+// work on the thread that submitted the wait, which in a Go program is
+// often the very thread that is waking it — so reaping right there delivers
+// the result on this P without a trip through the eventfd and the
+// netpoller. The reaper goroutine stays the guarantee of progress.
+func (b *Backend) tryReap() {
+	if b.closedFlag.Load() || !b.cqMu.TryLock() {
+		return
+	}
+	defer b.cqMu.Unlock()
+	if b.closedFlag.Load() {
+		return // Close may be unmapping the ring once the reaper stopped
+	}
+	b.reapLocked()
+}
+
+func (b *Backend) reapLocked() {
 	b.batch = b.batch[:0]
 	_, err := b.r.Reap(func(c ring.CQE) { b.batch = append(b.batch, c) })
 	b.mu.Lock()
@@ -318,6 +343,7 @@ func (b *Backend) wake(word *atomic.Uint32) {
 	// woken means the wait was not armed yet, and it will then see the
 	// token in the word and complete with -EAGAIN.
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(addr), futexWakePrivate, 1, 0, 0, 0)
+	b.tryReap()
 }
 
 var _ core.Backend = (*Backend)(nil)
