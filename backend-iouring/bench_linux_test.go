@@ -131,3 +131,40 @@ func BenchmarkParkUnparkAlreadyPending(b *testing.B) {
 		p.Park(context.Background())
 	}
 }
+
+// BenchmarkLockedOwnerHop measures the hop that design (b) — one locked
+// owner thread with SINGLE_ISSUER|DEFER_TASKRUN — would add: every Park
+// must hand its SQE to the owner thread, and every completion comes back
+// from it. One op is a request to a goroutine locked to its OS thread and
+// the reply. docs/iouring.md compares it with the eventfd design.
+func BenchmarkLockedOwnerHop(b *testing.B) {
+	req, resp := make(chan int), make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for v := range req {
+			resp <- v
+		}
+	}()
+	for i := 0; b.Loop(); i++ {
+		req <- i
+		<-resp
+	}
+	close(req)
+}
+
+// BenchmarkChannelPingPong is the Go-native baseline: the same round trip
+// through two unbuffered channels.
+func BenchmarkChannelPingPong(b *testing.B) {
+	ping, pong := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range ping {
+			pong <- struct{}{}
+		}
+	}()
+	for b.Loop() {
+		ping <- struct{}{}
+		<-pong
+	}
+	close(ping)
+}
