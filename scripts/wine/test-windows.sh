@@ -23,6 +23,8 @@
 #   GOSYNC_CACHE_DIR      cache directory (default <repo>/.cache)
 #   GOSYNC_WINE_MODULES   modules to test (default "backend-iocp core")
 #   GOSYNC_WINE_TIMEOUT   watchdog per test binary, seconds (default 600)
+#   GOSYNC_WINE_TESTFLAGS extra flags for every test binary, such as
+#                         "-test.run=TestConformance -test.count=3"
 #   GO                    the go command (default go)
 #
 # Exit status: 0 when every test binary passed under wine and the arm64
@@ -35,6 +37,7 @@ root=$(cd "$here/../.." && pwd)
 cache=${GOSYNC_CACHE_DIR:-$root/.cache}
 modules=${GOSYNC_WINE_MODULES:-backend-iocp core}
 watchdog=${GOSYNC_WINE_TIMEOUT:-600}
+read -r -a testflags <<<"${GOSYNC_WINE_TESTFLAGS:-}"
 go=${GO:-go}
 
 say() { printf '==> test-windows: %s\n' "$*"; }
@@ -110,12 +113,12 @@ for mod in $modules; do
 		say "building $pkg (GOOS=windows GOARCH=amd64 go test -c)"
 		(cd "$dir" && GOWORK=off GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" test -c -o "$exe" .) ||
 			{ failed+=("$pkg (build)"); continue; }
-		say "running $pkg under wine: wine $(basename "$exe") -test.v (watchdog ${watchdog}s)"
+		say "running $pkg under wine: wine $(basename "$exe") -test.v ${testflags[*]} (watchdog ${watchdog}s)"
 		log=$exe.log
 		set +e
 		# -test.timeout fires first and prints every goroutine's stack;
 		# timeout(1) is the backstop if the process cannot even do that.
-		(cd "$dir" && timeout -k 10 "$watchdog" wine "$exe" -test.v -test.timeout=$((watchdog - 15))s) 2>&1 | tee "$log"
+		(cd "$dir" && timeout -k 10 "$watchdog" wine "$exe" -test.v -test.timeout=$((watchdog - 15))s "${testflags[@]}") 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		set -e
 		if ((rc != 0)); then
