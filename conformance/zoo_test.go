@@ -1,0 +1,96 @@
+package conformance_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/compio-sync/gosync/conformance"
+	"github.com/compio-sync/gosync/core"
+)
+
+// The mutant zoo. Each mutant names the subtests that must catch it; the
+// proof runs those subtests of Run against the mutant in a child process of
+// this test binary (a hang ends in the watchdog's panic, which must not
+// take this process down) and asserts that the child failed and that each
+// named subtest reported the failure.
+var zoo = []struct {
+	name     string
+	backend  func() core.Backend
+	caughtBy []string // Family/Subtest
+}{
+	{"drops 1 Unpark in 100", func() core.Backend { return dropEveryN(100) }, []string{"Parker/ReuseManyCycles"}},
+	{"loses the token when Unpark comes before Park", loseEarlyToken, []string{"Parker/TokenBeforePark", "Parker/UnparkFromAnotherGoroutine"}},
+	{"returns nil spuriously", spuriousNil, []string{"Parker/NoSpuriousReturn", "Parker/CancelLeavesLaterToken"}},
+	{"ignores ctx", ignoresCtx, []string{"Parker/CancelReturnsPromptly"}},
+	{"returns ctx.Err() but swallows the token", swallowOnCancel, []string{"Parker/DoneContextWithTokenIsOneOutcome"}},
+	{"wakes two parkers for one Unpark", wakesTwo, []string{"Parker/UnparkWakesOnlyItsParker"}},
+	{"delays every wake by 50 ms", delayWake, []string{"Latency/WakeLatency"}},
+	{"leaks a goroutine per Parker", leakGoroutine, []string{"Parker/TokenBeforePark", "FIFO/StrictOrder"}},
+}
+
+const mutantEnv = "CONFORMANCE_TEST_MUTANT"
+
+// TestMutantChild is the child side of TestMutantsAreCaught: it runs the
+// suite against the mutant named by the environment. Run directly, it skips.
+func TestMutantChild(t *testing.T) {
+	name := os.Getenv(mutantEnv)
+	if name == "" {
+		t.Skip("runs only as a child process of TestMutantsAreCaught")
+	}
+	for _, m := range zoo {
+		if m.name == name {
+			conformance.Run(t, func(*testing.T) core.Backend { return m.backend() })
+			return
+		}
+	}
+	t.Fatalf("unknown mutant %q", name)
+}
+
+func TestMutantsAreCaught(t *testing.T) {
+	for _, m := range zoo {
+		t.Run(strings.ReplaceAll(m.name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			out, err := runChild(t, m.name, m.caughtBy)
+			if err == nil {
+				t.Fatalf("Run against the mutant %q passed, want it to fail in %v; output:\n%s", m.name, m.caughtBy, out)
+			}
+			for _, sub := range m.caughtBy {
+				full := "TestMutantChild/" + sub
+				if !bytes.Contains(out, []byte("--- FAIL: "+full+" ")) && !bytes.Contains(out, []byte("watchdog: "+full+" ")) {
+					t.Errorf("mutant %q: subtest %s did not fail, want it to catch the mutant; output:\n%s", m.name, sub, out)
+				}
+			}
+			if t.Failed() {
+				return
+			}
+			t.Logf("caught by %v", m.caughtBy)
+		})
+	}
+}
+
+// runChild runs the given Family/Subtest leaves of TestMutantChild in a
+// child process against the mutant.
+func runChild(t *testing.T, mutant string, leaves []string) ([]byte, error) {
+	t.Helper()
+	var fams, subs []string
+	for _, l := range leaves {
+		f, s, _ := strings.Cut(l, "/")
+		fams = append(fams, regexp.QuoteMeta(f))
+		subs = append(subs, regexp.QuoteMeta(s))
+	}
+	pattern := fmt.Sprintf("^TestMutantChild$/^(%s)$/^(%s)$", strings.Join(fams, "|"), strings.Join(subs, "|"))
+	cmd := exec.Command(os.Args[0], "-test.run="+pattern, "-test.v", "-test.short", "-test.count=1", "-rapid.nofailfile")
+	cmd.Env = append(os.Environ(), mutantEnv+"="+mutant, "CONFORMANCE_WATCHDOG=10s")
+	out, err := cmd.CombinedOutput()
+	return out, err
+}
+
+// TestCondBackend: a correct backend unlike generic's must pass.
+func TestCondBackend(t *testing.T) {
+	conformance.Run(t, func(*testing.T) core.Backend { return condBackend{} })
+}
