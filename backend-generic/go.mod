@@ -2,9 +2,17 @@ module github.com/compio-sync/gosync/backend-generic
 
 go 1.26.0
 
-require github.com/compio-sync/gosync/core v0.0.0
+require (
+	github.com/compio-sync/gosync/conformance v0.0.0
+	github.com/compio-sync/gosync/core v0.0.0
+	github.com/google/go-cmp v0.7.0
+	golang.org/x/sync v0.25.0
+)
 
-require golang.org/x/sync v0.25.0 // indirect
+require (
+	github.com/anishathalye/porcupine v1.3.1 // indirect
+	pgregory.net/rapid v1.3.0 // indirect
+)
 
 replace (
 	github.com/compio-sync/gosync/conformance => ../conformance
