@@ -1,6 +1,6 @@
 module github.com/compio-sync/gosync/backend-iouring
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/compio-sync/gosync/conformance v0.0.0
@@ -16,6 +16,7 @@ require (
 )
 
 replace (
+	github.com/compio-sync/gosync/backend-generic => ../backend-generic
 	github.com/compio-sync/gosync/conformance => ../conformance
 	github.com/compio-sync/gosync/core => ../core
 )
