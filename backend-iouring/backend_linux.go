@@ -143,7 +143,12 @@ func (b *Backend) close() error {
 	// ring is unmapped only after the reaper stopped touching it.
 	errEfd := b.efd.Close()
 	<-b.reaperDone
+	// A tryReap that checked closedFlag before Close set it may still hold
+	// cqMu and be reading the CQ: take cqMu so the unmap waits for it (later
+	// tryReaps see closedFlag and leave the ring alone).
+	b.cqMu.Lock()
 	errRing := b.r.Close()
+	b.cqMu.Unlock()
 	if err := errors.Join(errEfd, errRing); err != nil {
 		return fmt.Errorf("iouring: Close: %w", err)
 	}
