@@ -88,12 +88,8 @@ func TestCancelRacingUnparkKeepsExactlyOneToken(t *testing.T) {
 	watchdog(t, 2*time.Minute)
 	b := newBackend(t)
 	p := b.NewParker()
-	cancelled := context.Background()
-	{
-		c, cancel := context.WithCancel(context.Background())
-		cancel()
-		cancelled = c
-	}
+	cancelled, cancelAll := context.WithCancel(context.Background())
+	cancelAll()
 	var nils, cancels int
 	for i := 0; i < 2000; i++ {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -293,7 +293,7 @@ func (r *Ring) Close() error {
 	if r.sqeMem != nil {
 		errs = append(errs, unix.Munmap(r.sqeMem))
 	}
-	if r.cqRing != nil && len(r.cqRing) > 0 && &r.cqRing[0] != &r.sqRing[0] {
+	if len(r.cqRing) > 0 && &r.cqRing[0] != &r.sqRing[0] {
 		errs = append(errs, unix.Munmap(r.cqRing))
 	}
 	if r.sqRing != nil {
