@@ -14,20 +14,32 @@ import (
 // value with a sequential model.
 func (s *suite) modelTests(e0 *env) {
 	s.run(e0.t, "StateMachine", func(e *env) {
-		rapid.Check(e.t, func(rt *rapid.T) {
-			m := &semModel{e: e, rt: rt}
-			m.init()
-			rt.Repeat(map[string]func(*rapid.T){
-				"":            m.check,
-				"TryAcquireN": m.tryAcquire,
-				"AcquireN":    m.acquire,
-				"Release":     m.release,
-				"OverRelease": m.overRelease,
-				"SetMax":      m.setMax,
-				"Close":       m.close,
-			})
-		})
+		// Several rounds of rapid's checks (each with a fresh seed): one
+		// round of 100 short sequences misses rarer states often.
+		for range s.size(10, 3) {
+			if e.t.Failed() {
+				return
+			}
+			rapid.Check(e.t, prop(e))
+		}
 	})
+}
+
+// prop is the rapid property: a random operation sequence on one semaphore.
+func prop(e *env) func(*rapid.T) {
+	return func(rt *rapid.T) {
+		m := &semModel{e: e, rt: rt}
+		m.init()
+		rt.Repeat(map[string]func(*rapid.T){
+			"":            m.check,
+			"TryAcquireN": m.tryAcquire,
+			"AcquireN":    m.acquire,
+			"Release":     m.release,
+			"OverRelease": m.overRelease,
+			"SetMax":      m.setMax,
+			"Close":       m.close,
+		})
+	}
 }
 
 // semModel is the sequential model: with one goroutine, nobody ever waits,

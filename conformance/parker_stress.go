@@ -164,7 +164,12 @@ func (s *suite) parkerStressTests(e0 *env) {
 				}
 			})
 		}
-		defer wg.Wait()
+		defer func() {
+			for _, p := range parkers {
+				p.Unpark() // release the ones still parked after a failure.
+			}
+			wg.Wait()
+		}()
 		time.Sleep(blockWindow)
 		for i, p := range parkers {
 			p.Unpark()

@@ -62,6 +62,23 @@ func (s *suite) argumentTests(e0 *env) {
 		}
 	})
 
+	s.run(t, "ZeroNAfterShrink", func(e *env) {
+		// After SetMaxPermits shrank the maximum below what is held, no
+		// permit is free, but n == 0 needs none: both forms succeed.
+		sem := e.sem(4)
+		if _, err := sem.AcquireN(e.ctx, 3); err != nil {
+			e.t.Fatalf("AcquireN(3) = %v, want nil", err)
+		}
+		sem.SetMaxPermits(2)
+		if p, ok := sem.TryAcquireN(0); !ok || p.Count() != 0 {
+			e.t.Errorf("TryAcquireN(0) with InUse 3 > MaxPermits 2 = (Permit{%d}, %v), want (Permit{0}, true) (n == 0 succeeds unless closed)", p.Count(), ok)
+		}
+		if p, err := sem.AcquireN(context.Background(), 0); err != nil || p.Count() != 0 {
+			e.t.Errorf("AcquireN(ctx, 0) with InUse 3 > MaxPermits 2 = (Permit{%d}, %v), want (Permit{0}, nil)", p.Count(), err)
+		}
+		e.checkCounts(sem, "after the zero requests", counts{Max: 2, InUse: 3})
+	})
+
 	s.run(t, "NegativeNPanics", func(e *env) {
 		sem := e.sem(1)
 		e.mustPanic("AcquireN(ctx, -1)", func() { sem.AcquireN(context.Background(), -1) })
