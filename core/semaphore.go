@@ -172,13 +172,15 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: TryAcquireN with negative n (%d)", n))
 	}
+	if n == 0 {
+		// Nothing to take, so nothing to barge past: only Close fails it,
+		// even when a shrink has left fewer than 0 permits available.
+		return Permit{}, !s.Closed()
+	}
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
 			return Permit{}, false
-		}
-		if n == 0 {
-			return Permit{}, true
 		}
 		if after := st - permitsDelta(int64(n)); s.state.CompareAndSwap(st, after) {
 			return Permit{sem: s, n: n, after: after}, true
