@@ -1,3 +1,3 @@
 module github.com/compio-sync/gosync/core
 
-go 1.26
+go 1.26.0
