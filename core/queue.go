@@ -19,8 +19,10 @@ type waiter struct {
 	// on the outcome.
 	status atomic.Int32
 
-	prev, next *waiter // queue links, under Semaphore.mu
-	wakeNext   *waiter // the wake list built under mu and walked after it
+	// prev and next link the queue, under Semaphore.mu. Once the waiter is
+	// unlinked, next links the wake list instead (see wakeList), which keeps
+	// a waiter at 48 bytes.
+	prev, next *waiter
 }
 
 const (
@@ -30,18 +32,19 @@ const (
 	waiterTooLarge              // dequeued by a shrink below n
 )
 
-// wakeList is a chain of dequeued waiters, linked through wakeNext, to be
-// unparked once Semaphore.mu is released. Unparking outside the lock keeps
+// wakeList is a chain of dequeued waiters, linked through next (they are no
+// longer in the queue), to be unparked once Semaphore.mu is released. Unparking outside the lock keeps
 // a slow backend (a system call per Unpark) from lengthening the critical
 // section.
 type wakeList struct{ first, last *waiter }
 
+// push appends w, which must already be unlinked from the queue.
 func (l *wakeList) push(w *waiter) {
-	w.wakeNext = nil
+	w.next = nil
 	if l.last == nil {
 		l.first = w
 	} else {
-		l.last.wakeNext = w
+		l.last.next = w
 	}
 	l.last = w
 }
@@ -51,8 +54,8 @@ func (l *wakeList) wake() bool {
 	w := l.first
 	for w != nil {
 		// Read the link before Unpark: once unparked, the waiter may be
-		// recycled and queued again, rewriting wakeNext.
-		next := w.wakeNext
+		// recycled and queued again, rewriting next.
+		next := w.next
 		w.parker.Unpark()
 		w = next
 	}
