@@ -1,0 +1,59 @@
+package benchmarks
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkFloor measures the physical floors every contender is read
+// against, in the same run:
+//   - op=atomic-cas-add: one compare-and-swap plus one add on a shared
+//     word, the least an uncontended lock-free Acquire+Release can cost;
+//   - op=chan-pingpong: a token bounced between two goroutines over
+//     unbuffered channels (ns/op is a round trip; ns/handoff is half);
+//   - op=futex-pingpong: the same between two OS threads with raw futex
+//     wait/wake (Linux only): the kernel's wake-up cost.
+func BenchmarkFloor(b *testing.B) {
+	b.Run("op=atomic-cas-add", func(b *testing.B) {
+		var avail atomic.Int64
+		avail.Store(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			for {
+				v := avail.Load()
+				if v > 0 && avail.CompareAndSwap(v, v-1) {
+					break
+				}
+			}
+			avail.Add(1)
+		}
+	})
+	b.Run("op=chan-pingpong", func(b *testing.B) {
+		ping, pong := make(chan struct{}), make(chan struct{})
+		n := b.N
+		go func() {
+			for range n {
+				<-ping
+				pong <- struct{}{}
+			}
+		}()
+		b.ResetTimer()
+		for range n {
+			ping <- struct{}{}
+			<-pong
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*n), "ns/handoff")
+	})
+	b.Run("op=futex-pingpong", func(b *testing.B) {
+		err := FutexPingPong(b.N)
+		if errors.Is(err, errors.ErrUnsupported) {
+			b.Skip(err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/handoff")
+	})
+}
