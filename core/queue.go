@@ -191,12 +191,12 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 		// No token is pending or coming: safe to reuse.
 		s.waiters.Put(w)
 	default:
-		// Whoever dequeued w unparks it after unlocking mu. Consume that
-		// token before recycling the Parker, or a later waiter would wake
-		// spuriously. If the backend fails now, drop the Parker.
-		if w.parker.Park(context.Background()) == nil {
-			s.waiters.Put(w)
-		}
+		// Whoever dequeued w unparks it after unlocking mu, so a token is
+		// pending or coming. Recycling the Parker would let that token wake
+		// a later waiter spuriously, and waiting here for it would tie this
+		// caller's return to the releaser (or, with a faulty backend, hang
+		// it). Drop the waiter instead: this race is rare, and the releaser
+		// still holds w, so its late Unpark lands on a Parker nobody uses.
 	}
 	return Permit{}, err
 }
