@@ -18,11 +18,16 @@ import (
 // the two can still produce a false violation on a noisy machine.
 const overtakeSlack = 20 * time.Microsecond
 
-// BenchmarkFairness runs g goroutines on one permit for a fixed window of b.N
-// grants (critical section about 100 ns) and reports:
-//   - fifo-violations: grants that went to a goroutine while another had
-//     been waiting more than overtakeSlack longer (barging, out-of-order
-//     wakeups);
+// BenchmarkFairness runs g goroutines on one permit (critical section about
+// 100 ns). Once every goroutine has been granted the permit at least once
+// (so that none is merely waiting for a CPU to start on), it counts a fixed
+// window of b.N grants and reports:
+//   - overtaken: grants that went to a goroutine while another had started
+//     asking more than overtakeSlack earlier and was still waiting. This is
+//     request-order fairness as a user sees it: it counts barging, but also
+//     delays before a request joins the queue (a runtime lock, a
+//     descheduled OS thread), so a strictly FIFO queue can score above 0;
+//     BenchmarkFIFO measures queue order exactly;
 //   - grant-max/min: the largest per-goroutine grant count over the smallest
 //     (a zero minimum counts as one);
 //   - starved: goroutines granted nothing in the window.
@@ -35,7 +40,9 @@ func BenchmarkFairness(b *testing.B) {
 				var (
 					since      = make([]atomic.Int64, g) // when goroutine i started waiting; 0 if not waiting
 					grants     = make([]int64, g)        // written only while holding the permit
-					granted    int64                     // likewise
+					granted    int64                     // likewise: grants in the window
+					warmed     int                       // likewise: goroutines granted before the window
+					seen       = make([]bool, g)         // likewise
 					violations int64                     // likewise
 					stop       atomic.Bool
 					wg         sync.WaitGroup
@@ -55,13 +62,19 @@ func BenchmarkFairness(b *testing.B) {
 							// Holding the only permit: the bookkeeping below is
 							// serialised by the semaphore itself.
 							since[i].Store(0)
-							for j := range since {
-								if w := since[j].Load(); w != 0 && w+int64(overtakeSlack) < mine {
-									violations++
-									break
+							if warmed == g && granted < window {
+								for j := range since {
+									if w := since[j].Load(); w != 0 && w+int64(overtakeSlack) < mine {
+										violations++
+										break
+									}
 								}
 							}
-							if granted < window {
+							if !seen[i] {
+								seen[i] = true
+								warmed++
+							}
+							if warmed == g && granted < window {
 								grants[i]++
 								granted++
 								if granted == window {
@@ -76,7 +89,7 @@ func BenchmarkFairness(b *testing.B) {
 				wg.Wait()
 				b.StopTimer()
 				ratio, starved := MaxMinRatio(grants)
-				b.ReportMetric(float64(violations), "fifo-violations")
+				b.ReportMetric(float64(violations), "overtaken")
 				b.ReportMetric(ratio, "grant-max/min")
 				b.ReportMetric(float64(starved), "starved")
 			})
