@@ -113,7 +113,7 @@ for mod in $modules; do
 		say "building $pkg (GOOS=windows GOARCH=amd64 go test -c)"
 		(cd "$dir" && GOWORK=off GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" test -c -o "$exe" .) ||
 			{ failed+=("$pkg (build)"); continue; }
-		say "running $pkg under wine: wine $(basename "$exe") -test.v ${testflags[*]} (watchdog ${watchdog}s)"
+		say "running $pkg under wine: wine $(basename "$exe") -test.v${testflags[*]:+ ${testflags[*]}} (watchdog ${watchdog}s)"
 		log=$exe.log
 		set +e
 		# -test.timeout fires first and prints every goroutine's stack;
