@@ -67,7 +67,7 @@ func Charts(t *Table, dir string) ([]string, error) {
 			if err := plotutil.AddLinePoints(p, lines...); err != nil {
 				return files, err
 			}
-			base := filepath.Join(dir, kind.file+"_"+strings.NewReplacer("/", "_", "=", "").Replace(rest))
+			base := filepath.Join(dir, kind.file+"_"+strings.NewReplacer("/", "_", "=", "", "µ", "u").Replace(rest))
 			for _, ext := range []string{".svg", ".png"} {
 				if err := p.Save(7*vg.Inch, 4.5*vg.Inch, base+ext); err != nil {
 					return files, err
