@@ -96,7 +96,11 @@ func TestReviewOverReleaseDetectionExactDuringResizes(t *testing.T) {
 // of MaxPermitsLimit held, a shrink to 0 below it (the most negative
 // available count), and releases far beyond any count.
 func TestReviewLimitArithmetic(t *testing.T) {
-	const lim = core.MaxPermitsLimit
+	if math.MaxInt < core.MaxPermitsLimit {
+		t.Skip("int cannot hold MaxPermitsLimit on this platform")
+	}
+	// min keeps the conversion compiling where int is 32 bits.
+	lim := int(min(core.MaxPermitsLimit, math.MaxInt))
 	s := core.NewSemaphore(lim, chanBackend{})
 	p, ok := s.TryAcquireN(lim)
 	if !ok {
