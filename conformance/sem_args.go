@@ -90,14 +90,17 @@ func (s *suite) argumentTests(e0 *env) {
 	s.run(t, "NewSemaphorePanics", func(e *env) {
 		e.mustPanic("NewSemaphore(-1, b)", func() { core.NewSemaphore(-1, e.b) })
 		e.mustPanic("NewSemaphore(1, nil)", func() { core.NewSemaphore(1, nil) })
-		e.mustPanic("NewSemaphore(MaxPermitsLimit+1, b)", func() { core.NewSemaphore(core.MaxPermitsLimit+1, e.b) })
-		sem := e.sem(core.MaxPermitsLimit)
-		if got := sem.MaxPermits(); got != core.MaxPermitsLimit {
-			e.t.Errorf("NewSemaphore(MaxPermitsLimit).MaxPermits() = %d, want %d", got, core.MaxPermitsLimit)
+		if over, ok := overLimit(); ok {
+			e.mustPanic("NewSemaphore(MaxPermitsLimit+1, b)", func() { core.NewSemaphore(over, e.b) })
 		}
-		p, err := sem.AcquireN(e.ctx, core.MaxPermitsLimit)
-		if err != nil || sem.InUse() != core.MaxPermitsLimit || sem.AvailablePermits() != 0 {
-			e.t.Errorf("AcquireN(MaxPermitsLimit) = %v, InUse %d, Available %d; want nil, %d, 0", err, sem.InUse(), sem.AvailablePermits(), core.MaxPermitsLimit)
+		limit := permitsLimit()
+		sem := e.sem(limit)
+		if got := sem.MaxPermits(); got != limit {
+			e.t.Errorf("NewSemaphore(MaxPermitsLimit).MaxPermits() = %d, want %d", got, limit)
+		}
+		p, err := sem.AcquireN(e.ctx, limit)
+		if err != nil || sem.InUse() != limit || sem.AvailablePermits() != 0 {
+			e.t.Errorf("AcquireN(MaxPermitsLimit) = %v, InUse %d, Available %d; want nil, %d, 0", err, sem.InUse(), sem.AvailablePermits(), limit)
 		}
 		p.Release()
 	})

@@ -51,6 +51,10 @@ func (s *suite) closeTests(e0 *env) {
 		if p, err := sem.Acquire(context.Background()); !errors.Is(err, core.ErrClosed) {
 			e.t.Errorf("Acquire() after Close() = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
 		}
+		// Closed takes precedence over a request larger than the maximum.
+		if p, err := sem.AcquireN(context.Background(), 3); !errors.Is(err, core.ErrClosed) {
+			e.t.Errorf("AcquireN(3) on a closed 2-permit semaphore = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
+		}
 		if p, ok := sem.TryAcquire(); ok {
 			e.t.Errorf("TryAcquire() after Close() = (Permit{%d}, true), want false", p.Count())
 		}

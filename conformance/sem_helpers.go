@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -122,4 +123,22 @@ func (e *env) mustPanic(call string, f func()) {
 	if s := fmt.Sprint(msg); !strings.HasPrefix(s, "core:") {
 		e.t.Errorf("%s panicked with %q, want a message starting \"core:\"", call, s)
 	}
+}
+
+// maxPermitsLimit is core.MaxPermitsLimit held in a variable, so that the
+// conversions below happen at run time and compile where int is 32 bits.
+var maxPermitsLimit int64 = core.MaxPermitsLimit
+
+// permitsLimit returns core.MaxPermitsLimit as an int, capped by int's range
+// where int is 32 bits.
+func permitsLimit() int { return int(min(maxPermitsLimit, math.MaxInt)) }
+
+// overLimit returns the smallest int above core.MaxPermitsLimit, or false
+// where int cannot hold one (32-bit platforms), so that the panic checks run
+// wherever they can.
+func overLimit() (int, bool) {
+	if maxPermitsLimit >= math.MaxInt {
+		return 0, false
+	}
+	return int(maxPermitsLimit + 1), true
 }

@@ -1,8 +1,9 @@
 package core
 
 // Close closes the Semaphore. Every queued Acquire and every later Acquire
-// fails with an error satisfying errors.Is(err, ErrClosed), and TryAcquire
-// fails. Permits already held stay valid: releasing them still works and
+// fails with an error satisfying errors.Is(err, ErrClosed) (a later Acquire
+// whose ctx is already done reports ctx.Err(), which is checked first), and
+// TryAcquire fails. Permits already held stay valid: releasing them still works and
 // never panics, and introspection keeps counting them. Close is idempotent.
 func (s *Semaphore) Close() {
 	var wake wakeList

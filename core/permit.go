@@ -5,8 +5,10 @@ package core
 //
 // A Permit is a small value: keep it in one place and release it through a
 // pointer (defer p.Release()). Copying a Permit copies the right to release
-// it, and releasing both copies returns the permits twice. A Permit is not
-// safe for concurrent use: release it from one goroutine.
+// it, and releasing both copies is a bug that the Semaphore cannot always
+// detect: the second Release may panic like an over-releasing
+// Semaphore.Release, or go unnoticed and return the permits twice. A Permit
+// is not safe for concurrent use: release it from one goroutine.
 type Permit struct {
 	sem *Semaphore
 	n   int

@@ -56,6 +56,7 @@ func (l *wakeList) wake() bool {
 		// Read the link before Unpark: once unparked, the waiter may be
 		// recycled and queued again, rewriting next.
 		next := w.next
+		w.next = nil // no stale link keeps a dropped waiter alive from the pool
 		w.parker.Unpark()
 		w = next
 	}
@@ -100,6 +101,13 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	w.status.Store(waiterQueued)
 
 	s.mu.Lock()
+	// Closed comes first: after Close every Acquire reports ErrClosed,
+	// whatever it asks for. flagClosed is set only under mu.
+	if s.state.Load()&flagClosed != 0 {
+		s.mu.Unlock()
+		s.waiters.Put(w)
+		return Permit{}, ErrClosed
+	}
 	if max := maxOf(s.cfg.Load()); int64(n) > max {
 		s.mu.Unlock()
 		s.waiters.Put(w)

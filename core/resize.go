@@ -19,7 +19,7 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: SetMaxPermits with negative n (%d)", n))
 	}
-	if n > MaxPermitsLimit {
+	if int64(n) > MaxPermitsLimit {
 		panic(fmt.Sprintf("core: SetMaxPermits(%d), more than MaxPermitsLimit (%d)", n, int64(MaxPermitsLimit)))
 	}
 	var wake wakeList

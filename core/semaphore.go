@@ -54,7 +54,7 @@ func NewSemaphore(permits int, b Backend) *Semaphore {
 	if permits < 0 {
 		panic(fmt.Sprintf("core: NewSemaphore with negative permits (%d)", permits))
 	}
-	if permits > MaxPermitsLimit {
+	if int64(permits) > MaxPermitsLimit {
 		panic(fmt.Sprintf("core: NewSemaphore with %d permits, more than MaxPermitsLimit (%d)", permits, int64(MaxPermitsLimit)))
 	}
 	if b == nil {

@@ -38,8 +38,10 @@ const (
 )
 
 // MaxPermitsLimit is the largest permit count a Semaphore can hold: the
-// largest value NewSemaphore, SetMaxPermits and AcquireN accept. It is
-// 2^45-1 (about 3.5e13), enough to count bytes of memory on any machine.
+// largest value NewSemaphore and SetMaxPermits accept and the largest
+// request AcquireN can be granted. It is 2^45-1 (about 3.5e13), enough to
+// count bytes of memory on any machine. Where int is 32 bits, the counts are
+// further capped by the int type (math.MaxInt32).
 const MaxPermitsLimit = 1<<45 - 1
 
 // availOf returns the signed count of available permits in a state word.
