@@ -58,10 +58,10 @@ test-windows:
 	@scripts/wine/test-windows.sh
 
 bench:
-	@cd benchmarks && $(GO) run ./cmd/benchreport -profile quick
+	@cd benchmarks && $(GO) run ./cmd/benchreport -profile quick -out results
 
 bench-full:
-	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full
+	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results
 
 # The conformance suite over every backend available here, 50 times under
 # -race (roughly 5 minutes per backend on 2 cores; not run by CI).
