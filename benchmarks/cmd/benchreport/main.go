@@ -24,6 +24,12 @@ import (
 	"time"
 )
 
+// Names of the scenarios whose results the targets are read from.
+const (
+	scUncontendedDirect = "uncontended, APIs called directly (issue-2 uncontended targets)"
+	scTargetCells       = "issue-2 contended target cells (g=32, permits 1 and 4)"
+)
+
 // A Scenario is one `go test -bench` invocation.
 type Scenario struct {
 	Name  string
@@ -47,15 +53,20 @@ var (
 	handoffMax = unit{"max-ns", true}
 )
 
-// scenarios returns the runs of a profile. quick fits in about 4 minutes on
-// 2 cores; full repeats enough for benchstat's significance tests.
+// scenarios returns the runs of a profile. quick takes about 2 minutes on
+// 2 cores (limit 5); full repeats enough for benchstat's significance tests.
 func scenarios(profile string) []Scenario {
 	k := map[string]int{"quick": 3, "full": 10}[profile]
 	scale := map[string]int{"quick": 1, "full": 2}[profile]
 	return []Scenario{
 		{"floors", "^BenchmarkFloor$", 200000 * scale, k, []unit{timeUnit, {"ns/handoff", true}}},
-		{"uncontended", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"contended (empty and 100ns critical sections)", "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
+		// The issue-2 contended target cells again, with more iterations and
+		// counts: these runs are bimodal (a queue forms or it does not), and
+		// the targets are read from this scenario only.
+		{scTargetCells, `^BenchmarkContended$/^g=32$/^permits=(1|4)$/^work=(0|100ns)$/^c=(xsync|core\+generic|chan)$`, 200000 * scale, k + 2, []unit{timeUnit, waitP99, allocUnit}},
 		{"contended (10us critical section)", "^BenchmarkContended$/g=.*/permits=.*/work=10µs$", 3000 * scale, k, []unit{timeUnit, waitP99}},
 		{"weighted 1..16 on 64 permits", "^BenchmarkWeighted$", 50000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		{"cancellation-heavy", "^BenchmarkCancel$", 30000 * scale, k, []unit{timeUnit, {"cancelled-frac", false}, allocUnit}},
@@ -67,7 +78,7 @@ func scenarios(profile string) []Scenario {
 }
 
 func main() {
-	profile := flag.String("profile", "quick", "quick (about 4 minutes on 2 cores) or full (benchstat-grade counts)")
+	profile := flag.String("profile", "quick", "quick (about 2 minutes on 2 cores) or full (benchstat-grade counts)")
 	out := flag.String("out", "results", "directory for raw output, tables, benchstat and charts")
 	cpu := flag.Int("cpu", 2, "GOMAXPROCS for the benchmarks (the targets assume 2)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
@@ -117,6 +128,9 @@ func main() {
 		rs, err := Parse(&buf)
 		if err != nil {
 			fail("benchreport: parsing %q: %v", sc.Name, err)
+		}
+		for i := range rs {
+			rs[i].Scenario = sc.Name
 		}
 		all = append(all, rs...)
 		t := Summarize(rs)

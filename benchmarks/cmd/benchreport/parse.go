@@ -14,6 +14,7 @@ type Result struct {
 	Config    string // e.g. "g=32/permits=1/work=0"
 	Contender string // e.g. "core+generic"
 	Metrics   map[string]float64
+	Scenario  string // set by the caller: the benchreport scenario that ran it
 }
 
 // Parse reads `go test -bench` text output and returns every benchmark line

@@ -21,8 +21,20 @@ func median(rs []Result, bench, config, contender, unit string) float64 {
 	return m
 }
 
+// inScenario returns the results that the named scenario produced.
+func inScenario(rs []Result, scenario string) []Result {
+	var out []Result
+	for _, r := range rs {
+		if r.Scenario == scenario {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Targets prints every target of issues 2 and 6 as a ratio measured in this
-// run, with HOLDS, MISSED, or n/a when a side was not measured.
+// run, with HOLDS, MISSED, or n/a when a side was not measured, followed by
+// reference ratios (no verdict) that explain the targets' outcome.
 func Targets(w io.Writer, rs []Result) {
 	check := func(what string, got float64, op string, want float64) {
 		verdict := "n/a (not measured in this run)"
@@ -35,20 +47,25 @@ func Targets(w io.Writer, rs []Result) {
 		}
 		fmt.Fprintf(w, "  %-78s %8.3g %s %-5g %s\n", what, got, op, want, verdict)
 	}
+	info := func(what string, got float64) {
+		fmt.Fprintf(w, "  %-78s %8.3g  (reference)\n", what, got)
+	}
 	const g = "core+generic"
+	direct := inScenario(rs, scUncontendedDirect)
 	for _, op := range []string{"acquire", "try"} {
 		cfg := "op=" + op
-		ours := median(rs, "Uncontended", cfg, g, "ns/op")
-		check("uncontended "+op+": core+generic / atomic floor (same interface)", ours/median(rs, "Uncontended", cfg, "atomic", "ns/op"), "<=", 1.25)
-		check("uncontended "+op+": xsync / core+generic (speed-up)", median(rs, "Uncontended", cfg, "xsync", "ns/op")/ours, ">=", 1.8)
-		check("uncontended "+op+": core+generic allocs/op", median(rs, "Uncontended", cfg, g, "allocs/op"), "<=", 0)
+		ours := median(direct, "UncontendedDirect", cfg, g, "ns/op")
+		check("uncontended "+op+" (direct, Permit.Release): core+generic / atomic floor", ours/median(direct, "UncontendedDirect", cfg, "atomic", "ns/op"), "<=", 1.25)
+		check("uncontended "+op+" (direct, Permit.Release): xsync / core+generic (speed-up)", median(direct, "UncontendedDirect", cfg, "xsync", "ns/op")/ours, ">=", 1.8)
+		check("uncontended "+op+" (direct): core+generic allocs/op", median(direct, "UncontendedDirect", cfg, g, "allocs/op"), "<=", 0)
 	}
+	cells := inScenario(rs, scTargetCells)
 	for _, permits := range []string{"1", "4"} {
 		for _, work := range []string{"0", "100ns"} {
 			cfg := "g=32/permits=" + permits + "/work=" + work
-			ours := median(rs, "Contended", cfg, g, "ns/op")
-			check("contended "+cfg+": throughput core+generic / xsync", median(rs, "Contended", cfg, "xsync", "ns/op")/ours, ">=", 3)
-			check("contended "+cfg+": throughput core+generic / chan", median(rs, "Contended", cfg, "chan", "ns/op")/ours, ">=", 1.25)
+			ours := median(cells, "Contended", cfg, g, "ns/op")
+			check("contended "+cfg+": throughput core+generic / xsync", median(cells, "Contended", cfg, "xsync", "ns/op")/ours, ">=", 3)
+			check("contended "+cfg+": throughput core+generic / chan", median(cells, "Contended", cfg, "chan", "ns/op")/ours, ">=", 1.25)
 		}
 	}
 	check("FIFO: core+generic fifo-violations (exact benchmark, median per run)", median(rs, "FIFO", "", g, "fifo-violations"), "<=", 0)
@@ -56,4 +73,23 @@ func Targets(w io.Writer, rs []Result) {
 	futex := median(rs, "Floor", "", "futex-pingpong", "ns/handoff")
 	check("handoff: core+iouring p50 / raw futex ns/handoff", median(rs, "Handoff", "", "core+iouring", "p50-ns")/futex, "<=", 2)
 	check("handoff: core+iouring p99 / raw futex ns/handoff", median(rs, "Handoff", "", "core+iouring", "p99-ns")/futex, "<=", 2)
+
+	fmt.Fprintf(w, "\n  reference ratios (no target):\n")
+	for _, op := range []string{"acquire", "try"} {
+		cfg := "op=" + op
+		ours := median(direct, "UncontendedDirect", cfg, g, "ns/op")
+		info("uncontended "+op+" (direct): core+generic-Release(n) / core+generic", median(direct, "UncontendedDirect", cfg, g+"-Release(n)", "ns/op")/ours)
+		info("uncontended "+op+" (direct): xsync / core+generic-Release(n)", median(direct, "UncontendedDirect", cfg, "xsync", "ns/op")/median(direct, "UncontendedDirect", cfg, g+"-Release(n)", "ns/op"))
+		info("uncontended "+op+" (Sem interface): xsync / core+generic", median(rs, "Uncontended", cfg, "xsync", "ns/op")/median(rs, "Uncontended", cfg, g, "ns/op"))
+	}
+	twoCore := median(rs, "Floor", "", "atomic-2core", "ns/op")
+	const c2 = "g=2/permits=64/work=0"
+	info("contended "+c2+": core+generic / two-core atomic floor", median(rs, "Contended", c2, g, "ns/op")/twoCore)
+	info("contended "+c2+": xsync / two-core atomic floor", median(rs, "Contended", c2, "xsync", "ns/op")/twoCore)
+	for _, permits := range []string{"1", "4"} {
+		for _, work := range []string{"0", "100ns"} {
+			cfg := "g=32/permits=" + permits + "/work=" + work
+			info("contended "+cfg+": xsync allocs/op (above 0: x/sync's queue formed)", median(cells, "Contended", cfg, "xsync", "allocs/op"))
+		}
+	}
 }
