@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -11,9 +12,10 @@ import (
 //   - op=atomic-cas-add: one compare-and-swap plus one add on a shared
 //     word, the least an uncontended lock-free Acquire+Release can cost;
 //   - op=atomic-2core: the same word hammered from two CPUs at once: two
-//     goroutines (RunParallel with SetParallelism(1) at GOMAXPROCS=2)
-//     each take a unit with a Load+CAS decrement and return it with a
-//     Load+CAS increment, on a word starting at 64 so neither ever waits.
+//     goroutines (RunParallel with SetParallelism(1) at GOMAXPROCS=2; one
+//     per P in general), started together, each take a unit with a
+//     Load+CAS decrement and return it with a Load+CAS increment, on a
+//     word starting at 64 so neither ever waits.
 //     Every operation moves the word's cache line between the cores; this
 //     is the least a lock-free semaphore can cost with two running
 //     goroutines and an empty critical section (ns/op is wall time per
@@ -38,11 +40,19 @@ func BenchmarkFloor(b *testing.B) {
 		}
 	})
 	b.Run("op=atomic-2core", func(b *testing.B) {
-		var avail atomic.Int64
+		var avail, ready atomic.Int64
 		avail.Store(64)
+		procs := int64(runtime.GOMAXPROCS(0))
 		b.ReportAllocs()
 		b.SetParallelism(1)
 		b.RunParallel(func(pb *testing.PB) {
+			// Start together: without this barrier the first goroutine can
+			// take most iterations before the second is scheduled, and the
+			// run measures one core instead of two.
+			ready.Add(1)
+			for ready.Load() < procs {
+				runtime.Gosched()
+			}
 			for pb.Next() {
 				for { // take: the word never drops below 62, so this never waits
 					v := avail.Load()

@@ -59,7 +59,7 @@ func scenarios(profile string) []Scenario {
 	k := map[string]int{"quick": 3, "full": 10}[profile]
 	scale := map[string]int{"quick": 1, "full": 2}[profile]
 	return []Scenario{
-		{"floors", "^BenchmarkFloor$", 200000 * scale, k, []unit{timeUnit, {"ns/handoff", true}}},
+		{"floors", "^BenchmarkFloor$", 200000 * scale, k + 2, []unit{timeUnit, {"ns/handoff", true}}},
 		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"contended (empty and 100ns critical sections)", "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
