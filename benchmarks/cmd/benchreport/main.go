@@ -62,6 +62,7 @@ func scenarios(profile string) []Scenario {
 		{"floors", "^BenchmarkFloor$", 200000 * scale, k + 2, []unit{timeUnit, {"ns/handoff", true}}},
 		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"two goroutines, 64 permits, empty critical section, APIs called directly", "^BenchmarkContendedDirect$", 200000 * scale, k + 2, []unit{timeUnit, allocUnit}},
 		{"contended (empty and 100ns critical sections)", "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		// The issue-2 contended target cells again, with more iterations and
 		// counts: these runs are bimodal (a queue forms or it does not), and

@@ -45,10 +45,10 @@ func Targets(w io.Writer, rs []Result) {
 				verdict = "holds"
 			}
 		}
-		fmt.Fprintf(w, "  %-78s %8.3g %s %-5g %s\n", what, got, op, want, verdict)
+		fmt.Fprintf(w, "  %-78s %8.4g %s %-5g %s\n", what, got, op, want, verdict)
 	}
 	info := func(what string, got float64) {
-		fmt.Fprintf(w, "  %-78s %8.3g  (reference)\n", what, got)
+		fmt.Fprintf(w, "  %-78s %8.4g  (reference)\n", what, got)
 	}
 	const g = "core+generic"
 	direct := inScenario(rs, scUncontendedDirect)
@@ -86,6 +86,9 @@ func Targets(w io.Writer, rs []Result) {
 	const c2 = "g=2/permits=64/work=0"
 	info("contended "+c2+": core+generic / two-core atomic floor", median(rs, "Contended", c2, g, "ns/op")/twoCore)
 	info("contended "+c2+": xsync / two-core atomic floor", median(rs, "Contended", c2, "xsync", "ns/op")/twoCore)
+	info("contended "+c2+" (direct, Permit.Release): core+generic / two-core floor", median(rs, "ContendedDirect", c2, g, "ns/op")/twoCore)
+	info("contended "+c2+" (direct): core+generic-Release(n) / two-core floor", median(rs, "ContendedDirect", c2, g+"-Release(n)", "ns/op")/twoCore)
+	info("contended "+c2+" (direct): xsync / two-core floor", median(rs, "ContendedDirect", c2, "xsync", "ns/op")/twoCore)
 	for _, permits := range []string{"1", "4"} {
 		for _, work := range []string{"0", "100ns"} {
 			cfg := "g=32/permits=" + permits + "/work=" + work
