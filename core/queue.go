@@ -19,6 +19,11 @@ type waiter struct {
 	// on the outcome.
 	status atomic.Int32
 
+	// behind records that the waiter queued behind another one: evidence
+	// that the semaphore is contended, which is when Release yields after
+	// handing it permits (see releaseSlow).
+	behind bool
+
 	// prev and next link the queue, under Semaphore.mu. Once the waiter is
 	// unlinked, next links the wake list instead (see wakeList), which keeps
 	// a waiter at 48 bytes.
@@ -36,11 +41,15 @@ const (
 // longer in the queue), to be unparked once Semaphore.mu is released. Unparking outside the lock keeps
 // a slow backend (a system call per Unpark) from lengthening the critical
 // section.
-type wakeList struct{ first, last *waiter }
+type wakeList struct {
+	first, last *waiter
+	behind      bool // some waiter on the list had queued behind another
+}
 
 // push appends w, which must already be unlinked from the queue.
 func (l *wakeList) push(w *waiter) {
 	w.next = nil
+	l.behind = l.behind || w.behind
 	if l.last == nil {
 		l.first = w
 	} else {
@@ -65,6 +74,7 @@ func (l *wakeList) wake() bool {
 
 // pushBack appends w to the queue. Called with s.mu held.
 func (s *Semaphore) pushBack(w *waiter) {
+	w.behind = s.tail != nil
 	w.prev, w.next = s.tail, nil
 	if s.tail == nil {
 		s.head = w
@@ -236,8 +246,14 @@ func (s *Semaphore) releaseSlow(n int64) bool {
 			break
 		}
 	}
+	// Read under mu: waiters are still queued after this grant.
+	stillQueued := s.state.Load()&flagQueued != 0
 	s.mu.Unlock()
-	if wake.wake() {
+	if wake.wake() && (wake.behind || stillQueued) {
+		// The semaphore is contended: let the woken waiter run now (see
+		// yield). A lone waiter that queued on an empty queue is woken
+		// without the yield: the yield would push it to another P, whose
+		// idle thread the kernel must wake first.
 		yield()
 	}
 	return true
