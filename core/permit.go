@@ -12,13 +12,6 @@ package core
 type Permit struct {
 	sem *Semaphore
 	n   int
-	// after is the state word as the acquiring fast-path CAS left it, or 0
-	// for a Permit granted through the queue. It never carries flagQueued.
-	// If the word still holds exactly that value at Release, no waiter is
-	// queued, so returning the permits needs no handoff and one CAS
-	// suffices, without first loading the word; otherwise the CAS fails and
-	// Release takes the general path.
-	after uint64
 }
 
 // Release returns the Permit's permits to its Semaphore, with the same
@@ -26,16 +19,12 @@ type Permit struct {
 // an empty Permit (already released, or the zero Permit) does nothing. It
 // works after the Semaphore is closed.
 func (p *Permit) Release() {
-	n, after := p.n, p.after
+	n := p.n
 	if n == 0 {
 		return
 	}
 	p.n = 0
-	// Inlined fast path: one CAS, no load, when the word is as the acquiring
-	// CAS left it (no waiter queued: after never carries flagQueued).
-	if !p.sem.state.CompareAndSwap(after, after+permitsDelta(int64(n))) {
-		p.sem.Release(n)
-	}
+	p.sem.add(int64(n))
 }
 
 // Count returns the number of permits the Permit holds: what was acquired,

@@ -131,7 +131,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			return Permit{}, ErrClosed
 		}
 		if st&flagQueued != 0 {
-			break // join the existing queue; the word is ours under mu.
+			break // join the existing queue: grants happen under mu.
 		}
 		if availOf(st) >= int64(n) {
 			// Permits came back between the fast path and here.
@@ -219,15 +219,14 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 	return Permit{}, err
 }
 
-// releaseSlow returns n permits under mu, handing them to queued waiters.
-// It reports false, changing nothing, if more than the held permits would be
-// released.
-func (s *Semaphore) releaseSlow(n int64) bool {
+// tryReleaseSlow returns n permits under mu, handing them to queued
+// waiters. It reports false, changing nothing, if more than the held permits
+// would be released.
+func (s *Semaphore) tryReleaseSlow(n int64) bool {
 	var wake wakeList
 	s.mu.Lock()
 	// cfg cannot change under mu, so held = max - avail is exact for each
-	// state we load. flagQueued cannot change either: it is set and cleared
-	// only under mu.
+	// state we load.
 	max := maxOf(s.cfg.Load())
 	for {
 		st := s.state.Load()
@@ -235,44 +234,76 @@ func (s *Semaphore) releaseSlow(n int64) bool {
 			s.mu.Unlock()
 			return false
 		}
-		if st&flagQueued != 0 {
-			// The word is ours: no fast path writes it while queued.
-			s.state.Store(st + permitsDelta(n))
-			s.grantLocked(&wake)
-			break
-		}
-		// Nobody queued: fast paths may race with us, so CAS and re-check.
+		// Fast-path acquires and Adds by releasers may race with us: CAS.
 		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
 			break
 		}
 	}
+	s.grantLocked(&wake)
+	s.unlockAndWake(&wake)
+	return true
+}
+
+// afterAdd finishes a Release whose Add of n permits left the state word
+// st. It panics if the Add released more permits than were held, and if
+// waiters are queued it grants them the permits under mu.
+func (s *Semaphore) afterAdd(st uint64, n int64) {
+	cfg := s.cfg.Load()
+	if stateGen(st) == cfgGen(cfg) {
+		// st and cfg describe the same resize epoch, so the Add's own
+		// result says exactly whether it over-released.
+		if availOf(st) > maxOf(cfg) {
+			s.overReleased(n)
+		}
+		if st&flagQueued == 0 {
+			return // the common case: nobody waits.
+		}
+	}
+	var wake wakeList
+	s.mu.Lock()
+	if stateGen(st) != cfgGen(cfg) {
+		// A resize ran around the Add: judge under mu, where cfg is
+		// stable, against the word as it is now.
+		if availOf(s.state.Load()) > maxOf(s.cfg.Load()) {
+			s.mu.Unlock()
+			s.overReleased(n)
+		}
+	}
+	// The Add put the permits in the word while waiters were queued; grant
+	// them (unless another goroutine's grant under mu already did).
+	s.grantLocked(&wake)
+	s.unlockAndWake(&wake)
+}
+
+// overReleased takes back the n permits a Release added beyond what was
+// held, and panics. A fast Acquire may have been granted some of the excess
+// in between, so the counts of a Semaphore that panicked here cannot be
+// trusted.
+func (s *Semaphore) overReleased(n int64) {
+	st := s.state.Add(-permitsDelta(n))
+	held := maxOf(s.cfg.Load()) - availOf(st)
+	panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, max(held, 0)))
+}
+
+// unlockAndWake unlocks mu and unparks the waiters on wake. If the
+// semaphore is contended, it then yields so that a woken waiter runs at once
+// (see yield). A lone waiter that queued on an empty queue is woken without
+// the yield: the yield would push it to another P, whose idle thread the
+// kernel must wake first (about 11 us instead of 0.6 us here).
+func (s *Semaphore) unlockAndWake(wake *wakeList) {
 	// Read under mu: waiters are still queued after this grant.
 	stillQueued := s.state.Load()&flagQueued != 0
 	s.mu.Unlock()
 	if wake.wake() && (wake.behind || stillQueued) {
-		// The semaphore is contended: let the woken waiter run now (see
-		// yield). A lone waiter that queued on an empty queue is woken
-		// without the yield: the yield would push it to another P, whose
-		// idle thread the kernel must wake first.
 		yield()
 	}
-	return true
 }
 
 // returnLocked adds back n permits that the caller is known to hold and
 // grants what it can to the queue. Called with s.mu held.
 func (s *Semaphore) returnLocked(n int64, wake *wakeList) {
-	for {
-		st := s.state.Load()
-		if st&flagQueued != 0 {
-			s.state.Store(st + permitsDelta(n)) // ours while queued
-			s.grantLocked(wake)
-			return
-		}
-		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
-			return
-		}
-	}
+	s.state.Add(permitsDelta(n))
+	s.grantLocked(wake)
 }
 
 // grantLocked serves the queue from its head while the head's request fits,
@@ -285,21 +316,45 @@ func (s *Semaphore) returnLocked(n int64, wake *wakeList) {
 // the same choice). The cost is that free permits may sit idle while the
 // head waits for enough of them.
 func (s *Semaphore) grantLocked(wake *wakeList) {
-	st := s.state.Load()
-	if st&flagQueued == 0 {
-		return // nothing queued; fast paths own the word.
+	for {
+		st := s.state.Load()
+		if st&flagQueued == 0 {
+			return // nothing queued.
+		}
+		// Decide the grants against one snapshot of the word and commit
+		// them with one CAS: releasers may Add permits to the word at any
+		// time (they then come to mu and call grantLocked themselves), and
+		// a CAS that fails because of such an Add just decides again.
+		avail := availOf(st)
+		var take int64
+		last := (*waiter)(nil)
+		for w := s.head; w != nil && avail-take >= w.n; w = w.next {
+			take += w.n
+			last = w
+		}
+		next := st - permitsDelta(take)
+		if s.head == nil || last == s.tail {
+			// Clearing the flag hands the word back to the fast paths;
+			// it is part of the same CAS as the last grant.
+			next &^= flagQueued
+		}
+		if next == st {
+			return // the head does not fit: head-of-line blocking.
+		}
+		if !s.state.CompareAndSwap(st, next) {
+			continue
+		}
+		if last == nil {
+			return
+		}
+		for {
+			w := s.head
+			s.unlink(w)
+			w.status.Store(waiterGranted)
+			wake.push(w)
+			if w == last {
+				return
+			}
+		}
 	}
-	// flagQueued is set and we hold mu: the word is ours until we clear it.
-	for w := s.head; w != nil && availOf(st) >= w.n; w = s.head {
-		st -= permitsDelta(w.n)
-		s.unlink(w)
-		w.status.Store(waiterGranted)
-		wake.push(w)
-	}
-	if s.head == nil {
-		// Clearing the flag hands the word back to the fast paths; it must
-		// be the last write made under the queue's ownership.
-		st &^= flagQueued
-	}
-	s.state.Store(st)
 }

@@ -12,8 +12,9 @@ import (
 // queue. It is safe for concurrent use. Create it with NewSemaphore; the zero
 // value is not usable.
 //
-// While nobody waits, Acquire, TryAcquire and Release are each one atomic
-// compare-and-swap on a single state word: no mutex and no allocation. Once a
+// While nobody waits, Acquire and TryAcquire are each one atomic
+// compare-and-swap on a single state word and Release is one atomic add: no
+// mutex and no allocation. Once a
 // caller has to wait, it joins a FIFO queue protected by a mutex and parks on
 // a Parker from the Semaphore's Backend; Release then hands permits directly
 // to the head of the queue, so a woken waiter never competes again and never
@@ -111,8 +112,8 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// a waiter.
 	if n > 0 && ctx.Done() == nil {
 		st := s.state.Load()
-		if after := st - permitsDelta(int64(n)); st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, after) {
-			return Permit{sem: s, n: n, after: after}, nil
+		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			return Permit{sem: s, n: n}, nil
 		}
 	}
 	return s.acquireN(ctx, n)
@@ -136,8 +137,8 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
 			break
 		}
-		if after := st - permitsDelta(int64(n)); s.state.CompareAndSwap(st, after) {
-			return Permit{sem: s, n: n, after: after}, nil
+		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			return Permit{sem: s, n: n}, nil
 		}
 	}
 	return s.acquireSlow(ctx, n)
@@ -182,8 +183,8 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
 			return Permit{}, false
 		}
-		if after := st - permitsDelta(int64(n)); s.state.CompareAndSwap(st, after) {
-			return Permit{sem: s, n: n, after: after}, true
+		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			return Permit{sem: s, n: n}, true
 		}
 	}
 }
@@ -191,17 +192,36 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 // Release returns n permits to the Semaphore, for callers that do not keep
 // the Permit (the golang.org/x/sync/semaphore style). If waiters are queued,
 // Release grants the permits to them in FIFO order itself, waking each
-// waiter whose request it fills, and then yields the processor
-// (runtime.Gosched) so that the woken waiter runs at once instead of leaving
-// its permits idle until the scheduler gets to it.
+// waiter whose request it fills; when the semaphore is contended it then
+// yields the processor (runtime.Gosched) so that a woken waiter runs at once
+// instead of leaving its permits idle until the scheduler gets to it.
 //
 // Release works after Close. n == 0 does nothing. Release panics with a
-// message starting "core:" if n is negative or if more permits would be
-// released than are held.
+// message starting "core:" if n is negative or if more permits were released
+// than are held; such a release is detected after the fact, and a
+// concurrent Acquire may have been granted some of the excess first, so
+// after that panic the Semaphore's counts cannot be trusted. TryRelease
+// checks before it changes anything.
 func (s *Semaphore) Release(n int) {
-	if !s.TryRelease(n) {
+	if n <= 0 {
+		if n < 0 {
+			panic(fmt.Sprintf("core: Release of negative n (%d)", n))
+		}
+		return
+	}
+	if int64(n) > MaxPermitsLimit {
 		panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, s.InUse()))
 	}
+	s.add(int64(n))
+}
+
+// add returns n (0 < n <= MaxPermitsLimit) permits with one atomic add: on
+// the fast path there is no load and no retry, so two cores contending for
+// the word move its cache line once per release.
+func (s *Semaphore) add(n int64) {
+	// The Add may land while flagQueued is set: then afterAdd grants the
+	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
+	s.afterAdd(s.state.Add(permitsDelta(n)), n)
 }
 
 // TryRelease returns n permits like Release and reports true, or, if more
@@ -232,7 +252,7 @@ func (s *Semaphore) TryRelease(n int) bool {
 			return true
 		}
 	}
-	return s.releaseSlow(int64(n))
+	return s.tryReleaseSlow(int64(n))
 }
 
 // Closed reports whether Close has been called.

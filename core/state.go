@@ -3,25 +3,31 @@ package core
 // The state word.
 //
 // Everything the lock-free fast paths need lives in one uint64, so that an
-// uncontended Acquire and Release are one compare-and-swap each:
+// uncontended Acquire is one compare-and-swap and a Release one atomic add:
 //
 //	bit  0      closed: Close has run; every Acquire fails.
 //	bit  1      queued: the waiter queue is non-empty. While it is set, no
-//	            fast path may change the word; every change is made by a
-//	            goroutine holding Semaphore.mu. This is what makes the queue
-//	            strictly FIFO: a fast path can never take permits that a
-//	            queued waiter is owed.
+//	            Acquire or TryAcquire takes permits from the word: permits
+//	            are granted only under Semaphore.mu, from the head of the
+//	            queue. This is what makes the queue strictly FIFO: a fast
+//	            path can never take permits that a queued waiter is owed.
+//	            A Release may still add permits to the word (its atomic add
+//	            cannot look first); when the add's result shows the flag,
+//	            the releaser takes mu and grants them. Every write made
+//	            under mu is therefore a compare-and-swap (or an add), never
+//	            a blind store, so that no release is lost.
 //	bits 2-17   generation: incremented (mod 2^16) by every SetMaxPermits.
 //	bits 18-63  available permits, a signed 46-bit number. It is negative
 //	            only after SetMaxPermits shrank the maximum below the number
 //	            of permits in use.
 //
 // The maximum lives in a second word, cfg (max<<16 | generation), written only
-// under Semaphore.mu by SetMaxPermits. Release needs it to detect a release of
-// more permits than are held (held = max - available). A fast-path Release
-// reads state, then cfg, and uses them only if their generations match; its
-// compare-and-swap on state then fails if a resize has run since, because the
-// resize changed the generation in state.
+// under Semaphore.mu by SetMaxPermits. Releases need it to detect a release of
+// more permits than are held (held = max - available). Release judges the
+// word its add returned against cfg only if their generations match (else it
+// judges under mu); TryRelease reads state, then cfg, uses them only if their
+// generations match, and its compare-and-swap on state then fails if a resize
+// has run since, because the resize changed the generation in state.
 
 const (
 	flagClosed uint64 = 1 << 0
