@@ -26,6 +26,7 @@ package semaphore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	generic "github.com/compio-sync/gosync/backend-generic"
 	"github.com/compio-sync/gosync/core"
@@ -101,7 +102,25 @@ func (s *Weighted) Release(n int64) {
 	if n < 0 {
 		panic(fmt.Sprintf("semaphore: Release with negative weight %d", n))
 	}
-	if n > s.size || !s.sem.TryRelease(int(n)) {
-		panic("semaphore: released more than held")
+	if n > s.size {
+		panic(errReleasedMoreThanHeld)
+	}
+	// core.Release is one atomic add; it detects an over-release from the
+	// add's result and panics with a core message, which is translated to
+	// x/sync's. (x/sync, too, has already changed its count when it panics.)
+	defer translateOverRelease()
+	s.sem.Release(int(n))
+}
+
+const errReleasedMoreThanHeld = "semaphore: released more than held"
+
+// translateOverRelease turns core's over-release panic into x/sync's and
+// lets any other panic through unchanged.
+func translateOverRelease() {
+	if r := recover(); r != nil {
+		if msg, ok := r.(string); ok && strings.HasPrefix(msg, "core: Release of ") {
+			panic(errReleasedMoreThanHeld)
+		}
+		panic(r)
 	}
 }
