@@ -6,6 +6,7 @@ import (
 	"time"
 
 	iocp "github.com/compio-sync/gosync/backend-iocp"
+	"github.com/compio-sync/gosync/core"
 )
 
 // Parkers are dropped to the garbage collector without a close call (the
@@ -13,15 +14,20 @@ import (
 func TestDroppedParkersLeaveTheRegistry(t *testing.T) {
 	b := newBackend(t)
 	kept := b.NewParker()
+	// Hold every Parker until the count is taken: a GC in the middle of the
+	// loop may otherwise collect some of them first.
+	live := make([]core.Parker, 0, 1000)
 	for i := range 1000 {
 		p := b.NewParker()
 		if i%2 == 0 {
 			p.Unpark() // dropped with its packet in flight or delivered
 		}
+		live = append(live, p)
 	}
 	if n := iocp.RegisteredParkers(b); n < 1001 {
-		t.Fatalf("RegisteredParkers = %d right after creating 1001, want 1001 (live Parkers must stay registered)", n)
+		t.Fatalf("RegisteredParkers = %d with 1001 live Parkers, want 1001 (live Parkers must stay registered)", n)
 	}
+	runtime.KeepAlive(live)
 	deadline := time.Now().Add(hangAfter)
 	for iocp.RegisteredParkers(b) > 1 {
 		if time.Now().After(deadline) {
