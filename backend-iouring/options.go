@@ -15,22 +15,6 @@ type config struct {
 	futexFlags       uint32 // futex2 flags put in the SQEs
 }
 
-func defaultConfig() config {
-	return config{
-		entries:    256,
-		cqEntries:  4096,
-		sysctlPath: "/proc/sys/kernel/io_uring_disabled",
-		futexFlags: futex2SizeU32 | futex2Private,
-	}
-}
-
-// futex2 flags for the io_uring futex ops: a 32-bit, process-private word.
-// Flags 0 would mean an 8-bit futex, which the kernel rejects with EINVAL.
-const (
-	futex2SizeU32 = 0x02
-	futex2Private = 0x80
-)
-
 // WithRingSize sets the number of submission-queue entries (rounded up to a
 // power of two by the kernel) and completion-queue entries. The defaults are
 // 256 and 4096. Any size works for any number of waiters: when the SQ is
