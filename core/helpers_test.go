@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -46,4 +47,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+// watchdog fails the test with a goroutine dump if stop is not called within
+// d. It returns stop.
+func watchdog(t *testing.T, d time.Duration) (stop func()) {
+	t.Helper()
+	timer := time.AfterFunc(d, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		panic("watchdog: test hung; goroutines:\n" + string(buf))
+	})
+	return func() { timer.Stop() }
 }

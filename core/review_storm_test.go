@@ -14,18 +14,6 @@ import (
 	"github.com/compio-sync/gosync/core"
 )
 
-// watchdog fails the test with a goroutine dump if stop is not called within
-// d. It returns stop.
-func watchdog(t *testing.T, d time.Duration) (stop func()) {
-	t.Helper()
-	timer := time.AfterFunc(d, func() {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		panic("watchdog: test hung; goroutines:\n" + string(buf))
-	})
-	return func() { timer.Stop() }
-}
-
 // stormConfig shapes one storm: a mix of Acquire (never-ending, cancelled
 // early or late, already done), TryAcquire, Permit.Release and
 // Semaphore.Release on one semaphore, optionally with a resizer and injected

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/compio-sync/gosync/core"
 )
@@ -30,6 +31,7 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 }
 
 func TestFIFOOrder(t *testing.T) {
+	defer watchdog(t, 60*time.Second)()
 	s := core.NewSemaphore(1, chanBackend{})
 	hold, _ := s.TryAcquire()
 	const n = 20
@@ -70,6 +72,7 @@ func TestFIFOOrder(t *testing.T) {
 }
 
 func TestCancelGrantRaceLeavesNothingHeld(t *testing.T) {
+	defer watchdog(t, 60*time.Second)()
 	s := core.NewSemaphore(2, chanBackend{})
 	var wg sync.WaitGroup
 	for range 8 {
@@ -102,6 +105,7 @@ func TestCancelGrantRaceLeavesNothingHeld(t *testing.T) {
 }
 
 func TestCloseFailsWaitersAndKeepsReleaseWorking(t *testing.T) {
+	defer watchdog(t, 60*time.Second)()
 	s := core.NewSemaphore(1, chanBackend{})
 	held, _ := s.TryAcquire()
 	errs := make(chan error, 3)
@@ -126,6 +130,7 @@ func TestCloseFailsWaitersAndKeepsReleaseWorking(t *testing.T) {
 }
 
 func TestShrinkBelowInUse(t *testing.T) {
+	defer watchdog(t, 60*time.Second)()
 	s := core.NewSemaphore(4, chanBackend{})
 	p, _ := s.TryAcquireN(3)
 	big := make(chan error, 1)

@@ -3,6 +3,7 @@ package semaphore_test
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +90,12 @@ func TestAcquireTooLargeWaitsForContext(t *testing.T) {
 
 // TestLargeAcquireDoesntStarve guards the same property as x/sync's test of
 // that name: a stream of small acquirers cannot starve a large one.
+//
+// It also leans on the memory model: running is a plain variable, and the
+// race detector accepts it only because each Release happens before the
+// Acquire that receives its permits.
 func TestLargeAcquireDoesntStarve(t *testing.T) {
+	defer watchdog(t, time.Minute)()
 	ctx := context.Background()
 	const n = 2
 	w := semaphore.NewWeighted(n)
@@ -149,4 +155,16 @@ func TestNegativeWeightPanics(t *testing.T) {
 	mustPanic(t, "semaphore: Release with negative weight -1", func() { w.Release(-1) })
 	mustPanic(t, "semaphore: TryAcquire with negative weight -1", func() { w.TryAcquire(-1) })
 	mustPanic(t, "semaphore: Acquire with negative weight -1", func() { _ = w.Acquire(context.Background(), -1) })
+}
+
+// watchdog turns a hang into a failure with every goroutine's stack, instead
+// of waiting for go test's timeout.
+func watchdog(t *testing.T, d time.Duration) (stop func()) {
+	t.Helper()
+	timer := time.AfterFunc(d, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		panic("watchdog: " + t.Name() + " hung; goroutines:\n" + string(buf))
+	})
+	return func() { timer.Stop() }
 }
