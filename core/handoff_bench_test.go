@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -23,20 +24,22 @@ func work(n int) int {
 }
 
 // BenchmarkYieldModes measures the yield after a handoff (see yield in
-// semaphore.go): 32 goroutines on 2 Ps contend for 1 or 4 permits with an
-// empty or short critical section, with the yield and without it. Run with a
+// queue.go's unlockAndWake): 2 goroutines on 1 permit, and 32 goroutines on
+// 1 or 4 permits, with an empty or short critical section, with the yield
+// and without it. The goroutine counts assume GOMAXPROCS=2. Run with a
 // fixed count: go test -run '^$' -bench YieldModes -benchtime=200000x -count=5
 func BenchmarkYieldModes(b *testing.B) {
 	ctx := context.Background()
 	for _, mode := range []string{"gosched", "none"} {
-		for _, permits := range []int{1, 4} {
+		for _, c := range []struct{ goroutines, permits int }{{2, 1}, {32, 1}, {32, 4}} {
 			for _, w := range []int{0, 30} {
-				b.Run(fmt.Sprintf("%s/p%d/w%d", mode, permits, w), func(b *testing.B) {
+				permits := c.permits
+				b.Run(fmt.Sprintf("%s/g%d/p%d/w%d", mode, c.goroutines, permits, w), func(b *testing.B) {
 					if mode == "none" {
 						defer core.SetYield(func() {})()
 					}
 					s := core.NewSemaphore(permits, chanBackend{})
-					b.SetParallelism(16)
+					b.SetParallelism(c.goroutines / runtime.GOMAXPROCS(0))
 					b.RunParallel(func(pb *testing.PB) {
 						local := 0
 						for pb.Next() {

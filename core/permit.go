@@ -12,6 +12,10 @@ package core
 type Permit struct {
 	sem *Semaphore
 	n   int
+	// queued records that the permits were handed over through the queue:
+	// the holder had to wait, so the semaphore is contended, and releasing
+	// to a waiter should yield (see Semaphore.unlockAndWake).
+	queued bool
 }
 
 // Release returns the Permit's permits to its Semaphore, with the same
@@ -24,7 +28,7 @@ func (p *Permit) Release() {
 		return
 	}
 	p.n = 0
-	p.sem.add(int64(n))
+	p.sem.add(int64(n), p.queued)
 }
 
 // Count returns the number of permits the Permit holds: what was acquired,

@@ -162,7 +162,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		switch w.status.Load() {
 		case waiterGranted:
 			s.waiters.Put(w)
-			return Permit{sem: s, n: n}, nil
+			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
 			s.waiters.Put(w)
 			return Permit{}, ErrClosed
@@ -240,14 +240,14 @@ func (s *Semaphore) tryReleaseSlow(n int64) bool {
 		}
 	}
 	s.grantLocked(&wake)
-	s.unlockAndWake(&wake)
+	s.unlockAndWake(&wake, false)
 	return true
 }
 
 // afterAdd finishes a Release whose Add of n permits left the state word
 // st. It panics if the Add released more permits than were held, and if
 // waiters are queued it grants them the permits under mu.
-func (s *Semaphore) afterAdd(st uint64, n int64) {
+func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
 	cfg := s.cfg.Load()
 	if stateGen(st) == cfgGen(cfg) {
 		// st and cfg describe the same resize epoch, so the Add's own
@@ -272,7 +272,7 @@ func (s *Semaphore) afterAdd(st uint64, n int64) {
 	// The Add put the permits in the word while waiters were queued; grant
 	// them (unless another goroutine's grant under mu already did).
 	s.grantLocked(&wake)
-	s.unlockAndWake(&wake)
+	s.unlockAndWake(&wake, queued)
 }
 
 // overReleased takes back the n permits a Release added beyond what was
@@ -287,14 +287,19 @@ func (s *Semaphore) overReleased(n int64) {
 
 // unlockAndWake unlocks mu and unparks the waiters on wake. If the
 // semaphore is contended, it then yields so that a woken waiter runs at once
-// (see yield). A lone waiter that queued on an empty queue is woken without
-// the yield: the yield would push it to another P, whose idle thread the
-// kernel must wake first (about 11 us instead of 0.6 us here).
-func (s *Semaphore) unlockAndWake(wake *wakeList) {
+// (see yield). Contended means: a woken waiter had queued behind another
+// one, waiters remain queued, or the releaser itself got its permits through
+// the queue (releaserQueued; known only for a Permit) — two goroutines taking
+// turns on one permit are contended, and without the yield each turn costs a
+// park and an unpark. A lone waiter that queued on an empty queue, released
+// to by a goroutine that never waited, is woken without the yield: the yield
+// would push it to another P, whose idle thread the kernel must wake first
+// (about 11 us instead of 0.6 us here).
+func (s *Semaphore) unlockAndWake(wake *wakeList, releaserQueued bool) {
 	// Read under mu: waiters are still queued after this grant.
 	stillQueued := s.state.Load()&flagQueued != 0
 	s.mu.Unlock()
-	if wake.wake() && (wake.behind || stillQueued) {
+	if wake.wake() && (wake.behind || stillQueued || releaserQueued) {
 		yield()
 	}
 }

@@ -212,16 +212,17 @@ func (s *Semaphore) Release(n int) {
 	if int64(n) > MaxPermitsLimit {
 		panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, s.InUse()))
 	}
-	s.add(int64(n))
+	s.add(int64(n), false)
 }
 
 // add returns n (0 < n <= MaxPermitsLimit) permits with one atomic add: on
 // the fast path there is no load and no retry, so two cores contending for
-// the word move its cache line once per release.
-func (s *Semaphore) add(n int64) {
+// the word move its cache line once per release. queued reports that the
+// releaser got its permits through the queue (see unlockAndWake).
+func (s *Semaphore) add(n int64, queued bool) {
 	// The Add may land while flagQueued is set: then afterAdd grants the
 	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
-	s.afterAdd(s.state.Add(permitsDelta(n)), n)
+	s.afterAdd(s.state.Add(permitsDelta(n)), n, queued)
 }
 
 // TryRelease returns n permits like Release and reports true, or, if more
