@@ -222,7 +222,14 @@ func (s *Semaphore) Release(n int) {
 func (s *Semaphore) add(n int64, queued bool) {
 	// The Add may land while flagQueued is set: then afterAdd grants the
 	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
-	s.afterAdd(s.state.Add(permitsDelta(n)), n, queued)
+	st := s.state.Add(permitsDelta(n))
+	// Inlined common case: nobody queued, and st and cfg describe the same
+	// resize epoch with no more available than the maximum (no
+	// over-release). Everything else is afterAdd's.
+	if cfg := s.cfg.Load(); st&flagQueued == 0 && stateGen(st) == cfgGen(cfg) && availOf(st) <= maxOf(cfg) {
+		return
+	}
+	s.afterAdd(st, n, queued)
 }
 
 // TryRelease returns n permits like Release and reports true, or, if more
