@@ -1,0 +1,145 @@
+package core_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// queueWaiter starts an AcquireN(n) that must queue (the caller has made sure
+// it cannot be served) and waits until Waiting() reaches want. The result is
+// sent on the returned channel.
+func queueWaiter(t *testing.T, s *core.Semaphore, n, want int) <-chan core.Permit {
+	t.Helper()
+	ch := make(chan core.Permit, 1)
+	go func() {
+		p, err := s.AcquireN(context.Background(), n)
+		if err != nil {
+			t.Errorf("AcquireN(%d) = %v", n, err)
+		}
+		ch <- p
+	}()
+	waitFor(t, "the waiter to queue", func() bool { return s.Waiting() == want })
+	return ch
+}
+
+// recv waits for a granted Permit, failing through the watchdog rather than
+// hanging.
+func recv(t *testing.T, ch <-chan core.Permit) core.Permit {
+	t.Helper()
+	select {
+	case p := <-ch:
+		return p
+	case <-time.After(10 * time.Second):
+		t.Fatalf("watchdog: a granted waiter never returned")
+		return core.Permit{}
+	}
+}
+
+// TestReview2YieldOnlyAfterAContendedHandoff pins down when Release yields
+// after handing permits to waiters (docs/design.md, "why Release yields"):
+// only if it woke somebody and the semaphore is contended, that is a woken
+// waiter had queued behind another, waiters remain queued, or the released
+// Permit had itself been granted through the queue. A lone waiter woken by a
+// goroutine that never waited must not be yielded to, and a Release that
+// wakes nobody never yields.
+func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
+	stop := watchdog(t, 60*time.Second)
+	defer stop()
+	var yields atomic.Int64
+	defer core.SetYield(func() { yields.Add(1) })()
+
+	check := func(what string, want int64) {
+		t.Helper()
+		if got := yields.Swap(0); got != want {
+			t.Errorf("%s: %d yields, want %d", what, got, want)
+		}
+	}
+
+	t.Run("LoneWaiterPermitRelease", func(t *testing.T) {
+		s := core.NewSemaphore(1, chanBackend{})
+		p, _ := s.TryAcquire()
+		ch := queueWaiter(t, s, 1, 1)
+		yields.Store(0)
+		p.Release()
+		check("Permit.Release to a lone waiter by a fast-path holder", 0)
+		q := recv(t, ch)
+		q.Release() // nobody waits: no handoff, no yield
+		check("Release with nobody queued", 0)
+	})
+
+	t.Run("LoneWaiterSemaphoreRelease", func(t *testing.T) {
+		s := core.NewSemaphore(1, chanBackend{})
+		_, _ = s.TryAcquire()
+		ch := queueWaiter(t, s, 1, 1)
+		yields.Store(0)
+		s.Release(1)
+		check("Semaphore.Release to a lone waiter", 0)
+		s.Release(recv(t, ch).Count())
+		check("Semaphore.Release with nobody queued", 0)
+	})
+
+	t.Run("HeadDoesNotFit", func(t *testing.T) {
+		s := core.NewSemaphore(2, chanBackend{})
+		p, _ := s.TryAcquire()
+		q, _ := s.TryAcquire()
+		ch := queueWaiter(t, s, 2, 1)
+		ch2 := queueWaiter(t, s, 1, 2)
+		yields.Store(0)
+		p.Release() // the head needs 2: nobody woken
+		check("Release that wakes nobody", 0)
+		q.Release() // wakes the head (queued first); one remains queued
+		check("Release that leaves a waiter queued", 1)
+		r := recv(t, ch)
+		r.Release() // the released Permit came through the queue
+		check("Release of a queued Permit to a waiter that queued behind another", 1)
+		{
+			p := recv(t, ch2)
+			p.Release()
+		}
+		check("Release with nobody queued", 0)
+	})
+
+	t.Run("WokenWaiterQueuedBehindAnother", func(t *testing.T) {
+		s := core.NewSemaphore(2, chanBackend{})
+		p, _ := s.TryAcquireN(2)
+		ch1 := queueWaiter(t, s, 1, 1)
+		ch2 := queueWaiter(t, s, 1, 2)
+		yields.Store(0)
+		p.Release() // wakes both, the second had queued behind the first
+		check("Release waking two waiters", 1)
+		{
+			p := recv(t, ch1)
+			p.Release()
+		}
+		{
+			p := recv(t, ch2)
+			p.Release()
+		}
+		check("Releases with nobody queued", 0)
+	})
+
+	t.Run("QueuedPermitHandsOff", func(t *testing.T) {
+		s := core.NewSemaphore(1, chanBackend{})
+		p, _ := s.TryAcquire()
+		ch := queueWaiter(t, s, 1, 1)
+		p.Release()
+		q := recv(t, ch) // granted through the queue
+		ch2 := queueWaiter(t, s, 1, 1)
+		yields.Store(0)
+		q.Release() // a lone waiter, but the releaser had waited itself
+		check("Permit granted through the queue handing off to a lone waiter", 1)
+		r := recv(t, ch2)
+		ch3 := queueWaiter(t, s, 1, 1)
+		s.Release(r.Count()) // Semaphore.Release cannot know the Permit's history
+		check("Semaphore.Release to a lone waiter", 0)
+		{
+			p := recv(t, ch3)
+			p.Release()
+		}
+		check("Release with nobody queued", 0)
+	})
+}
