@@ -116,7 +116,14 @@ func TestReview2ConcurrentAddsWhileQueuedServeFIFO(t *testing.T) {
 			})
 		}
 		rel.Wait()
-		wg.Wait()
+		served := make(chan struct{})
+		go func() { wg.Wait(); close(served) }()
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("watchdog: round %d: every permit was released but the line %v was not served (InUse=%d Available=%d Waiting=%d): an add was lost",
+				round, sizes, s.InUse(), s.AvailablePermits(), s.Waiting())
+		}
 		cancel()
 		var sum int
 		for i, err := range results {
