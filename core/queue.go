@@ -21,7 +21,7 @@ type waiter struct {
 
 	// behind records that the waiter queued behind another one: evidence
 	// that the semaphore is contended, which is when Release yields after
-	// handing it permits (see releaseSlow).
+	// handing it permits (see unlockAndWake).
 	behind bool
 
 	// prev and next link the queue, under Semaphore.mu. Once the waiter is

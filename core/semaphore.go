@@ -35,8 +35,9 @@ type Semaphore struct {
 
 	backend Backend
 
-	// mu protects the queue, every change of state while flagQueued is set,
-	// Close, and every change of cfg.
+	// mu protects the queue, every grant to a queued waiter, setting and
+	// clearing flagQueued, Close, and every change of cfg. (Releases add to
+	// state without it; see state.go.)
 	mu   sync.Mutex
 	head *waiter // next to be served
 	tail *waiter // last to queue
@@ -198,10 +199,12 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 //
 // Release works after Close. n == 0 does nothing. Release panics with a
 // message starting "core:" if n is negative or if more permits were released
-// than are held; such a release is detected after the fact, and a
-// concurrent Acquire may have been granted some of the excess first, so
-// after that panic the Semaphore's counts cannot be trusted. TryRelease
-// checks before it changes anything.
+// than are held. An over-release is detected from the result of the add, so
+// it is caught after the fact: a concurrent Acquire may have been granted
+// some of the excess first, and after that panic the Semaphore's counts
+// cannot be trusted; and one that races both a SetMaxPermits (which moves
+// the judgement under the mutex, against the word as it is then) and an
+// Acquire may go unnoticed. TryRelease checks before it changes anything.
 func (s *Semaphore) Release(n int) {
 	if n <= 0 {
 		if n < 0 {

@@ -26,11 +26,16 @@ package semaphore
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	generic "github.com/compio-sync/gosync/backend-generic"
 	"github.com/compio-sync/gosync/core"
 )
+
+// maxSize is the largest size NewWeighted accepts: core.MaxPermitsLimit, or
+// less where int is 32 bits (core counts in ints).
+const maxSize = min(core.MaxPermitsLimit, math.MaxInt)
 
 // backend is shared by every Weighted: the generic backend has no state.
 var backend = generic.New()
@@ -45,10 +50,11 @@ type Weighted struct {
 
 // NewWeighted creates a new weighted semaphore with the given maximum combined
 // weight for concurrent access. It panics with a message starting
-// "semaphore:" if n is negative or larger than core.MaxPermitsLimit.
+// "semaphore:" if n is negative or larger than core.MaxPermitsLimit (on
+// 32-bit platforms, math.MaxInt32).
 func NewWeighted(n int64) *Weighted {
-	if n < 0 || n > core.MaxPermitsLimit {
-		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, int64(core.MaxPermitsLimit)))
+	if n < 0 || n > maxSize {
+		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, maxSize))
 	}
 	return &Weighted{sem: core.NewSemaphore(int(n), backend), size: n}
 }

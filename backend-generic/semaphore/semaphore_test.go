@@ -2,6 +2,7 @@ package semaphore_test
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -167,4 +168,24 @@ func watchdog(t *testing.T, d time.Duration) (stop func()) {
 		panic("watchdog: " + t.Name() + " hung; goroutines:\n" + string(buf))
 	})
 	return func() { timer.Stop() }
+}
+
+// TestNewWeightedRejectsSizesIntCannotHold guards 32-bit platforms, where
+// core counts in 32-bit ints: a larger size must panic, not wrap around.
+// (make test runs this package with GOARCH=386.)
+func TestNewWeightedRejectsSizesIntCannotHold(t *testing.T) {
+	const size = int64(1) << 32
+	if int64(math.MaxInt) >= size {
+		w := semaphore.NewWeighted(size)
+		if !w.TryAcquire(size) {
+			t.Fatalf("TryAcquire(%d) on NewWeighted(%d) = false, want true", size, size)
+		}
+		return
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatalf("NewWeighted(%d) with 32-bit int did not panic", size)
+		}
+	}()
+	semaphore.NewWeighted(size)
 }
