@@ -124,12 +124,9 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		return Permit{}, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max)
 	}
 	for {
+		// flagClosed cannot appear now: it is set only under mu, which we
+		// hold, and was clear above.
 		st := s.state.Load()
-		if st&flagClosed != 0 {
-			s.mu.Unlock()
-			s.waiters.Put(w)
-			return Permit{}, ErrClosed
-		}
 		if st&flagQueued != 0 {
 			break // join the existing queue: grants happen under mu.
 		}
