@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,4 +60,29 @@ func watchdog(t *testing.T, d time.Duration) (stop func()) {
 		panic("watchdog: test hung; goroutines:\n" + string(buf))
 	})
 	return func() { timer.Stop() }
+}
+
+// resizeUntilStopped cycles s through sizes with SetMaxPermits, as fast as it
+// can, on its own goroutine, yielding every yieldEvery resizes (never when
+// 0), until the returned stop is called; stop waits for it to finish.
+func resizeUntilStopped(s *core.Semaphore, sizes []int, yieldEvery int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			s.SetMaxPermits(sizes[i%len(sizes)])
+			if yieldEvery > 0 && i%yieldEvery == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,26 +94,7 @@ func TestReview2ReleaseJudgedExactlyDuringResizes(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	s := core.NewSemaphore(4, chanBackend{})
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		sizes := []int{4, 1, 7, 0, 3, 9, 2, 5}
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			s.SetMaxPermits(sizes[i%len(sizes)])
-			if i%8 == 0 {
-				runtime.Gosched()
-			}
-		}
-	})
-	defer func() {
-		close(done)
-		wg.Wait()
-	}()
+	defer resizeUntilStopped(s, []int{4, 1, 7, 0, 3, 9, 2, 5}, 8)()
 	acquired := 0
 	for i := range 20000 {
 		k := 1 + i%3
@@ -175,18 +155,7 @@ func TestReview2ReleaseToQueueWhileResizing(t *testing.T) {
 			ch <- err
 		}()
 		waitFor(t, "the waiter to queue", func() bool { return s.Waiting() == 1 })
-		done := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				s.SetMaxPermits(4 + i%2) // never below the waiter's 4
-			}
-		})
+		stopResizing := resizeUntilStopped(s, []int{4, 5}, 0) // never below the waiter's 4
 		for i := range ps {
 			var r any
 			if (round+i)%2 == 0 {
@@ -199,8 +168,7 @@ func TestReview2ReleaseToQueueWhileResizing(t *testing.T) {
 			}
 			runtime.Gosched()
 		}
-		close(done)
-		wg.Wait()
+		stopResizing()
 		s.SetMaxPermits(4)
 		select {
 		case err := <-ch:

@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -22,18 +21,7 @@ func TestReviewOverReleaseRefusedWhileGrowing(t *testing.T) {
 	if !ok {
 		t.Fatal("TryAcquire on an idle semaphore failed")
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			s.SetMaxPermits(2 + 8*(i%2))
-		}
-	})
+	stopResizing := resizeUntilStopped(s, []int{2, 10}, 0)
 	missed := -1
 	for i := range 1000000 {
 		if s.TryRelease(2) {
@@ -41,8 +29,7 @@ func TestReviewOverReleaseRefusedWhileGrowing(t *testing.T) {
 			break
 		}
 	}
-	close(done)
-	wg.Wait()
+	stopResizing()
 	if missed >= 0 {
 		t.Fatalf("attempt %d: TryRelease(2) with 1 held = true, want false", missed)
 	}

@@ -3,7 +3,6 @@ package core_test
 import (
 	"math"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,22 +21,7 @@ func TestReviewOverReleaseDetectionExactDuringResizes(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	s := core.NewSemaphore(4, chanBackend{})
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		sizes := []int{4, 1, 7, 0, 3, 9, 2}
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			s.SetMaxPermits(sizes[i%len(sizes)])
-			if i%4 == 0 {
-				runtime.Gosched()
-			}
-		}
-	})
+	stopResizing := resizeUntilStopped(s, []int{4, 1, 7, 0, 3, 9, 2}, 4)
 	acquired := 0
 	for i := range 20000 {
 		k := 1 + i%3
@@ -81,8 +65,7 @@ func TestReviewOverReleaseDetectionExactDuringResizes(t *testing.T) {
 			break
 		}
 	}
-	close(done)
-	wg.Wait()
+	stopResizing()
 	if acquired < 100 {
 		t.Errorf("only %d acquisitions succeeded: the test exercised too little", acquired)
 	}

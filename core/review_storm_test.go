@@ -45,22 +45,11 @@ func runStorm(t *testing.T, cfg stormConfig) {
 	var (
 		held   atomic.Int64 // permits the workers know they hold: <= the real count
 		ids    atomic.Int64
-		wg     sync.WaitGroup
-		done   = make(chan struct{})
 		counts [5]atomic.Int64 // ok, ctx, backend, tooLarge, try
 	)
+	stopResizing := func() {}
 	if cfg.sizes != nil {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				s.SetMaxPermits(cfg.sizes[i%len(cfg.sizes)])
-				runtime.Gosched()
-			}
-		})
+		stopResizing = resizeUntilStopped(s, cfg.sizes, 1)
 	}
 	var workers sync.WaitGroup
 	for w := range cfg.workers {
@@ -144,8 +133,7 @@ func runStorm(t *testing.T, cfg stormConfig) {
 		})
 	}
 	workers.Wait()
-	close(done)
-	wg.Wait()
+	stopResizing()
 	if cfg.sizes != nil {
 		s.SetMaxPermits(cfg.permits)
 	}
