@@ -30,6 +30,7 @@ const overtakeSlack = 20 * time.Microsecond
 //     BenchmarkFIFO measures queue order exactly;
 //   - grant-max/min: the largest per-goroutine grant count over the smallest
 //     (a zero minimum counts as one);
+//   - jain: Jain's fairness index of the grant counts (1 is equal shares);
 //   - starved: goroutines granted nothing in the window.
 func BenchmarkFairness(b *testing.B) {
 	ctx := context.Background()
@@ -91,6 +92,7 @@ func BenchmarkFairness(b *testing.B) {
 				ratio, starved := MaxMinRatio(grants)
 				b.ReportMetric(float64(violations), "overtaken")
 				b.ReportMetric(ratio, "grant-max/min")
+				b.ReportMetric(JainIndex(grants), "jain")
 				b.ReportMetric(float64(starved), "starved")
 			})
 		})

@@ -12,7 +12,7 @@ import (
 // coreNew adapts a core.Backend constructor into a Contender.New. The backend
 // is created once, on first use, and shared by every semaphore the contender
 // makes; a constructor error is returned by every call.
-func coreNew(newBackend func() (core.Backend, error)) func(int) (Sem, error) {
+func coreNew(newBackend func() (core.Backend, error), opts ...core.Option) func(int) (Sem, error) {
 	var (
 		once sync.Once
 		b    core.Backend
@@ -23,7 +23,7 @@ func coreNew(newBackend func() (core.Backend, error)) func(int) (Sem, error) {
 		if err != nil {
 			return nil, err
 		}
-		return coreSem{core.NewSemaphore(permits, b)}, nil
+		return coreSem{core.NewSemaphore(permits, b, opts...)}, nil
 	}
 }
 
@@ -64,4 +64,10 @@ func (s dropInSem) TryAcquire(n int) bool                    { return s.w.TryAcq
 func (s dropInSem) Release(n int)                            { s.w.Release(int64(n)) }
 
 // newGeneric is the core+generic contender's constructor.
-var newGeneric = coreNew(func() (core.Backend, error) { return generic.New(), nil })
+var newGeneric = coreNew(newGenericBackend)
+
+// newGenericThroughput is core+generic created WithThroughputOverFairness:
+// the opt-in mode whose Release yields after a contended handoff.
+var newGenericThroughput = coreNew(newGenericBackend, core.WithThroughputOverFairness())
+
+func newGenericBackend() (core.Backend, error) { return generic.New(), nil }

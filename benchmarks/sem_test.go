@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -115,6 +116,38 @@ func TestMaxMinRatioCountsStarved(t *testing.T) {
 	r, starved := MaxMinRatio([]int64{10, 0, 5})
 	if r != 10 || starved != 1 {
 		t.Fatalf("MaxMinRatio(10,0,5) = %v, %d, want 10, 1", r, starved)
+	}
+}
+
+func TestJainIndexBounds(t *testing.T) {
+	for _, tc := range []struct {
+		counts []int64
+		want   float64
+	}{
+		{[]int64{5, 5, 5, 5}, 1},
+		{[]int64{8, 0, 0, 0}, 0.25},
+		{[]int64{3, 1}, 0.8}, // 16 / (2 * 10)
+		{nil, 0},
+		{[]int64{0, 0}, 0},
+	} {
+		if got := JainIndex(tc.counts); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("JainIndex(%v) = %v, want %v", tc.counts, got, tc.want)
+		}
+	}
+}
+
+func TestRankPermilleIsNearestRank(t *testing.T) {
+	s := make([]time.Duration, 1000)
+	for i := range s {
+		s[i] = time.Duration(i + 1)
+	}
+	for pm, want := range map[int]time.Duration{500: 500, 990: 990, 999: 999, 1000: 1000, 0: 1} {
+		if got := rankPermille(s, pm); got != want {
+			t.Errorf("rankPermille(1..1000, %d) = %v, want %v", pm, got, want)
+		}
+	}
+	if got := rankPermille(nil, 999); got != 0 {
+		t.Errorf("rankPermille(nil) = %v, want 0", got)
 	}
 }
 

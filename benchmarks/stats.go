@@ -27,7 +27,16 @@ func Summarize(samples []time.Duration) Percentiles {
 
 // rank returns the nearest-rank p-th percentile of sorted samples.
 func rank(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100 // ceil(len*p/100), 1-based
+	return rankPermille(sorted, p*10)
+}
+
+// rankPermille returns the nearest-rank percentile of sorted samples at pm
+// per mille (999 is p99.9), or 0 for an empty sample.
+func rankPermille(sorted []time.Duration, pm int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*pm + 999) / 1000 // ceil(len*pm/1000), 1-based
 	if i < 1 {
 		i = 1
 	}
@@ -50,4 +59,20 @@ func MaxMinRatio(counts []int64) (ratio float64, starved int) {
 		}
 	}
 	return float64(hi) / float64(max(lo, 1)), starved
+}
+
+// JainIndex returns Jain's fairness index of per-goroutine grant counts,
+// (sum x)^2 / (n * sum x^2): 1 when every count is equal, 1/n when one
+// goroutine got everything, 0 for an empty or all-zero slice.
+func JainIndex(counts []int64) float64 {
+	var sum, sq float64
+	for _, c := range counts {
+		x := float64(c)
+		sum += x
+		sq += x * x
+	}
+	if sq == 0 {
+		return 0
+	}
+	return sum * sum / (float64(len(counts)) * sq)
 }

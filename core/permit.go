@@ -14,7 +14,8 @@ type Permit struct {
 	n   int
 	// queued records that the permits were handed over through the queue:
 	// the holder had to wait, so the semaphore is contended, and releasing
-	// to a waiter should yield (see Semaphore.unlockAndWake).
+	// to a waiter yields WithThroughputOverFairness (see
+	// Semaphore.unlockAndWake).
 	queued bool
 }
 

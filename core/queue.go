@@ -21,7 +21,7 @@ type waiter struct {
 
 	// behind records that the waiter queued behind another one: evidence
 	// that the semaphore is contended, which is when Release yields after
-	// handing it permits (see unlockAndWake).
+	// handing it permits, WithThroughputOverFairness (see unlockAndWake).
 	behind bool
 
 	// prev and next link the queue, under Semaphore.mu. Once the waiter is
@@ -283,17 +283,25 @@ func (s *Semaphore) overReleased(n int64) {
 	panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, max(held, 0)))
 }
 
-// unlockAndWake unlocks mu and unparks the waiters on wake. If the
-// semaphore is contended, it then yields so that a woken waiter runs at once
-// (see yield). Contended means: a woken waiter had queued behind another
-// one, waiters remain queued, or the releaser itself got its permits through
-// the queue (releaserQueued; known only for a Permit) — two goroutines taking
-// turns on one permit are contended, and without the yield each turn costs a
-// park and an unpark. A lone waiter that queued on an empty queue, released
+// unlockAndWake unlocks mu and unparks the waiters on wake. By default that
+// is all: the releasing goroutine keeps running, and a woken waiter runs when
+// the releaser next blocks or another processor picks it up, exactly as a
+// buffered channel's receive readies a blocked sender.
+//
+// A Semaphore created WithThroughputOverFairness then yields when it is
+// contended, so that a woken waiter runs at once. Contended means: a woken
+// waiter had queued behind another one, waiters remain queued, or the
+// releaser itself got its permits through the queue (releaserQueued; known
+// only for a Permit). A lone waiter that queued on an empty queue, released
 // to by a goroutine that never waited, is woken without the yield: the yield
 // would push it to another P, whose idle thread the kernel must wake first
 // (about 11 us instead of 0.6 us here).
 func (s *Semaphore) unlockAndWake(wake *wakeList, releaserQueued bool) {
+	if !s.yieldAfterHandoff {
+		s.mu.Unlock()
+		wake.wake()
+		return
+	}
 	// Read under mu: waiters are still queued after this grant.
 	stillQueued := s.state.Load()&flagQueued != 0
 	s.mu.Unlock()

@@ -34,6 +34,8 @@ type Semaphore struct {
 	waiting atomic.Int64
 
 	backend Backend
+	// yieldAfterHandoff is WithThroughputOverFairness; set at creation.
+	yieldAfterHandoff bool
 
 	// mu protects the queue, every grant to a queued waiter, setting and
 	// clearing flagQueued, Close, and every change of cfg. (Releases add to
@@ -48,11 +50,11 @@ type Semaphore struct {
 }
 
 // NewSemaphore returns a Semaphore with permits permits, all available, that
-// parks waiting goroutines on Parkers from b.
+// parks waiting goroutines on Parkers from b, configured by opts.
 //
 // It panics with a message starting "core:" if permits is negative or larger
-// than MaxPermitsLimit, or if b is nil.
-func NewSemaphore(permits int, b Backend) *Semaphore {
+// than MaxPermitsLimit, if b is nil, or if an Option is nil.
+func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 	if permits < 0 {
 		panic(fmt.Sprintf("core: NewSemaphore with negative permits (%d)", permits))
 	}
@@ -62,7 +64,14 @@ func NewSemaphore(permits int, b Backend) *Semaphore {
 	if b == nil {
 		panic("core: NewSemaphore with a nil Backend")
 	}
-	s := &Semaphore{backend: b}
+	var set settings
+	for _, o := range opts {
+		if o == nil {
+			panic("core: NewSemaphore with a nil Option")
+		}
+		o(&set)
+	}
+	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.waiters.New = func() any {
@@ -193,9 +202,12 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 // Release returns n permits to the Semaphore, for callers that do not keep
 // the Permit (the golang.org/x/sync/semaphore style). If waiters are queued,
 // Release grants the permits to them in FIFO order itself, waking each
-// waiter whose request it fills; when the semaphore is contended it then
-// yields the processor (runtime.Gosched) so that a woken waiter runs at once
-// instead of leaving its permits idle until the scheduler gets to it.
+// waiter whose request it fills, and returns: it never parks and never
+// yields the processor (unless the Semaphore was created
+// WithThroughputOverFairness), so the woken waiter runs when the releasing
+// goroutine next blocks or another processor picks it up, as with a
+// buffered channel. It may wait briefly for the internal mutex that orders
+// grants, as x/sync's Release does.
 //
 // Release works after Close. n == 0 does nothing. Release panics with a
 // message starting "core:" if n is negative or if more permits were released
@@ -302,10 +314,10 @@ func (s *Semaphore) InUse() int {
 // failed. The result is a snapshot that may be stale by the time it is used.
 func (s *Semaphore) Waiting() int { return int(s.waiting.Load()) }
 
-// yield lets a goroutine that Release just woke run at once. Without it the
-// woken goroutine sits in the releaser's run queue while its permits are
-// idle and every running goroutine that wants one must queue behind it (the
-// idle-token gap of FIFO handoff; see docs/design.md).
+// yield lets a goroutine that Release just woke run at once, for Semaphores
+// created WithThroughputOverFairness. Without it the woken goroutine sits in
+// the releaser's run queue while its permits are idle (the idle-token gap of
+// FIFO handoff; see docs/design.md).
 func yield() { yieldFunc() }
 
 var yieldFunc = runtime.Gosched

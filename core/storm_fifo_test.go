@@ -13,7 +13,7 @@ import (
 	"github.com/compio-sync/gosync/core"
 )
 
-// TestReview2ConcurrentAddsWhileQueuedServeFIFO holds every permit in single
+// TestConcurrentAddsWhileQueuedServeFIFO holds every permit in single
 // Permits, queues a known line of waiters (optionally one of them cancelled
 // at a random moment), then has several goroutines return the permits at
 // once, half through Permit.Release and half through Semaphore.Release. Every
@@ -26,7 +26,7 @@ import (
 // the permits of everybody ahead of it have been released), that nothing is
 // granted twice or over the maximum, and that the flag is cleared afterwards
 // (a TryAcquire of what is left succeeds).
-func TestReview2ConcurrentAddsWhileQueuedServeFIFO(t *testing.T) {
+func TestConcurrentAddsWhileQueuedServeFIFO(t *testing.T) {
 	stop := watchdog(t, 120*time.Second)
 	defer stop()
 	const (

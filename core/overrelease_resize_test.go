@@ -9,7 +9,7 @@ import (
 	"github.com/compio-sync/gosync/core"
 )
 
-// TestReviewOverReleaseDetectionExactDuringResizes has one goroutine hold an
+// TestOverReleaseDetectionExactDuringResizes has one goroutine hold an
 // exactly known number of permits (it is the only holder) while another
 // resizes the semaphore as fast as it can, above and below what is held. A
 // TryRelease of one more than is held must always report false and change
@@ -17,7 +17,7 @@ import (
 // checks the generation protocol between SetMaxPermits and the fast-path
 // Release: a stale maximum paired with a newer available count gives a
 // spurious refusal or a missed over-release.
-func TestReviewOverReleaseDetectionExactDuringResizes(t *testing.T) {
+func TestOverReleaseDetectionExactDuringResizes(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	s := core.NewSemaphore(4, chanBackend{})
@@ -75,10 +75,10 @@ func TestReviewOverReleaseDetectionExactDuringResizes(t *testing.T) {
 	}
 }
 
-// TestReviewLimitArithmetic drives the state word to its edges: the whole
+// TestLimitArithmetic drives the state word to its edges: the whole
 // of MaxPermitsLimit held, a shrink to 0 below it (the most negative
 // available count), and releases far beyond any count.
-func TestReviewLimitArithmetic(t *testing.T) {
+func TestLimitArithmetic(t *testing.T) {
 	if math.MaxInt < core.MaxPermitsLimit {
 		t.Skip("int cannot hold MaxPermitsLimit on this platform")
 	}

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,14 +40,72 @@ func recv(t *testing.T, ch <-chan core.Permit) core.Permit {
 	}
 }
 
-// TestReview2YieldOnlyAfterAContendedHandoff pins down when Release yields
-// after handing permits to waiters (docs/design.md, "why Release yields"):
+// churn runs g goroutines looping Acquire / Release on s until each has
+// been granted rounds times, half of them releasing through the Permit and
+// half through Semaphore.Release.
+func churn(t *testing.T, s *core.Semaphore, g, rounds int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				p, err := s.Acquire(context.Background())
+				if err != nil {
+					t.Errorf("Acquire = %v", err)
+					return
+				}
+				if i%2 == 0 {
+					p.Release()
+				} else {
+					s.Release(p.Count())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestDefaultReleaseNeverYields is issue 9's rule: by default Release hands
+// permits to the head waiter and returns, never calling into the scheduler,
+// however contended the Semaphore (a yield sends the releasing goroutine to
+// the back of the run queue and stalls its caller for up to milliseconds).
+// It counts yields, it does not time anything; the same churn with
+// WithThroughputOverFairness must yield, which shows the count can fail.
+func TestDefaultReleaseNeverYields(t *testing.T) {
+	stop := watchdog(t, 60*time.Second)
+	defer stop()
+	var yields atomic.Int64
+	defer core.SetYield(func() { yields.Add(1) })()
+
+	for _, permits := range []int{1, 4} {
+		s := core.NewSemaphore(permits, chanBackend{})
+		churn(t, s, 32, 2000)
+		if s.Waiting() != 0 || s.AvailablePermits() != permits {
+			t.Fatalf("after the churn: Waiting %d, AvailablePermits %d, want 0, %d", s.Waiting(), s.AvailablePermits(), permits)
+		}
+		if got := yields.Swap(0); got != 0 {
+			t.Errorf("default Semaphore with %d permits: Release yielded %d times, want 0", permits, got)
+		}
+	}
+
+	s := core.NewSemaphore(1, chanBackend{}, core.WithThroughputOverFairness())
+	churn(t, s, 32, 2000)
+	if yields.Load() == 0 {
+		t.Errorf("WithThroughputOverFairness: 32 goroutines on 1 permit never yielded; the yield counter cannot fail")
+	}
+}
+
+// TestThroughputOverFairnessYieldsOnlyAfterAContendedHandoff pins down when
+// Release yields after handing permits to waiters on a Semaphore created
+// WithThroughputOverFairness (docs/design.md, "Release does not yield"):
 // only if it woke somebody and the semaphore is contended, that is a woken
 // waiter had queued behind another, waiters remain queued, or the released
 // Permit had itself been granted through the queue. A lone waiter woken by a
 // goroutine that never waited must not be yielded to, and a Release that
 // wakes nobody never yields.
-func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
+func TestThroughputOverFairnessYieldsOnlyAfterAContendedHandoff(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	var yields atomic.Int64
@@ -60,7 +119,7 @@ func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
 	}
 
 	t.Run("LoneWaiterPermitRelease", func(t *testing.T) {
-		s := core.NewSemaphore(1, chanBackend{})
+		s := core.NewSemaphore(1, chanBackend{}, core.WithThroughputOverFairness())
 		p, _ := s.TryAcquire()
 		ch := queueWaiter(t, s, 1, 1)
 		yields.Store(0)
@@ -72,7 +131,7 @@ func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
 	})
 
 	t.Run("LoneWaiterSemaphoreRelease", func(t *testing.T) {
-		s := core.NewSemaphore(1, chanBackend{})
+		s := core.NewSemaphore(1, chanBackend{}, core.WithThroughputOverFairness())
 		_, _ = s.TryAcquire()
 		ch := queueWaiter(t, s, 1, 1)
 		yields.Store(0)
@@ -83,7 +142,7 @@ func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
 	})
 
 	t.Run("HeadDoesNotFit", func(t *testing.T) {
-		s := core.NewSemaphore(2, chanBackend{})
+		s := core.NewSemaphore(2, chanBackend{}, core.WithThroughputOverFairness())
 		p, _ := s.TryAcquire()
 		q, _ := s.TryAcquire()
 		ch := queueWaiter(t, s, 2, 1)
@@ -104,7 +163,7 @@ func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
 	})
 
 	t.Run("WokenWaiterQueuedBehindAnother", func(t *testing.T) {
-		s := core.NewSemaphore(2, chanBackend{})
+		s := core.NewSemaphore(2, chanBackend{}, core.WithThroughputOverFairness())
 		p, _ := s.TryAcquireN(2)
 		ch1 := queueWaiter(t, s, 1, 1)
 		ch2 := queueWaiter(t, s, 1, 2)
@@ -123,7 +182,7 @@ func TestReview2YieldOnlyAfterAContendedHandoff(t *testing.T) {
 	})
 
 	t.Run("QueuedPermitHandsOff", func(t *testing.T) {
-		s := core.NewSemaphore(1, chanBackend{})
+		s := core.NewSemaphore(1, chanBackend{}, core.WithThroughputOverFairness())
 		p, _ := s.TryAcquire()
 		ch := queueWaiter(t, s, 1, 1)
 		p.Release()

@@ -156,18 +156,18 @@ func runStorm(t *testing.T, cfg stormConfig) {
 	}
 }
 
-func TestReviewStormFixedMaxNeverOverGrantsOrStrands(t *testing.T) {
+func TestStormFixedMaxNeverOverGrantsOrStrands(t *testing.T) {
 	runStorm(t, stormConfig{permits: 3, workers: 8, rounds: 1500})
 }
 
-func TestReviewStormWithResizesNeverOverGrantsOrStrands(t *testing.T) {
+func TestStormWithResizesNeverOverGrantsOrStrands(t *testing.T) {
 	runStorm(t, stormConfig{permits: 3, sizes: []int{2, 5, 3, 1, 4}, workers: 8, rounds: 1500})
 }
 
-func TestReviewStormWithBackendFailuresStrandsNothing(t *testing.T) {
+func TestStormWithBackendFailuresStrandsNothing(t *testing.T) {
 	runStorm(t, stormConfig{permits: 2, failEvery: 5, workers: 8, rounds: 1500})
 }
 
-func TestReviewStormResizesAndBackendFailures(t *testing.T) {
+func TestStormResizesAndBackendFailures(t *testing.T) {
 	runStorm(t, stormConfig{permits: 3, sizes: []int{2, 6, 1, 3}, failEvery: 7, workers: 8, rounds: 1500})
 }

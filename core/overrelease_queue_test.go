@@ -28,13 +28,13 @@ func isOverReleasePanic(r any) bool {
 	return ok && strings.HasPrefix(msg, overReleasePrefix) && strings.Contains(msg, "more than are held")
 }
 
-// TestReview2OverReleaseWithWaitersIsUndoneNotGranted over-releases while a
+// TestOverReleaseWithWaitersIsUndoneNotGranted over-releases while a
 // waiter is queued whose request the excess would fill. Release detects the
 // over-release from its add, so it must panic (with the message the x/sync
 // drop-in translates) and take the excess back without granting it: the
 // waiter stays queued, the counts are as before, and the next legitimate
 // Release serves the waiter.
-func TestReview2OverReleaseWithWaitersIsUndoneNotGranted(t *testing.T) {
+func TestOverReleaseWithWaitersIsUndoneNotGranted(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	for _, viaPermitCopy := range []bool{false, true} {
@@ -82,15 +82,15 @@ func TestReview2OverReleaseWithWaitersIsUndoneNotGranted(t *testing.T) {
 	}
 }
 
-// TestReview2ReleaseJudgedExactlyDuringResizes is the Release(n) counterpart
-// of TestReviewOverReleaseDetectionExactDuringResizes: one goroutine is the
+// TestReleaseJudgedExactlyDuringResizes is the Release(n) counterpart
+// of TestOverReleaseDetectionExactDuringResizes: one goroutine is the
 // only holder, so it knows exactly what it holds, while another resizes as
 // fast as it can. Release adds first and judges after, against the maximum of
 // the add's own resize generation or, when a resize ran around the add, under
 // the mutex. With no other acquirer nothing can consume the excess, so an
 // over-release must always panic and be undone exactly, and a release of what
 // is held must never panic.
-func TestReview2ReleaseJudgedExactlyDuringResizes(t *testing.T) {
+func TestReleaseJudgedExactlyDuringResizes(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	s := core.NewSemaphore(4, chanBackend{})
@@ -131,13 +131,13 @@ func TestReview2ReleaseJudgedExactlyDuringResizes(t *testing.T) {
 	}
 }
 
-// TestReview2ReleaseToQueueWhileResizing queues a waiter that needs the whole
+// TestReleaseToQueueWhileResizing queues a waiter that needs the whole
 // (current) maximum, then returns permits with Release while the maximum
 // grows and shrinks. Each add lands while the queue flag is set and often in
 // another resize generation than the maximum the releaser reads; the
 // releaser must still neither panic (it releases only what it holds) nor
 // lose its permits: the waiter must be served once everything is back.
-func TestReview2ReleaseToQueueWhileResizing(t *testing.T) {
+func TestReleaseToQueueWhileResizing(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	for round := range 200 {

@@ -7,13 +7,13 @@ import (
 	"github.com/compio-sync/gosync/core"
 )
 
-// TestReviewOverReleaseRefusedWhileGrowing holds one permit and tries, over
+// TestOverReleaseRefusedWhileGrowing holds one permit and tries, over
 // and over, to release two while another goroutine grows and shrinks the
 // maximum as fast as it can. SetMaxPermits publishes the new maximum a moment
 // before it changes the state word; a fast-path Release that pairs the new
 // (larger) maximum with the old available count would think more permits are
 // held than are, and let the over-release through.
-func TestReviewOverReleaseRefusedWhileGrowing(t *testing.T) {
+func TestOverReleaseRefusedWhileGrowing(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
 	defer stop()
 	s := core.NewSemaphore(2, chanBackend{})
