@@ -69,10 +69,10 @@ type env struct {
 	sems []*core.Semaphore
 }
 
-// sem returns a Semaphore over the subtest's backend. It is closed when the
-// subtest ends or its watchdog fires.
-func (e *env) sem(permits int) *core.Semaphore {
-	s := core.NewSemaphore(permits, e.b)
+// sem returns a Semaphore over the subtest's backend, configured by opts.
+// It is closed when the subtest ends or its watchdog fires.
+func (e *env) sem(permits int, opts ...core.Option) *core.Semaphore {
+	s := core.NewSemaphore(permits, e.b, opts...)
 	e.mu.Lock()
 	e.sems = append(e.sems, s)
 	e.mu.Unlock()

@@ -22,7 +22,7 @@ import (
 //
 // Every subtest is a t.Run named after the behaviour it checks, grouped by
 // family (Parker, Latency, FastPath, FIFO, Cancel, Arguments, Close, Resize,
-// Permit, Load, Model, Linearizability, Backend), so one can be selected
+// Permit, QueueBound, Bulk, Load, Model, Linearizability, Backend), so one can be selected
 // with -run, for example -run 'TestConformance/FIFO/StrictOrder'. Each is
 // bounded by a watchdog and followed by a goroutine-leak check. Failures
 // are reported in got/want form.
@@ -48,6 +48,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) core.Backend) {
 	family("Close", s.closeTests)
 	family("Resize", s.resizeTests)
 	family("Permit", s.permitTests)
+	family("QueueBound", s.queueBoundTests)
 	family("Load", s.loadTests)
 	family("Model", s.modelTests)
 	family("Linearizability", s.linearizabilityTests)

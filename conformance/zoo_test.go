@@ -31,6 +31,9 @@ var zoo = []struct {
 	{"wakes two parkers for one Unpark", wakesTwo, []string{"Parker/UnparkWakesOnlyItsParker"}},
 	{"delays every wake by 50 ms", delayWake, []string{"Latency/WakeLatency"}},
 	{"leaks a goroutine per Parker", leakGoroutine, []string{"Parker/TokenBeforePark", "FIFO/StrictOrder"}},
+	// Limiter mutants: a correct backend under a broken queue bound or bulk
+	// acquire (see conformance's export_test.go).
+	{conformance.MutantQueueBoundOffByOne, func() core.Backend { return condBackend{} }, []string{"QueueBound/RefusesWhenFull", "QueueBound/ZeroMeansNoQueue", "QueueBound/RefusedHoldsNothing"}},
 }
 
 const mutantEnv = "CONFORMANCE_TEST_MUTANT"
@@ -44,6 +47,7 @@ func TestMutantChild(t *testing.T) {
 	}
 	for _, m := range zoo {
 		if m.name == name {
+			conformance.UseLimiterMutant(name) // does nothing for a Backend mutant
 			conformance.Run(t, func(*testing.T) core.Backend { return m.backend() })
 			return
 		}

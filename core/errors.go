@@ -13,3 +13,9 @@ var ErrClosed = errors.New("core: semaphore closed")
 // asks for. Such a request could never be granted, so it fails instead of
 // blocking.
 var ErrTooLarge = errors.New("core: request exceeds the semaphore's maximum permits")
+
+// ErrQueueFull is returned (test with errors.Is) by an AcquireN that would
+// have to queue while the Semaphore's waiter queue already holds MaxWaiters
+// waiters (see SetMaxWaiters). It fails at once, holding nothing: the caller
+// is shed instead of queued.
+var ErrQueueFull = errors.New("core: semaphore's waiter queue is full")

@@ -1,5 +1,10 @@
 package core
 
+import (
+	"fmt"
+	"math"
+)
+
 // An Option configures a Semaphore when NewSemaphore creates it. Options are
 // applied in order; a later one overrides an earlier one of the same kind.
 type Option func(*settings)
@@ -7,6 +12,7 @@ type Option func(*settings)
 // settings collects what the Options passed to NewSemaphore chose.
 type settings struct {
 	throughputOverFairness bool
+	maxWaiters             int
 }
 
 // WithThroughputOverFairness makes a Release that hands permits to a waiter
@@ -33,4 +39,23 @@ type settings struct {
 // does.
 func WithThroughputOverFairness() Option {
 	return func(s *settings) { s.throughputOverFairness = true }
+}
+
+// WithMaxWaiters bounds the Semaphore's waiter queue to k waiters, as
+// SetMaxWaiters(k) would right after creation. The default is unbounded
+// (math.MaxInt). It panics with a message starting "core:" if k is
+// negative.
+func WithMaxWaiters(k int) Option {
+	checkMaxWaiters("WithMaxWaiters", k)
+	return func(s *settings) { s.maxWaiters = k }
+}
+
+// defaultMaxWaiters is the bound of a Semaphore created without
+// WithMaxWaiters: no bound.
+const defaultMaxWaiters = math.MaxInt
+
+func checkMaxWaiters(call string, k int) {
+	if k < 0 {
+		panic(fmt.Sprintf("core: %s with negative k (%d)", call, k))
+	}
 }

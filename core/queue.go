@@ -127,10 +127,8 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		// flagClosed cannot appear now: it is set only under mu, which we
 		// hold, and was clear above.
 		st := s.state.Load()
-		if st&flagQueued != 0 {
-			break // join the existing queue: grants happen under mu.
-		}
-		if availOf(st) >= int64(n) {
+		queued := st&flagQueued != 0
+		if !queued && availOf(st) >= int64(n) {
 			// Permits came back between the fast path and here.
 			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 				s.mu.Unlock()
@@ -138,6 +136,17 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 				return Permit{sem: s, n: n}, nil
 			}
 			continue
+		}
+		// w must queue. The bound is judged here, under mu, before w
+		// becomes visible: a refused caller leaves the word and the queue as
+		// it found them, and a waiter already queued is never refused.
+		if s.queueFullLocked() {
+			s.mu.Unlock()
+			s.waiters.Put(w)
+			return Permit{}, ErrQueueFull
+		}
+		if queued {
+			break // join the existing queue: grants happen under mu.
 		}
 		// Set flagQueued with a CAS that also proves avail < n still holds:
 		// a Release that slipped in after the load makes the CAS fail and we

@@ -47,6 +47,9 @@ type Semaphore struct {
 	// waiters recycles waiter records and their Parkers, so that a blocked
 	// Acquire allocates nothing once the pool is warm.
 	waiters sync.Pool
+
+	// maxWaiters bounds the queue (see SetMaxWaiters); read under mu.
+	maxWaiters atomic.Int64
 }
 
 // NewSemaphore returns a Semaphore with permits permits, all available, that
@@ -64,7 +67,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 	if b == nil {
 		panic("core: NewSemaphore with a nil Backend")
 	}
-	var set settings
+	set := settings{maxWaiters: defaultMaxWaiters}
 	for _, o := range opts {
 		if o == nil {
 			panic("core: NewSemaphore with a nil Option")
@@ -74,6 +77,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
+	s.maxWaiters.Store(int64(set.maxWaiters))
 	s.waiters.New = func() any {
 		p := b.NewParker()
 		if p == nil {
@@ -110,6 +114,8 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //   - an error satisfying errors.Is(err, ErrTooLarge) at once if n exceeds
 //     MaxPermits, or later if SetMaxPermits shrinks the maximum below n while
 //     it waits;
+//   - an error satisfying errors.Is(err, ErrQueueFull) at once if it would
+//     have to queue while MaxWaiters waiters are queued (see SetMaxWaiters);
 //   - an error wrapping the Backend's error if parking failed.
 //
 // n == 0 succeeds at once with an empty Permit, without queueing, unless ctx
