@@ -1,0 +1,259 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// notifyQueue is the FIFO of goroutines parked in Event.Wait or Cond.Wait,
+// with the wakeup rules both share: wake the oldest waiter, wake them all,
+// and pass a single wakeup on when the waiter it was given to is cancelled
+// at the same moment. Unlike the Semaphore's queue it carries no permits,
+// so there is no lock-free word to keep consistent with it: every change
+// of the queue and of a waiter's status happens under mu.
+type notifyQueue struct {
+	backend Backend
+
+	// mu protects the list, tickets, and every status change of a queued
+	// waiter. Event also changes its state word under mu, so that "is the
+	// event set" and "is anyone queued" are decided together.
+	mu         sync.Mutex
+	head, tail *notifyWaiter
+	// tickets counts the waiters ever pushed; a waiter's ticket is its
+	// position in that sequence, so tickets grow from head to tail.
+	tickets uint64
+
+	// waiting counts the queued waiters; written under mu, read without it
+	// by Waiting and by the notifiers' empty-queue fast paths.
+	waiting atomic.Int64
+
+	// pool recycles waiters and their Parkers, as Semaphore.waiters does.
+	pool sync.Pool
+}
+
+// A notifyWaiter is one goroutine queued in Wait.
+type notifyWaiter struct {
+	parker Parker
+
+	// status is written under notifyQueue.mu, before the Unpark that
+	// follows any change away from notifyQueued; the waiter reads it after
+	// Park returns (an atomic for the same reason as waiter.status).
+	status atomic.Int32
+
+	// ticket is the waiter's place in the order of pushes (under mu).
+	ticket uint64
+	// horizon, for a waiter woken by wakeOneLocked, is the last ticket
+	// issued when the wakeup was given: if the waiter turns the wakeup down
+	// (its ctx ended at the same moment), only a waiter with a ticket up to
+	// horizon may have it, that is one that was already waiting when the
+	// wakeup was given.
+	horizon uint64
+
+	// prev and next link the queue under mu; once unlinked, next links a
+	// notifyList instead.
+	prev, next *notifyWaiter
+}
+
+const (
+	notifyQueued  int32 = iota // in the queue
+	notifyWokeOne              // dequeued by a single wakeup (Signal, NotifyOne): passed on if turned down
+	notifyWokeAll              // dequeued by Broadcast or Set
+	notifyClosed               // dequeued by Event.Close
+)
+
+func (q *notifyQueue) init(b Backend, what string) {
+	if b == nil {
+		panic(fmt.Sprintf("core: %s with a nil Backend", what))
+	}
+	q.backend = b
+	q.pool.New = func() any {
+		p := b.NewParker()
+		if p == nil {
+			panic(fmt.Sprintf("core: backend %q returned a nil Parker", b.Name()))
+		}
+		return &notifyWaiter{parker: p}
+	}
+}
+
+// get returns a waiter ready to push. Call it before taking mu: creating a
+// Parker may allocate or make a system call.
+func (q *notifyQueue) get() *notifyWaiter {
+	w := q.pool.Get().(*notifyWaiter)
+	w.status.Store(notifyQueued)
+	return w
+}
+
+// pushLocked appends w to the queue. Called with mu held.
+func (q *notifyQueue) pushLocked(w *notifyWaiter) {
+	q.tickets++
+	w.ticket = q.tickets
+	w.prev, w.next = q.tail, nil
+	if q.tail == nil {
+		q.head = w
+	} else {
+		q.tail.next = w
+	}
+	q.tail = w
+	q.waiting.Add(1)
+}
+
+// unlinkLocked removes w from the queue. Called with mu held.
+func (q *notifyQueue) unlinkLocked(w *notifyWaiter) {
+	if w.prev == nil {
+		q.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		q.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next = nil, nil
+	q.waiting.Add(-1)
+}
+
+// wakeOneLocked dequeues the head onto wake, marked notifyWokeOne, if it
+// was already queued when the wakeup was given (its ticket is at most
+// horizon); a new wakeup passes the last ticket issued. It reports whether
+// it dequeued a waiter. Called with mu held.
+func (q *notifyQueue) wakeOneLocked(horizon uint64, wake *notifyList) bool {
+	w := q.head
+	if w == nil || w.ticket > horizon {
+		return false
+	}
+	q.unlinkLocked(w)
+	w.horizon = horizon
+	w.status.Store(notifyWokeOne)
+	wake.push(w)
+	return true
+}
+
+// wakeAllLocked dequeues every waiter onto wake with the given status.
+// Called with mu held.
+func (q *notifyQueue) wakeAllLocked(status int32, wake *notifyList) {
+	for w := q.head; w != nil; w = q.head {
+		q.unlinkLocked(w)
+		w.status.Store(status)
+		wake.push(w)
+	}
+}
+
+// notifyOne wakes the waiter that has waited longest, if any (Cond.Signal,
+// Event.NotifyOne). It never parks or yields the caller.
+func (q *notifyQueue) notifyOne() {
+	// A waiter whose push happened before this call (for a Cond: before
+	// the caller took the Locker the waiter released) is counted here: it
+	// incremented waiting under mu before that.
+	if q.waiting.Load() == 0 {
+		return
+	}
+	var wake notifyList
+	q.mu.Lock()
+	q.wakeOneLocked(q.tickets, &wake)
+	q.mu.Unlock()
+	wake.wake()
+}
+
+// notifyAll wakes every waiter with the given status, running locked (if
+// not nil) under mu first, in the same critical section. It never parks or
+// yields the caller.
+func (q *notifyQueue) notifyAll(status int32, locked func()) {
+	var wake notifyList
+	q.mu.Lock()
+	if locked != nil {
+		locked()
+	}
+	q.wakeAllLocked(status, &wake)
+	q.mu.Unlock()
+	wake.wake()
+}
+
+// park parks w, which the caller pushed, until it is dequeued, and returns
+// the status it was dequeued with and a nil error; or, if ctx ends or the
+// backend fails first, the caller's error (see abandon).
+func (q *notifyQueue) park(ctx context.Context, w *notifyWaiter) (int32, error) {
+	for {
+		if err := w.parker.Park(ctx); err != nil {
+			return notifyQueued, q.abandon(ctx, w, err)
+		}
+		if status := w.status.Load(); status != notifyQueued {
+			// Dequeued, and the notifier's Unpark was consumed by this
+			// Park: no token is pending, so the Parker is safe to reuse.
+			q.pool.Put(w)
+			return status, nil
+		}
+		// Still queued: the backend returned without a token, breaking the
+		// Parker contract. Park again rather than return without a wakeup;
+		// conformance.Run reports such a backend.
+	}
+}
+
+// abandon finishes a park whose Park failed with err: ctx ended or the
+// backend failed. It returns ctx.Err(), or the backend's error wrapped, and
+// leaves no wakeup swallowed.
+func (q *notifyQueue) abandon(ctx context.Context, w *notifyWaiter, err error) error {
+	ctxEnded := err == ctx.Err()
+	if !ctxEnded {
+		err = fmt.Errorf("core: %s backend: Park failed: %w", q.backend.Name(), err)
+	}
+	var wake notifyList
+	q.mu.Lock()
+	status := w.status.Load()
+	switch status {
+	case notifyQueued:
+		// Nobody dequeued w, so nobody will Unpark it: leave the queue.
+		q.unlinkLocked(w)
+	case notifyWokeOne:
+		// A single wakeup reached w in a race with the failure. The caller
+		// gets an error, so the wakeup was not used: pass it to the next
+		// waiter that was already queued when it was given, as AcquireN
+		// passes on permits granted in such a race. If there is none, the
+		// wakeup finds nobody to wake, as it would have if w had been
+		// cancelled just before it.
+		q.wakeOneLocked(w.horizon, &wake)
+	}
+	// notifyWokeAll and notifyClosed woke every waiter: nothing to pass on.
+	q.mu.Unlock()
+	wake.wake()
+
+	if ctxEnded && status == notifyQueued {
+		// No token is pending or coming: safe to reuse.
+		q.pool.Put(w)
+	}
+	// Otherwise drop w: after a backend failure its Parker may be broken,
+	// and after a raced wakeup the notifier's Unpark is pending or coming
+	// and would wake a later user of the Parker spuriously (see
+	// Semaphore.abandon).
+	return err
+}
+
+// notifyList is a chain of dequeued waiters, linked through next, to be
+// unparked once mu is released: a slow backend's Unpark (a system call)
+// never lengthens the critical section.
+type notifyList struct{ first, last *notifyWaiter }
+
+func (l *notifyList) push(w *notifyWaiter) {
+	w.next = nil
+	if l.last == nil {
+		l.first = w
+	} else {
+		l.last.next = w
+	}
+	l.last = w
+}
+
+// wake unparks every waiter on the list, in order. It never parks or
+// yields the caller.
+func (l *notifyList) wake() {
+	for w := l.first; w != nil; {
+		// Read the link before Unpark: once unparked, the waiter may be
+		// recycled and queued again, rewriting next.
+		next := w.next
+		w.next = nil
+		w.parker.Unpark()
+		w = next
+	}
+}
