@@ -1,0 +1,30 @@
+package shared
+
+import (
+	"errors"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// ErrClosed is core.ErrClosed, so that errors.Is(err, core.ErrClosed) holds
+// for code written against either semaphore. It is returned (wrapped, with
+// the name of the semaphore) by every Acquire that is queued in any process
+// when the semaphore is closed and by every Acquire that starts after it,
+// and by operations on a detached handle.
+var ErrClosed = core.ErrClosed
+
+// ErrTooLarge is core.ErrTooLarge: an Acquire asked for more permits than
+// the maximum, at once or after SetMaxPermits shrank the maximum while it
+// waited.
+var ErrTooLarge = core.ErrTooLarge
+
+// ErrNoSlots is returned (wrapped) by an Acquire that must queue when every
+// waiter slot of the region is taken, and by Open when every process slot
+// is taken. The counts are fixed when the region is created (WithWaiterSlots,
+// WithProcessSlots).
+var ErrNoSlots = errors.New("shared: no free slot in the region")
+
+// ErrInvalid is wrapped by Open when the file exists but is not a usable
+// semaphore region: too short, another format, another version or layout,
+// or created in another PID namespace. Open never modifies such a file.
+var ErrInvalid = errors.New("shared: not a usable semaphore region")

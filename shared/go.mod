@@ -1,0 +1,10 @@
+module github.com/compio-sync/gosync/shared
+
+go 1.26.0
+
+require (
+	github.com/compio-sync/gosync/core v0.0.0
+	golang.org/x/sys v0.50.0
+)
+
+replace github.com/compio-sync/gosync/core => ../core

@@ -1,0 +1,204 @@
+package shared
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// The region lock and its journal.
+//
+// Every change to the semaphore state, the queue and the process and
+// waiter slots is made by the holder of the region lock, inside a
+// transaction. The lock word holds the holder's process identity (see
+// identity), so when a holder dies, SIGKILL included, its waiters can tell:
+// a waiter that has waited lockPoll for the lock checks the owner's
+// liveness, and if the owner is dead it takes the lock over with a CAS on
+// the same owner word (so of several such waiters exactly one wins).
+//
+// A transaction writes through an undo journal: before a word changes, its
+// offset and old value are appended to the journal, and the journal length
+// is published before the word is written. Commit sets the length to 0.
+// Whoever takes the lock and finds a non-zero journal length (a holder died
+// mid-transaction) restores the recorded old values newest first, which
+// rolls the interrupted update back completely; if it dies while doing so,
+// the next owner repeats the restore, which is idempotent (the journal is
+// only cleared at the end). So every transaction either happened entirely
+// or not at all.
+//
+// Nothing reacts to a transaction before it commits: wakes are issued after
+// commit and unlock, and a waiter that sees its slot change re-reads it
+// under the lock before acting (see Semaphore.await), so a rolled-back
+// grant is never acted on.
+
+const (
+	// lockContended is set in the owner word by a waiter before it sleeps;
+	// unlock then wakes one sleeper. A waiter that died leaves at most one
+	// spurious wake behind: the bit is cleared by the next unlock.
+	lockContended = 1 << 63
+
+	// lockPoll is how long a lock waiter sleeps before it checks that the
+	// owner is alive. Holds last microseconds; only a dead (or stopped)
+	// owner makes a waiter poll.
+	lockPoll = 20 * time.Millisecond
+
+	// lockSpins is how many times a lock waiter yields before sleeping.
+	lockSpins = 4
+)
+
+// lock takes the region lock for s's process, recovering it from a dead
+// owner if need be, and rolls back an interrupted transaction. It fails only
+// if ctx ends first (returning ctx.Err()) or the Waiter fails.
+func (s *Semaphore) lock(ctx context.Context) error {
+	// Invariant: the owner word is 0 exactly when nobody holds the lock.
+	if !s.r.u64(offLockOwner).CompareAndSwap(0, s.id) {
+		if err := s.lockSlow(ctx); err != nil {
+			return err
+		}
+	}
+	// Invariant: a non-zero journal length under a freshly taken lock means
+	// the previous owner died inside a transaction (a live owner always
+	// commits before unlocking).
+	if s.r.u32(offJournalLen).Load() != 0 {
+		s.rollback()
+	}
+	return nil
+}
+
+// lockAlways is lock for paths that must complete (releases, abandon,
+// Close): it has no ctx to end, so it fails only if the Waiter does, which
+// it reports as a panic naming the Waiter's error.
+func (s *Semaphore) lockAlways() {
+	if err := s.lock(context.Background()); err != nil {
+		panic(fmt.Sprintf("shared: taking the region lock: waiter failed: %v", err))
+	}
+}
+
+func (s *Semaphore) lockSlow(ctx context.Context) error {
+	owner := s.r.u64(offLockOwner)
+	seq := s.r.u32(offLockSeq)
+	for spin := 0; ; spin++ {
+		o := owner.Load()
+		if o == 0 {
+			// Take it with the contended bit: others may sleep, and our
+			// unlock must wake them (the sleeper that set the bit may be us).
+			if owner.CompareAndSwap(0, s.id|lockContended) {
+				return nil
+			}
+			continue
+		}
+		if spin < lockSpins {
+			runtime.Gosched()
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if o&lockContended == 0 && !owner.CompareAndSwap(o, o|lockContended) {
+			continue
+		}
+		// Load the sequence, then re-check the owner: an unlock between the
+		// two bumps the sequence, so the wait below returns at once instead
+		// of missing the wake.
+		v := seq.Load()
+		if owner.Load() != o|lockContended {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, lockPoll)
+		err := s.w.Wait(wctx, seq, v)
+		timedOut := wctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err != nil && wctx.Err() == nil {
+			return fmt.Errorf("shared: waiting for the region lock: %w", err)
+		}
+		if timedOut && owner.Load() == o|lockContended && !alive(o&^lockContended) {
+			// The owner is dead. The CAS against its exact word makes one
+			// taker win; the journal is rolled back by lock.
+			if owner.CompareAndSwap(o|lockContended, s.id|lockContended) {
+				s.recoveredLocks.Add(1)
+				return nil
+			}
+		}
+	}
+}
+
+// unlock releases the region lock. The transaction must be committed.
+func (s *Semaphore) unlock() {
+	// Invariant: the journal is empty whenever the owner word is 0.
+	if s.r.u32(offJournalLen).Load() != 0 {
+		panic("shared: unlock with an uncommitted transaction")
+	}
+	if s.r.u64(offLockOwner).Swap(0)&lockContended != 0 {
+		// Bump after the Swap: a sleeper that loaded the old sequence
+		// before our Swap either sees the owner change or fails its
+		// FUTEX_WAIT on the new sequence.
+		s.r.u32(offLockSeq).Add(1)
+		s.w.Wake(s.r.u32(offLockSeq), 1)
+	}
+}
+
+// set64 writes v to the 64-bit word at off, journaled.
+func (s *Semaphore) set64(off uintptr, v uint64) {
+	w := s.r.u64(off)
+	old := w.Load()
+	if old == v {
+		return
+	}
+	s.journal(uint64(off)|journalWide, old)
+	w.Store(v)
+}
+
+// set32 writes v to the 32-bit word at off, journaled.
+func (s *Semaphore) set32(off uintptr, v uint32) {
+	w := s.r.u32(off)
+	old := w.Load()
+	if old == v {
+		return
+	}
+	s.journal(uint64(off), uint64(old))
+	w.Store(v)
+}
+
+// journal appends one undo entry. Invariant: the entry is complete before
+// the length that covers it is published, and the length is published
+// before the word it describes changes; so recovery restores every word
+// that may have changed, and nothing else.
+func (s *Semaphore) journal(off uint64, old uint64) {
+	n := s.r.u32(offJournalLen).Load()
+	if n >= s.r.journalCap {
+		panic(fmt.Sprintf("shared: transaction exceeds the journal (%d entries)", s.r.journalCap))
+	}
+	e := s.r.journalOff + uintptr(n)*journalEntrySize
+	s.r.u64(e).Store(off)
+	s.r.u64(e + 8).Store(old)
+	s.r.u32(offJournalLen).Store(n + 1)
+}
+
+// commit makes the open transaction permanent: once the length is 0, no
+// recovery undoes it.
+func (s *Semaphore) commit() { s.r.u32(offJournalLen).Store(0) }
+
+// rollback undoes the interrupted transaction of a dead lock owner, newest
+// entry first, then clears the journal. Called with the lock held.
+func (s *Semaphore) rollback() {
+	n := s.r.u32(offJournalLen).Load()
+	if n > s.r.journalCap {
+		panic(fmt.Sprintf("shared: journal length %d exceeds its capacity %d (corrupt region)", n, s.r.journalCap))
+	}
+	for i := n; i > 0; i-- {
+		e := s.r.journalOff + uintptr(i-1)*journalEntrySize
+		off, old := s.r.u64(e).Load(), s.r.u64(e+8).Load()
+		at := uintptr(off &^ journalWide)
+		if at < headerSize/2 || at+8 > s.r.size {
+			panic(fmt.Sprintf("shared: journal entry %d names offset %d outside the state (corrupt region)", i-1, at))
+		}
+		if off&journalWide != 0 {
+			s.r.u64(at).Store(old)
+		} else {
+			s.r.u32(at).Store(uint32(old))
+		}
+	}
+	s.r.u32(offJournalLen).Store(0)
+	s.rolledBack.Add(1)
+}

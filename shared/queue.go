@@ -1,0 +1,142 @@
+package shared
+
+// Queue and slot operations. All of them run with the region lock held,
+// inside a transaction (every write goes through set32/set64).
+
+// wakeList collects the waiter slots whose state a transaction changed away
+// from slotQueued; they are woken after commit and unlock.
+type wakeList []uint32
+
+// link encodes a slot index as a head/tail/next/prev link (index + 1; 0 is
+// none).
+func link(i uint32) uint32 { return i + 1 }
+
+func (s *Semaphore) avail() int64 { return int64(s.r.u64(offAvail).Load()) }
+
+func (s *Semaphore) addAvail(d int64) { s.set64(offAvail, uint64(s.avail()+d)) }
+
+func (s *Semaphore) held(p uint32) int64 {
+	return int64(s.r.u64(s.r.proc(p) + procHeld).Load())
+}
+
+func (s *Semaphore) addHeld(p uint32, d int64) {
+	s.set64(s.r.proc(p)+procHeld, uint64(s.held(p)+d))
+}
+
+// pushBack appends waiter slot i to the queue.
+func (s *Semaphore) pushBack(i uint32) {
+	o := s.r.slot(i)
+	tail := s.r.u32(offTail).Load()
+	s.set32(o+slotPrev, tail)
+	s.set32(o+slotNext, 0)
+	if tail == 0 {
+		s.set32(offHead, link(i))
+	} else {
+		s.set32(s.r.slot(tail-1)+slotNext, link(i))
+	}
+	s.set32(offTail, link(i))
+	s.set32(offWaiting, s.r.u32(offWaiting).Load()+1)
+}
+
+// unlink removes waiter slot i from the queue.
+func (s *Semaphore) unlink(i uint32) {
+	o := s.r.slot(i)
+	prev, next := s.r.u32(o+slotPrev).Load(), s.r.u32(o+slotNext).Load()
+	if prev == 0 {
+		s.set32(offHead, next)
+	} else {
+		s.set32(s.r.slot(prev-1)+slotNext, next)
+	}
+	if next == 0 {
+		s.set32(offTail, prev)
+	} else {
+		s.set32(s.r.slot(next-1)+slotPrev, prev)
+	}
+	s.set32(o+slotPrev, 0)
+	s.set32(o+slotNext, 0)
+	s.set32(offWaiting, s.r.u32(offWaiting).Load()-1)
+}
+
+// grant serves the queue from its head while the head's request fits: each
+// served slot's permits move from the available count to its process's held
+// count, in the same transaction as the slot's change to slotGranted, so
+// that a permit is always counted exactly once: available, held by a live
+// (or not yet swept) process, or neither only inside an open transaction.
+//
+// It stops at the first request that does not fit even if smaller ones
+// behind it would: head-of-line blocking keeps a large request from
+// starving behind a stream of small ones (core.Semaphore makes the same
+// choice).
+func (s *Semaphore) grant(wake *wakeList) {
+	for {
+		h := s.r.u32(offHead).Load()
+		if h == 0 {
+			return
+		}
+		i := h - 1
+		o := s.r.slot(i)
+		n := int64(s.r.u64(o + slotN).Load())
+		if s.avail() < n {
+			return
+		}
+		s.addAvail(-n)
+		s.addHeld(s.r.u32(o+slotProc).Load(), n)
+		s.unlink(i)
+		s.set32(o+slotState, slotGranted)
+		*wake = append(*wake, i)
+	}
+}
+
+// wake wakes the owners of the slots on the list. Called after unlock.
+func (s *Semaphore) wake(wake wakeList) {
+	for _, i := range wake {
+		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), 1)
+	}
+}
+
+// allocSlot takes a free waiter slot for a request of n permits by this
+// handle and queues it. It returns false if every slot is in use.
+func (s *Semaphore) allocSlot(n int64) (uint32, bool) {
+	hint := s.r.u32(offSlotHint)
+	start := hint.Load() % s.r.slots
+	for k := uint32(0); k < s.r.slots; k++ {
+		i := (start + k) % s.r.slots
+		o := s.r.slot(i)
+		if s.r.u32(o+slotState).Load() != slotFree {
+			continue
+		}
+		hint.Store(i + 1) // a hint only: not journaled
+		t := s.r.u64(offNextTicket).Load()
+		s.set64(offNextTicket, t+1)
+		s.set32(o+slotProc, s.proc)
+		s.set64(o+slotN, uint64(n))
+		s.set64(o+slotTicket, t)
+		s.set32(o+slotState, slotQueued)
+		s.pushBack(i)
+		return i, true
+	}
+	return 0, false
+}
+
+// reclaim returns everything process slot p holds or is owed and frees it:
+// its queued requests leave the queue, requests decided but not collected
+// are freed (a granted one's permits are already in held), its held permits
+// become available, and the slot is freed. Used for dead processes, whose
+// slots nobody sleeps on, and by Detach once none of its goroutines waits.
+// The caller serves the queue afterwards.
+func (s *Semaphore) reclaim(p uint32) {
+	for i := uint32(0); i < s.r.slots; i++ {
+		o := s.r.slot(i)
+		st := s.r.u32(o + slotState).Load()
+		if st == slotFree || s.r.u32(o+slotProc).Load() != p {
+			continue
+		}
+		if st == slotQueued {
+			s.unlink(i)
+		}
+		s.set32(o+slotState, slotFree)
+	}
+	s.addAvail(s.held(p))
+	s.set64(s.r.proc(p)+procHeld, 0)
+	s.set64(s.r.proc(p)+procIdentity, 0)
+}

@@ -1,0 +1,581 @@
+package shared
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// MaxPermitsLimit is the largest maximum a shared semaphore accepts, the
+// same as core.MaxPermitsLimit.
+const MaxPermitsLimit = core.MaxPermitsLimit
+
+const (
+	// pollInterval is how long a queued waiter sleeps before it looks for
+	// dead processes (plus up to pollJitter, so that waiters spread out).
+	pollInterval = 200 * time.Millisecond
+	pollJitter   = 50 * time.Millisecond
+	// sweepInterval throttles the search for dead processes across all
+	// processes: at most one per interval.
+	sweepInterval = 200 * time.Millisecond
+)
+
+// A Semaphore is one process's handle on a shared semaphore: a weighted
+// counting semaphore with a strictly FIFO waiter queue, kept in a region of
+// shared memory and used by every process that opens it. A handle is safe
+// for concurrent use by the goroutines of its process. Create or open one
+// with Open; release it with Detach (or let the process exit).
+//
+// Every operation takes the region's internal lock, a word in the region
+// that records its holder's process identity, and changes the state inside
+// a journaled transaction (see lock.go): a process may die at any
+// instruction and the others lose nothing. The permits a handle acquires
+// are counted in its process slot, so that when its process dies they
+// return to the semaphore.
+//
+// Memory model: a Release of permits, in any process, happens before the
+// Acquire that receives those permits returns: both run under the region
+// lock, whose atomic operations order them (across processes this rests on
+// the hardware's ordering of sync/atomic operations, not on the Go memory
+// model, which speaks of one program).
+type Semaphore struct {
+	r    *region
+	w    Waiter
+	id   uint64 // this process's identity (see identity)
+	proc uint32 // this handle's process slot
+	name string
+
+	// ops is held for reading by every operation and for writing by Detach,
+	// so the mapping outlives every operation that uses it.
+	ops      sync.RWMutex
+	detached atomic.Bool
+	unmap    func() error
+
+	// Recovery counters, for tests and diagnostics.
+	recoveredLocks atomic.Int64 // locks taken over from a dead owner
+	rolledBack     atomic.Int64 // interrupted transactions undone
+	reclaimed      atomic.Int64 // dead processes whose permits were returned
+}
+
+// A Permit holds permits acquired from a Semaphore and returns them exactly
+// once. The zero Permit holds nothing. Like core.Permit, it is a small value:
+// release it through a pointer (defer p.Release()); copying it copies the
+// right to release. A Permit is not safe for concurrent use.
+type Permit struct {
+	s *Semaphore
+	n int64
+}
+
+// Release returns the Permit's permits to the semaphore, handing them to
+// queued waiters in FIFO order, in whatever process they wait, and empties
+// the Permit. Releasing an empty Permit does nothing; after Close it still
+// works. After the handle was detached it does nothing (Detach already
+// returned the handle's permits).
+func (p *Permit) Release() {
+	n := p.n
+	if n == 0 {
+		return
+	}
+	p.n = 0
+	p.s.releaseN(n, true)
+}
+
+// Count returns the number of permits the Permit holds: what was acquired,
+// or 0 after Release.
+func (p Permit) Count() int { return int(p.n) }
+
+// Name returns the name or path the semaphore was opened with.
+func (s *Semaphore) Name() string { return s.name }
+
+func (s *Semaphore) errClosed() error { return fmt.Errorf("shared %q: %w", s.name, ErrClosed) }
+
+func (s *Semaphore) errDetached() error {
+	return fmt.Errorf("shared %q: handle detached: %w", s.name, ErrClosed)
+}
+
+// Acquire acquires one permit. It is AcquireN(ctx, 1).
+func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) { return s.AcquireN(ctx, 1) }
+
+// AcquireN acquires n permits, blocking until they are granted, ctx is
+// done, or the semaphore is closed. Requests from every process are served
+// strictly in the order they queued: while any request is queued, a new
+// AcquireN queues behind it even if enough permits are free, and released
+// permits are handed directly to the head of the queue.
+//
+// On success it returns a Permit holding n permits and a nil error.
+//
+// On failure it returns a zero Permit, holds nothing, and leaves no permit
+// stranded (permits granted to it in a race with the failure are passed on
+// to the next waiters). The error is
+//   - ctx.Err() if ctx is done, including before the call;
+//   - an error satisfying errors.Is(err, ErrClosed) if the semaphore is
+//     closed (by any process) before the permits are granted, or this
+//     handle is detached;
+//   - an error satisfying errors.Is(err, ErrTooLarge) at once if n exceeds
+//     MaxPermits, or later if SetMaxPermits shrinks the maximum below n;
+//   - an error satisfying errors.Is(err, ErrNoSlots) at once if it must
+//     queue and every waiter slot of the region is in use;
+//   - an error wrapping the Waiter's if waiting failed.
+//
+// n == 0 succeeds at once with an empty Permit unless ctx is done or the
+// semaphore is closed. AcquireN panics with a message starting "shared:" if
+// n is negative.
+func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
+	if n < 0 {
+		panic(fmt.Sprintf("shared: AcquireN with negative n (%d)", n))
+	}
+	if err := ctx.Err(); err != nil {
+		return Permit{}, err
+	}
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return Permit{}, s.errDetached()
+	}
+	if n == 0 {
+		if s.Closed() {
+			return Permit{}, s.errClosed()
+		}
+		return Permit{}, nil
+	}
+	if err := s.lock(ctx); err != nil {
+		return Permit{}, err
+	}
+	if s.r.u32(offClosed).Load() != 0 {
+		s.unlock()
+		return Permit{}, s.errClosed()
+	}
+	if s.detached.Load() {
+		// Checked under the lock: Detach sets the flag before it takes the
+		// lock to fail this handle's queued requests, so a request either
+		// is queued before that (and failed by it) or sees the flag here.
+		s.unlock()
+		return Permit{}, s.errDetached()
+	}
+	if max := int64(s.r.u64(offMax).Load()); int64(n) > max {
+		s.unlock()
+		return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) with MaxPermits %d", s.name, ErrTooLarge, n, max)
+	}
+	// Fast path: nobody queued (so nobody is barged past) and enough free.
+	// Taking from available and adding to held in one transaction keeps
+	// every permit counted once even if this process dies right here.
+	if s.r.u32(offWaiting).Load() == 0 && s.avail() >= int64(n) {
+		s.addAvail(-int64(n))
+		s.addHeld(s.proc, int64(n))
+		s.commit()
+		s.unlock()
+		return Permit{s: s, n: int64(n)}, nil
+	}
+	i, ok := s.allocSlot(int64(n))
+	s.commit()
+	s.unlock()
+	if !ok {
+		return Permit{}, fmt.Errorf("shared %q: %w: all %d waiter slots are queued", s.name, ErrNoSlots, s.r.slots)
+	}
+	return s.await(ctx, i, int64(n))
+}
+
+// await waits until queued slot i is decided, then frees it and returns
+// the outcome.
+func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error) {
+	o := s.r.slot(i)
+	state := s.r.u32(o + slotState)
+	for {
+		if state.Load() == slotQueued {
+			poll := pollInterval + rand.N(pollJitter)
+			wctx, cancel := context.WithTimeout(ctx, poll)
+			err := s.w.Wait(wctx, state, slotQueued)
+			polled := wctx.Err() != nil
+			cancel()
+			if err := ctx.Err(); err != nil {
+				return s.abandon(i, n, err)
+			}
+			if err != nil && !polled {
+				return s.abandon(i, n, fmt.Errorf("shared %q: waiting: %w", s.name, err))
+			}
+			if polled {
+				// Nobody served us for a while: maybe a holder died. The
+				// sweep is throttled across processes.
+				s.sweep()
+			}
+			continue
+		}
+		// The slot changed. Act only on what the lock confirms: a change
+		// made by a transaction whose owner died before committing is
+		// rolled back when the lock is taken, and then we wait again.
+		s.lockAlways()
+		st := state.Load()
+		if st == slotQueued {
+			s.unlock()
+			continue
+		}
+		s.set32(o+slotState, slotFree)
+		s.commit()
+		s.unlock()
+		switch st {
+		case slotGranted:
+			return Permit{s: s, n: n}, nil
+		case slotClosed:
+			return Permit{}, s.errClosed()
+		case slotTooLarge:
+			return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) after SetMaxPermits(%d)", s.name, ErrTooLarge, n, s.MaxPermits())
+		case slotDetached:
+			return Permit{}, s.errDetached()
+		default:
+			panic(fmt.Sprintf("shared: waiter slot %d in state %d while its owner waited (corrupt region)", i, st))
+		}
+	}
+}
+
+// abandon withdraws queued slot i after ctx ended or the Waiter failed,
+// and returns err. A grant that raced the failure is passed on.
+func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
+	var wake wakeList
+	o := s.r.slot(i)
+	s.lockAlways()
+	switch s.r.u32(o + slotState).Load() {
+	case slotQueued:
+		// Leaving may unblock smaller requests that queued behind us.
+		s.unlink(i)
+		s.grant(&wake)
+	case slotGranted:
+		// Granted in a race with the failure: the caller gets an error,
+		// so the permits go back, to the next waiters first.
+		s.addHeld(s.proc, -n)
+		s.addAvail(n)
+		s.grant(&wake)
+	}
+	s.set32(o+slotState, slotFree)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+	return Permit{}, err
+}
+
+// TryAcquire acquires one permit without blocking. It is TryAcquireN(1).
+func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
+
+// TryAcquireN acquires n permits without waiting for permits (it may wait
+// briefly for the region lock).
+//
+// On success it returns a Permit holding n permits and true. It fails,
+// returning a zero Permit and false and changing nothing, if fewer than n
+// permits are free, if any request is queued (a TryAcquire never barges
+// past a waiter), if the semaphore is closed or the handle detached.
+// n == 0 succeeds with an empty Permit unless the semaphore is closed.
+// TryAcquireN panics with a message starting "shared:" if n is negative.
+func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
+	if n < 0 {
+		panic(fmt.Sprintf("shared: TryAcquireN with negative n (%d)", n))
+	}
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return Permit{}, false
+	}
+	if n == 0 {
+		return Permit{}, !s.Closed()
+	}
+	for try := 0; ; try++ {
+		s.lockAlways()
+		short := s.avail() < int64(n)
+		if s.r.u32(offClosed).Load() == 0 && s.r.u32(offWaiting).Load() == 0 && !short {
+			s.addAvail(-int64(n))
+			s.addHeld(s.proc, int64(n))
+			s.commit()
+			s.unlock()
+			return Permit{s: s, n: int64(n)}, true
+		}
+		s.unlock()
+		// Too few free permits may mean a holder died: look (throttled)
+		// once, so that a polling TryAcquire loop also recovers them.
+		if !short || try > 0 || !s.sweep() {
+			return Permit{}, false
+		}
+	}
+}
+
+// Release returns n permits that this handle holds, for callers that do not
+// keep the Permit (the golang.org/x/sync/semaphore style), handing them to
+// queued waiters in FIFO order. It works after Close; after Detach it does
+// nothing. n == 0 does nothing. Release panics with a message starting
+// "shared:" if n is negative or more than this handle holds (a handle's
+// holdings are exact: unlike core.Semaphore, an over-release is always
+// caught before anything changes).
+func (s *Semaphore) Release(n int) {
+	if n < 0 {
+		panic(fmt.Sprintf("shared: Release of negative n (%d)", n))
+	}
+	if n > 0 {
+		s.releaseN(int64(n), true)
+	}
+}
+
+// TryRelease returns n permits like Release and reports true, or, if this
+// handle holds fewer than n, changes nothing and reports false. It panics
+// with a message starting "shared:" if n is negative.
+func (s *Semaphore) TryRelease(n int) bool {
+	if n < 0 {
+		panic(fmt.Sprintf("shared: Release of negative n (%d)", n))
+	}
+	return n == 0 || s.releaseN(int64(n), false)
+}
+
+func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return true
+	}
+	var wake wakeList
+	s.lockAlways()
+	if h := s.held(s.proc); n > h {
+		s.unlock()
+		if mustHold {
+			panic(fmt.Sprintf("shared: Release of %d permits, more than this handle holds (%d)", n, h))
+		}
+		return false
+	}
+	s.addHeld(s.proc, -n)
+	s.addAvail(n)
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+	return true
+}
+
+// SetMaxPermits sets the maximum number of permits to n, for every process.
+//
+// Growing adds the difference to the available permits and grants them to
+// queued waiters at once, in FIFO order. Shrinking removes the difference:
+// holders keep their permits, so InUse may exceed MaxPermits until enough
+// come back. Queued requests for more than n fail with an error satisfying
+// errors.Is(err, ErrTooLarge); the others keep their order. It works after
+// Close, and panics with a message starting "shared:" if n is negative or
+// larger than MaxPermitsLimit.
+func (s *Semaphore) SetMaxPermits(n int) {
+	if n < 0 {
+		panic(fmt.Sprintf("shared: SetMaxPermits with negative n (%d)", n))
+	}
+	if int64(n) > MaxPermitsLimit {
+		panic(fmt.Sprintf("shared: SetMaxPermits(%d), more than MaxPermitsLimit (%d)", n, int64(MaxPermitsLimit)))
+	}
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return
+	}
+	var wake wakeList
+	s.lockAlways()
+	delta := int64(n) - int64(s.r.u64(offMax).Load())
+	s.set64(offMax, uint64(n))
+	s.addAvail(delta)
+	if delta < 0 {
+		for h := s.r.u32(offHead).Load(); h != 0; {
+			i := h - 1
+			o := s.r.slot(i)
+			h = s.r.u32(o + slotNext).Load()
+			if int64(s.r.u64(o+slotN).Load()) > int64(n) {
+				s.unlink(i)
+				s.set32(o+slotState, slotTooLarge)
+				wake = append(wake, i)
+			}
+		}
+	}
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+}
+
+// Close closes the semaphore for every process: every queued Acquire, in
+// any process, and every later Acquire fails with an error satisfying
+// errors.Is(err, ErrClosed), and TryAcquire fails. Permits already held stay
+// valid and can be released. Close is idempotent and is recorded in the
+// region: it lasts until the file is removed. It does not detach the
+// handle.
+func (s *Semaphore) Close() {
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return
+	}
+	var wake wakeList
+	s.lockAlways()
+	if s.r.u32(offClosed).Load() == 0 {
+		s.set32(offClosed, 1)
+		for h := s.r.u32(offHead).Load(); h != 0; {
+			i := h - 1
+			o := s.r.slot(i)
+			h = s.r.u32(o + slotNext).Load()
+			s.unlink(i)
+			s.set32(o+slotState, slotClosed)
+			wake = append(wake, i)
+		}
+	}
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+}
+
+// Closed reports whether any process has closed the semaphore.
+func (s *Semaphore) Closed() bool { return s.r.u32(offClosed).Load() != 0 }
+
+// MaxPermits returns the current maximum number of permits.
+func (s *Semaphore) MaxPermits() int { return int(s.r.u64(offMax).Load()) }
+
+// AvailablePermits returns the number of permits neither held nor granted,
+// never less than 0. Permits of a dead process count as held until it is
+// swept. The result is a snapshot.
+func (s *Semaphore) AvailablePermits() int { return int(max(s.avail(), 0)) }
+
+// InUse returns the number of permits held, by every process together
+// (including a dead process not yet swept). The result is a snapshot.
+func (s *Semaphore) InUse() int {
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return 0
+	}
+	s.lockAlways()
+	n := int64(s.r.u64(offMax).Load()) - s.avail()
+	s.unlock()
+	return int(max(n, 0))
+}
+
+// Held returns the number of permits this handle holds.
+func (s *Semaphore) Held() int {
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	if s.detached.Load() {
+		return 0
+	}
+	return int(s.held(s.proc))
+}
+
+// Waiting returns the number of Acquire calls queued, in every process, and
+// not yet granted or failed. The result is a snapshot.
+func (s *Semaphore) Waiting() int { return int(s.r.u32(offWaiting).Load()) }
+
+// Detach releases this handle: its queued Acquires fail with an error
+// satisfying errors.Is(err, ErrClosed), it waits for its other operations
+// to return, returns the permits the handle still holds to the semaphore
+// (its outstanding Permits then release nothing), frees its process slot and
+// unmaps the region. The semaphore itself stays open for the other handles
+// and processes. Detach is idempotent; it returns the error of unmapping.
+func (s *Semaphore) Detach() error {
+	if s.detached.Swap(true) {
+		return nil
+	}
+	// Fail our queued requests. An Acquire that queues after this
+	// transaction sees detached first (it is set before our lock) and
+	// never queues: allocSlot runs under the lock too.
+	var wake wakeList
+	s.lockAlways()
+	for i := uint32(0); i < s.r.slots; i++ {
+		o := s.r.slot(i)
+		if s.r.u32(o+slotState).Load() == slotQueued && s.r.u32(o+slotProc).Load() == s.proc {
+			s.unlink(i)
+			s.set32(o+slotState, slotDetached)
+			wake = append(wake, i)
+		}
+	}
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+
+	s.ops.Lock() // every operation of this handle has returned
+	defer s.ops.Unlock()
+	wake = wake[:0]
+	s.lockAlways()
+	s.reclaim(s.proc)
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+	if s.unmap == nil {
+		return nil
+	}
+	return s.unmap()
+}
+
+// sweep looks for dead processes, at most once per sweepInterval across all
+// processes, and returns what they held. It reports whether it reclaimed
+// anything.
+func (s *Semaphore) sweep() bool {
+	ls := s.r.u64(offLastSweep)
+	last := ls.Load()
+	now := time.Now().UnixNano()
+	if d := now - int64(last); d >= 0 && d < int64(sweepInterval) {
+		return false
+	}
+	if !ls.CompareAndSwap(last, uint64(now)) {
+		return false // another waiter, maybe in another process, sweeps
+	}
+	return s.sweepNow()
+}
+
+// sweepNow reclaims every process slot whose process is dead. Liveness is
+// checked outside the lock (it reads /proc); an identity found dead stays
+// dead (identities are never reused, see identity), so reclaiming it
+// later under the lock, if the slot still holds it, is safe.
+func (s *Semaphore) sweepNow() bool {
+	var dead []uint32
+	var ids []uint64
+	for p := uint32(0); p < s.r.procs; p++ {
+		id := s.r.u64(s.r.proc(p) + procIdentity).Load()
+		if id != 0 && id != s.id && !alive(id) {
+			dead = append(dead, p)
+			ids = append(ids, id)
+		}
+	}
+	if len(dead) == 0 {
+		return false
+	}
+	var wake wakeList
+	s.lockAlways()
+	for k, p := range dead {
+		if s.r.u64(s.r.proc(p)+procIdentity).Load() == ids[k] {
+			s.reclaim(p)
+			s.reclaimed.Add(1)
+		}
+	}
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
+	return true
+}
+
+// attach registers a new handle for this process in r. It fails with an
+// error wrapping ErrNoSlots if every process slot is taken by a live
+// process.
+func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
+	s := &Semaphore{r: r, w: w, id: id, name: name}
+	for try := 0; try < 2; try++ {
+		s.lockAlways()
+		for p := uint32(0); p < r.procs; p++ {
+			o := r.proc(p)
+			if r.u64(o+procIdentity).Load() == 0 {
+				s.set64(o+procHeld, 0)
+				s.set64(o+procIdentity, id)
+				s.commit()
+				s.unlock()
+				s.proc = p
+				return s, nil
+			}
+		}
+		s.unlock()
+		if !s.sweepNow() {
+			break
+		}
+	}
+	return nil, fmt.Errorf("shared %q: %w: all %d process slots are attached", name, ErrNoSlots, r.procs)
+}
