@@ -86,3 +86,5 @@ stress:
 		(cd $$m && $(GO) test -race -count=50 -timeout 2h -run '^TestConformance$$' .); done
 	@echo "==> stress conformance (reference backends)"
 	@cd conformance && $(GO) test -race -count=50 -timeout 2h -run 'TestGeneric|TestCondBackend' .
+	@echo "==> stress shared (1000 SIGKILLs of child processes)"
+	@cd shared && GOSYNC_CHAOS_KILLS=1000 $(GO) test -race -count=1 -timeout 2h -run '^TestChaos$$' -v .

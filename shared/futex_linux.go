@@ -52,6 +52,9 @@ func (FutexWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) er
 		if dl, ok := ctx.Deadline(); ok {
 			d := time.Until(dl)
 			if d <= 0 {
+				// The kernel's timeout can end a moment before ctx's
+				// timer fires: report the deadline as ctx will.
+				<-ctx.Done()
 				return ctx.Err()
 			}
 			t := unix.NsecToTimespec(int64(d))

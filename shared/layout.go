@@ -35,13 +35,14 @@ import (
 //	 152     4    queue tail (same encoding)
 //	 156     4    waiting: number of queued waiter slots
 //	 160     8    next ticket: the order in which requests queued
+//	 168     8    next grant: the order in which queued requests were granted
 //	hints, written outside the lock (never trusted for correctness)
 //	 192     8    last sweep for dead processes (Unix nanoseconds)
 //	 200     4    next free waiter slot to try
 //	 256    16*J  journal: {offset | width bit, old value}
 //	  ..    32*P  process slots: {identity u64, held u64, reserved}
-//	  ..    32*S  waiter slots: {state u32, proc u32, n u64, next u32,
-//	              prev u32, ticket u64}
+//	  ..    48*S  waiter slots: {state u32, proc u32, n u64, next u32,
+//	              prev u32, ticket u64, grant u64, reserved}
 const (
 	regionMagic   uint64 = 0x4d53434e5953_4f47 // "GOSYNCSM" little-endian
 	regionVersion uint32 = 1
@@ -67,13 +68,14 @@ const (
 	offTail       = 152
 	offWaiting    = 156
 	offNextTicket = 160
+	offNextGrant  = 168
 
 	offLastSweep = 192
 	offSlotHint  = 200
 
 	journalEntrySize = 16
 	procSize         = 32
-	slotSize         = 32
+	slotSize         = 48
 
 	// Process slot fields.
 	procIdentity = 0
@@ -86,6 +88,7 @@ const (
 	slotNext   = 16
 	slotPrev   = 20
 	slotTicket = 24
+	slotGrant  = 32
 
 	// journalWide marks a journal entry for a 64-bit word.
 	journalWide = 1 << 63
@@ -186,7 +189,7 @@ func (r *region) initialize(max int64, pidNS uint64) {
 func readLayout(mem []byte) (layout, error) {
 	size := uintptr(len(mem))
 	if size < headerSize {
-		return layout{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header (truncated, or not a semaphore)", ErrInvalid, size, headerSize)
+		return layout{}, errShort{int64(size)}
 	}
 	h := &region{mem: mem, base: unsafe.Pointer(unsafe.SliceData(mem))}
 	if m := h.u64(offMagic).Load(); m != regionMagic {

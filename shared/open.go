@@ -1,8 +1,13 @@
 package shared
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
+	"time"
+	"unsafe"
 )
 
 // An Option configures Open and OpenExisting.
@@ -80,4 +85,129 @@ func (c *config) check(permits int) error {
 		return fmt.Errorf("shared: %d waiter slots and %d process slots, want 1 to %d each", c.waiterSlots, c.processSlots, maxSlots)
 	}
 	return nil
+}
+
+// initWait bounds how long Open waits for a region that another process
+// has created but not yet initialized.
+const initWait = time.Second
+
+// errShort is wrapped by mapExisting for a file shorter than the header;
+// empty reports a size of 0 (a creator may be about to size it).
+type errShort struct{ size int64 }
+
+func (e errShort) Error() string {
+	return fmt.Sprintf("%v: %d bytes, shorter than the %d-byte header (truncated, or not a semaphore)", ErrInvalid, e.size, headerSize)
+}
+
+func (e errShort) Unwrap() error { return ErrInvalid }
+
+// Open opens the semaphore called name, creating it with permits permits
+// (all available) if it does not exist. If it exists, its own maximum wins
+// and permits is only checked for range. The file is DefaultDir/name (see
+// WithDir), created with O_EXCL and O_NOFOLLOW, mode 0600 (0660 with
+// WithGroup); an existing file is opened with O_NOFOLLOW and used only if
+// it is a regular file owned by the caller (or in WithGroup's group) and
+// holds a valid region of this version. Open never writes to a file it
+// did not create before validating it.
+//
+// Errors: a name that could escape the directory or an out-of-range
+// argument; errors satisfying errors.Is(err, fs.ErrPermission) when access
+// is denied; errors wrapping ErrInvalid for a truncated, foreign,
+// wrong-version or uninitialized file or one created in another PID
+// namespace; ErrNoSlots when every process slot is attached. On systems
+// other than Linux it fails with an error satisfying
+// errors.Is(err, errors.ErrUnsupported).
+func Open(name string, permits int, opts ...Option) (*Semaphore, error) {
+	return open(name, permits, true, opts)
+}
+
+// OpenExisting opens the semaphore called name, which must exist; it
+// fails with an error satisfying errors.Is(err, fs.ErrNotExist) otherwise.
+// See Open for the checks and the other errors.
+func OpenExisting(name string, opts ...Option) (*Semaphore, error) {
+	return open(name, 0, false, opts)
+}
+
+// Remove deletes the semaphore file called name. Handles already open keep
+// working on the old region; a later Open creates a new semaphore.
+func Remove(name string, opts ...Option) error {
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := validName(name); err != nil {
+		return err
+	}
+	return removeFile(filepath.Join(c.dir, name))
+}
+
+func open(name string, permits int, create bool, opts []Option) (*Semaphore, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if err := c.check(permits); err != nil {
+		return nil, err
+	}
+	if c.waiter == nil {
+		c.waiter = FutexWaiter{}
+	}
+	id, err := selfIdentity()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(c.dir, name)
+	if create {
+		l := newLayout(uint32(c.processSlots), uint32(c.waiterSlots))
+		mem, unmap, err := createFile(path, l.size, &c)
+		if err == nil {
+			r := newRegion(mem, l)
+			r.initialize(int64(permits), pidNamespace())
+			return attachMapped(path, r, unmap, id, &c)
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(initWait)
+	for ; ; time.Sleep(5 * time.Millisecond) {
+		mem, unmap, err := mapExisting(path, &c)
+		var short errShort
+		if errors.As(err, &short) && short.size == 0 && time.Now().Before(deadline) {
+			continue // created but not sized yet
+		}
+		if err != nil {
+			return nil, err
+		}
+		l, err := readLayout(mem)
+		if err == nil {
+			return attachMapped(path, newRegion(mem, l), unmap, id, &c)
+		}
+		// Only a file that may still be initializing (no magic yet) is
+		// worth waiting for: a foreign or wrong-version one fails at once.
+		pending := (&region{base: unsafe.Pointer(unsafe.SliceData(mem))}).u64(offMagic).Load() == 0
+		unmap()
+		if !pending || time.Now().After(deadline) {
+			return nil, fmt.Errorf("shared: open %s: %w", path, err)
+		}
+	}
+}
+
+// attachMapped checks the PID namespace of a validated region and attaches a
+// handle to it; on failure it unmaps the region.
+func attachMapped(path string, r *region, unmap func() error, id uint64, c *config) (*Semaphore, error) {
+	if ns, mine := r.u64(offPidNS).Load(), pidNamespace(); ns != 0 && mine != 0 && ns != mine {
+		unmap()
+		return nil, fmt.Errorf("shared: open %s: %w: created in another PID namespace (inode %d, ours %d): process liveness cannot be checked across them", path, ErrInvalid, ns, mine)
+	}
+	s, err := attach(r, c.waiter, id, path)
+	if err != nil {
+		unmap()
+		return nil, err
+	}
+	s.unmap = unmap
+	return s, nil
 }

@@ -82,6 +82,9 @@ func (s *Semaphore) grant(wake *wakeList) {
 		s.addAvail(-n)
 		s.addHeld(s.r.u32(o+slotProc).Load(), n)
 		s.unlink(i)
+		g := s.r.u64(offNextGrant).Load()
+		s.set64(offNextGrant, g+1)
+		s.set64(o+slotGrant, g)
 		s.set32(o+slotState, slotGranted)
 		*wake = append(*wake, i)
 	}
@@ -139,4 +142,16 @@ func (s *Semaphore) reclaim(p uint32) {
 	s.addAvail(s.held(p))
 	s.set64(s.r.proc(p)+procHeld, 0)
 	s.set64(s.r.proc(p)+procIdentity, 0)
+}
+
+// serveAndUnlock serves the queue (grant), commits the transaction,
+// unlocks, and then wakes every slot on wake and those grant served: the
+// ending of every transaction that may have freed permits or decided
+// waiters. Waking after unlock means a woken waiter finds the lock free and
+// the decision committed.
+func (s *Semaphore) serveAndUnlock(wake wakeList) {
+	s.grant(&wake)
+	s.commit()
+	s.unlock()
+	s.wake(wake)
 }

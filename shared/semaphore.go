@@ -69,6 +69,10 @@ type Semaphore struct {
 type Permit struct {
 	s *Semaphore
 	n int64
+	// ticket and grant record, for a Permit granted through the queue,
+	// the order in which it queued and was granted (for FIFO tests).
+	ticket, grant uint64
+	queued        bool
 }
 
 // Release returns the Permit's permits to the semaphore, handing them to
@@ -214,12 +218,13 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 			s.unlock()
 			continue
 		}
+		ticket, grant := s.r.u64(o+slotTicket).Load(), s.r.u64(o+slotGrant).Load()
 		s.set32(o+slotState, slotFree)
 		s.commit()
 		s.unlock()
 		switch st {
 		case slotGranted:
-			return Permit{s: s, n: n}, nil
+			return Permit{s: s, n: n, ticket: ticket, grant: grant, queued: true}, nil
 		case slotClosed:
 			return Permit{}, s.errClosed()
 		case slotTooLarge:
@@ -235,25 +240,20 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 // abandon withdraws queued slot i after ctx ended or the Waiter failed,
 // and returns err. A grant that raced the failure is passed on.
 func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
-	var wake wakeList
 	o := s.r.slot(i)
 	s.lockAlways()
 	switch s.r.u32(o + slotState).Load() {
 	case slotQueued:
 		// Leaving may unblock smaller requests that queued behind us.
 		s.unlink(i)
-		s.grant(&wake)
 	case slotGranted:
 		// Granted in a race with the failure: the caller gets an error,
 		// so the permits go back, to the next waiters first.
 		s.addHeld(s.proc, -n)
 		s.addAvail(n)
-		s.grant(&wake)
 	}
 	s.set32(o+slotState, slotFree)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(nil)
 	return Permit{}, err
 }
 
@@ -343,10 +343,7 @@ func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
 	}
 	s.addHeld(s.proc, -n)
 	s.addAvail(n)
-	s.grant(&wake)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(wake)
 	return true
 }
 
@@ -388,10 +385,7 @@ func (s *Semaphore) SetMaxPermits(n int) {
 			}
 		}
 	}
-	s.grant(&wake)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(wake)
 }
 
 // Close closes the semaphore for every process: every queued Acquire, in
@@ -486,20 +480,13 @@ func (s *Semaphore) Detach() error {
 			wake = append(wake, i)
 		}
 	}
-	s.grant(&wake)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(wake)
 
 	s.ops.Lock() // every operation of this handle has returned
 	defer s.ops.Unlock()
-	wake = wake[:0]
 	s.lockAlways()
 	s.reclaim(s.proc)
-	s.grant(&wake)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(wake)
 	if s.unmap == nil {
 		return nil
 	}
@@ -547,10 +534,7 @@ func (s *Semaphore) sweepNow() bool {
 			s.reclaimed.Add(1)
 		}
 	}
-	s.grant(&wake)
-	s.commit()
-	s.unlock()
-	s.wake(wake)
+	s.serveAndUnlock(wake)
 	return true
 }
 

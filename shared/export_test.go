@@ -1,0 +1,114 @@
+package shared
+
+import (
+	"fmt"
+	"time"
+)
+
+// Order returns the ticket (queueing order) and grant order of a Permit
+// granted through the queue, and ok false for one taken on the fast path.
+func (p Permit) Order() (ticket, grant uint64, ok bool) {
+	return p.ticket, p.grant, p.queued
+}
+
+// RecoveryCounts returns how many locks this handle took over from dead
+// owners, how many interrupted transactions it rolled back, and how many
+// dead processes it reclaimed.
+func (s *Semaphore) RecoveryCounts() (locks, rollbacks, reclaimed int64) {
+	return s.recoveredLocks.Load(), s.rolledBack.Load(), s.reclaimed.Load()
+}
+
+// HangInsideLock takes the region lock, writes half of a nonsense
+// transaction (all permits gone, a phantom waiter), calls ready, and never
+// returns: the test then kills the process, and the next owner of the lock
+// must roll the transaction back.
+func (s *Semaphore) HangInsideLock(ready func()) {
+	s.lockAlways()
+	s.addAvail(-s.avail() - 1000)
+	s.set32(offWaiting, s.r.u32(offWaiting).Load()+7)
+	s.addHeld(s.proc, 1<<40)
+	ready()
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// SweepNow looks for dead processes at once, ignoring the throttle, and
+// reports whether it reclaimed any.
+func (s *Semaphore) SweepNow() bool { return s.sweepNow() }
+
+// CheckInvariants verifies, under the region lock, the invariants every
+// committed transaction preserves:
+//   - every permit is counted once: available + sum of held == max;
+//   - the queue is a well-formed doubly linked list from head to tail whose
+//     length is the waiting count, whose slots are all slotQueued, in
+//     increasing ticket order, and which holds every slotQueued slot;
+//   - every slot in use and every held permit belongs to an attached
+//     process slot.
+func (s *Semaphore) CheckInvariants() error {
+	s.ops.RLock()
+	defer s.ops.RUnlock()
+	s.lockAlways()
+	defer s.unlock()
+	r := s.r
+	max := int64(r.u64(offMax).Load())
+	sum := s.avail()
+	for p := uint32(0); p < r.procs; p++ {
+		h := s.held(p)
+		if h < 0 {
+			return fmt.Errorf("process slot %d holds %d permits", p, h)
+		}
+		if h != 0 && r.u64(r.proc(p)+procIdentity).Load() == 0 {
+			return fmt.Errorf("free process slot %d holds %d permits", p, h)
+		}
+		sum += h
+	}
+	if sum != max {
+		return fmt.Errorf("available %d + held = %d, want max %d", s.avail(), sum, max)
+	}
+	var n, prev uint32
+	var lastTicket uint64
+	for h := r.u32(offHead).Load(); h != 0; h = r.u32(r.slot(h-1) + slotNext).Load() {
+		o := r.slot(h - 1)
+		if st := r.u32(o + slotState).Load(); st != slotQueued {
+			return fmt.Errorf("queued slot %d in state %d", h-1, st)
+		}
+		if p := r.u32(o + slotPrev).Load(); p != prev {
+			return fmt.Errorf("slot %d prev link %d, want %d", h-1, p, prev)
+		}
+		if t := r.u64(o + slotTicket).Load(); n > 0 && t <= lastTicket {
+			return fmt.Errorf("slot %d ticket %d after ticket %d: queue out of order", h-1, t, lastTicket)
+		} else {
+			lastTicket = t
+		}
+		prev = h
+		n++
+		if n > r.slots {
+			return fmt.Errorf("queue longer than the %d slots: a cycle", r.slots)
+		}
+	}
+	if t := r.u32(offTail).Load(); t != prev {
+		return fmt.Errorf("tail %d, want %d", t, prev)
+	}
+	if w := r.u32(offWaiting).Load(); w != n {
+		return fmt.Errorf("waiting %d, queue length %d", w, n)
+	}
+	var queued uint32
+	for i := uint32(0); i < r.slots; i++ {
+		o := r.slot(i)
+		st := r.u32(o + slotState).Load()
+		if st == slotFree {
+			continue
+		}
+		if st == slotQueued {
+			queued++
+		}
+		if p := r.u32(o + slotProc).Load(); p >= r.procs || r.u64(r.proc(p)+procIdentity).Load() == 0 {
+			return fmt.Errorf("slot %d (state %d) belongs to free process slot %d", i, st, p)
+		}
+	}
+	if queued != n {
+		return fmt.Errorf("%d slots queued, %d in the queue", queued, n)
+	}
+	return nil
+}
