@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -76,6 +77,14 @@ func runChild(role string) int {
 		out.f = f
 	}
 	s, err := shared.OpenExisting(os.Getenv(childName))
+	if role == "open" {
+		if errors.Is(err, fs.ErrPermission) {
+			out.printf("permission %v", err)
+		} else {
+			out.printf("other %v", err)
+		}
+		return 0
+	}
 	if err != nil {
 		out.printf("openfail %v", err)
 		return 2
