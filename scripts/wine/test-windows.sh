@@ -24,7 +24,7 @@
 #
 # Environment:
 #   GOSYNC_CACHE_DIR      cache directory (default <repo>/.cache)
-#   GOSYNC_WINE_MODULES   modules to test (default "backend-iocp core")
+#   GOSYNC_WINE_MODULES   modules to test (default "backend-iocp core shared")
 #   GOSYNC_WINE_TIMEOUT   watchdog per test binary, seconds (default 600)
 #   GOSYNC_WINE_TESTFLAGS extra flags for every test binary, such as
 #                         "-test.run=TestConformance -test.count=3"
@@ -39,7 +39,7 @@ start=$(date +%s)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache=${GOSYNC_CACHE_DIR:-$root/.cache}
-modules=${GOSYNC_WINE_MODULES:-backend-iocp core}
+modules=${GOSYNC_WINE_MODULES:-backend-iocp core shared}
 watchdog=${GOSYNC_WINE_TIMEOUT:-600}
 read -r -a testflags <<<"${GOSYNC_WINE_TESTFLAGS:-}"
 go=${GO:-go}
