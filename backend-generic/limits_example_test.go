@@ -58,3 +58,40 @@ func Example_loadShedding() {
 	// d: shed (503) in use: 2 queued: 1
 	// in use: 0 queued: 0
 }
+
+// Example_memoryBudget takes a memory budget for a whole batch at once and
+// returns it in parts with Permit.Split as each item is written, so that
+// other work can start before the batch ends. TryAcquireUpTo takes what is
+// free without blocking, for work that can run smaller.
+func Example_memoryBudget() {
+	const MiB = 1 << 20
+	mem := core.NewSemaphore(64*MiB, generic.New())
+	ctx := context.Background()
+
+	items := []int{16 * MiB, 8 * MiB, 24 * MiB} // sizes of a batch
+	batch, err := mem.AcquireN(ctx, 48*MiB)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, size := range items {
+		part := batch.Split(size) // this item's share of the budget
+		// ... write the item ...
+		part.Release() // its memory is free for others at once
+		fmt.Println("wrote", size/MiB, "MiB; in use:", mem.InUse()/MiB, "MiB")
+	}
+	batch.Release() // nothing left: Split moved every permit out
+
+	// A background compaction takes whatever is free, up to 32 MiB.
+	big, _ := mem.AcquireN(ctx, 40*MiB)
+	scratch := mem.TryAcquireUpTo(32 * MiB)
+	fmt.Println("compaction got", scratch.Count()/MiB, "MiB")
+	scratch.Release()
+	big.Release()
+
+	// Output:
+	// wrote 16 MiB; in use: 32 MiB
+	// wrote 8 MiB; in use: 24 MiB
+	// wrote 24 MiB; in use: 0 MiB
+	// compaction got 24 MiB
+}

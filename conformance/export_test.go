@@ -1,10 +1,15 @@
 package conformance
 
-import "github.com/compio-sync/gosync/core"
+import (
+	"math"
+
+	"github.com/compio-sync/gosync/core"
+)
 
 // Names of the limiter mutants, shared with the mutant zoo (zoo_test.go).
 const (
 	MutantQueueBoundOffByOne = "admits one waiter past the queue bound"
+	MutantBulkIgnoresMax     = "takes every free permit, ignoring max"
 )
 
 // limiterMutants break the QueueBound and Bulk families' view of core, one
@@ -15,6 +20,16 @@ var limiterMutants = map[string]limiterOps{
 		withMaxWaiters: func(k int) core.Option { return core.WithMaxWaiters(k + 1) },
 		setMaxWaiters:  func(s *core.Semaphore, k int) { s.SetMaxWaiters(k + 1) },
 		tryAcquireUpTo: coreLimiter.tryAcquireUpTo,
+	},
+	MutantBulkIgnoresMax: {
+		withMaxWaiters: coreLimiter.withMaxWaiters,
+		setMaxWaiters:  coreLimiter.setMaxWaiters,
+		tryAcquireUpTo: func(s *core.Semaphore, max int) core.Permit {
+			if max == 0 {
+				return core.Permit{}
+			}
+			return s.TryAcquireUpTo(math.MaxInt)
+		},
 	},
 }
 

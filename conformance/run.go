@@ -49,6 +49,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) core.Backend) {
 	family("Resize", s.resizeTests)
 	family("Permit", s.permitTests)
 	family("QueueBound", s.queueBoundTests)
+	family("Bulk", s.bulkTests)
 	family("Load", s.loadTests)
 	family("Model", s.modelTests)
 	family("Linearizability", s.linearizabilityTests)

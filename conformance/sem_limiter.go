@@ -17,7 +17,7 @@ type limiterOps struct {
 var coreLimiter = limiterOps{
 	withMaxWaiters: core.WithMaxWaiters,
 	setMaxWaiters:  (*core.Semaphore).SetMaxWaiters,
-	tryAcquireUpTo: nil, // set when Bulk lands
+	tryAcquireUpTo: (*core.Semaphore).TryAcquireUpTo,
 }
 
 // limiter is the limiterOps the families use: coreLimiter except in the

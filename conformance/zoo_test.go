@@ -33,7 +33,8 @@ var zoo = []struct {
 	{"leaks a goroutine per Parker", leakGoroutine, []string{"Parker/TokenBeforePark", "FIFO/StrictOrder"}},
 	// Limiter mutants: a correct backend under a broken queue bound or bulk
 	// acquire (see conformance's export_test.go).
-	{conformance.MutantQueueBoundOffByOne, func() core.Backend { return condBackend{} }, []string{"QueueBound/RefusesWhenFull", "QueueBound/ZeroMeansNoQueue", "QueueBound/RefusedHoldsNothing"}},
+	{conformance.MutantQueueBoundOffByOne, func() core.Backend { return condBackend{} }, []string{"QueueBound/RefusesWhenFull", "QueueBound/ZeroMeansNoQueue", "QueueBound/GrowAdmitsMore"}},
+	{conformance.MutantBulkIgnoresMax, func() core.Backend { return condBackend{} }, []string{"Bulk/TakesMinOfMaxAndFree"}},
 }
 
 const mutantEnv = "CONFORMANCE_TEST_MUTANT"
