@@ -28,6 +28,9 @@ import (
 const (
 	scUncontendedDirect = "uncontended, APIs called directly (issue-2 uncontended targets)"
 	scTargetCells       = "issue-2 contended target cells (g=32, permits 1 and 4)"
+	scContended         = "contended (empty and 100ns critical sections)"
+	scCallers           = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
+	scFairness          = "fairness window (1 permit)"
 )
 
 // A Scenario is one `go test -bench` invocation.
@@ -63,7 +66,7 @@ func scenarios(profile string) []Scenario {
 		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"two goroutines, 64 permits, empty critical section, APIs called directly", "^BenchmarkContendedDirect$", 200000 * scale, k + 2, []unit{timeUnit, allocUnit}},
-		{"contended (empty and 100ns critical sections)", "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
+		{scContended, "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		// The issue-2 contended target cells again, with more iterations and
 		// counts: these runs are bimodal (a queue forms or it does not), and
 		// the targets are read from this scenario only.
@@ -73,7 +76,8 @@ func scenarios(profile string) []Scenario {
 		{"cancellation-heavy", "^BenchmarkCancel$", 30000 * scale, k, []unit{timeUnit, {"cancelled-frac", false}, allocUnit}},
 		{"handoff latency", "^BenchmarkHandoff$", 1000 * scale, k, []unit{handoffP50, handoffP99, handoffMax}},
 		{"FIFO order (exact, queued waiters plus a barger)", "^BenchmarkFIFO$", 20 * scale, k, []unit{{"fifo-violations", true}}},
-		{"fairness window (1 permit)", "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"overtaken", true}, {"starved", true}, timeUnit}},
+		{scFairness, "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"jain", false}, {"overtaken", true}, {"starved", true}, timeUnit}},
+		{scCallers, "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
 		{"memory per parked waiter (10k parked)", "^BenchmarkMemory$", 1, k, []unit{{"B/waiter", true}, {"allocs/waiter", true}}},
 	}
 }
@@ -146,7 +150,7 @@ func main() {
 			t.Write(w, u.name, baseline(t), u.higherIsWorse)
 		}
 	}
-	fmt.Fprintf(w, "\n## targets (issue 2 and 6), ratios within this run\n")
+	fmt.Fprintf(w, "\n## targets (issues 2, 6 and 9), ratios within this run\n")
 	Targets(w, all)
 	os.WriteFile(filepath.Join(abs, "tables.txt"), report.Bytes(), 0o644)
 

@@ -60,7 +60,7 @@ func TestTargetsReadTheirOwnScenarioOnly(t *testing.T) {
 	Targets(&out, rs)
 	var line string
 	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.Contains(l, "g=32/permits=4/work=0: throughput core+generic / xsync") {
+		if strings.HasPrefix(strings.TrimSpace(l), "contended g=32/permits=4/work=0: throughput core+generic / xsync") {
 			line = l
 		}
 	}

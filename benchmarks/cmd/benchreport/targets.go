@@ -74,6 +74,8 @@ func Targets(w io.Writer, rs []Result) {
 	check("handoff: core+iouring p50 / raw futex ns/handoff", median(rs, "Handoff", "", "core+iouring", "p50-ns")/futex, "<=", 2)
 	check("handoff: core+iouring p99 / raw futex ns/handoff", median(rs, "Handoff", "", "core+iouring", "p99-ns")/futex, "<=", 2)
 
+	fairTargets(check, rs)
+
 	fmt.Fprintf(w, "\n  reference ratios (no target):\n")
 	for _, op := range []string{"acquire", "try"} {
 		cfg := "op=" + op
@@ -93,6 +95,37 @@ func Targets(w io.Writer, rs []Result) {
 		for _, work := range []string{"0", "100ns"} {
 			cfg := "g=32/permits=" + permits + "/work=" + work
 			info("contended "+cfg+": xsync allocs/op (above 0: x/sync's queue formed)", median(cells, "Contended", cfg, "xsync", "allocs/op"))
+		}
+	}
+}
+
+// fairTargets checks issue 9's targets: Release never stalls its caller,
+// grant shares are even, and the queue-forming cells are still faster than
+// the channel and x/sync, for core+generic and the drop-in.
+func fairTargets(check func(what string, got float64, op string, want float64), rs []Result) {
+	callers := inScenario(rs, scCallers)
+	contended := inScenario(rs, scContended)
+	fairness := inScenario(rs, scFairness)
+	for _, c := range []string{"core+generic", "dropin"} {
+		for _, g := range []string{"8", "32", "1024"} {
+			for _, permits := range []string{"1", "4"} {
+				for _, work := range []string{"0", "100ns"} {
+					cfg := "g=" + g + "/permits=" + permits + "/work=" + work
+					check("issue 9: callers "+cfg+": Release p99.9 "+c+" / xsync",
+						median(callers, "Callers", cfg, c, "release-p99.9-ns")/median(callers, "Callers", cfg, "xsync", "release-p99.9-ns"), "<=", 2)
+					if permits == "1" && g != "1024" {
+						check("issue 9: callers "+cfg+": "+c+" Jain's index", median(callers, "Callers", cfg, c, "jain"), ">=", 0.95)
+						check("issue 9: callers "+cfg+": "+c+" grant max/min", median(callers, "Callers", cfg, c, "grant-max/min"), "<=", 1.5)
+					}
+					ours := median(contended, "Contended", cfg, c, "ns/op")
+					check("issue 9: contended "+cfg+": throughput "+c+" / chan", median(contended, "Contended", cfg, "chan", "ns/op")/ours, ">=", 1)
+					check("issue 9: contended "+cfg+": throughput "+c+" / xsync", median(contended, "Contended", cfg, "xsync", "ns/op")/ours, ">=", 1.5)
+					check("issue 9: contended "+cfg+": "+c+" allocs/op", median(contended, "Contended", cfg, c, "allocs/op"), "<=", 0)
+				}
+			}
+		}
+		for _, g := range []string{"8", "32"} {
+			check("issue 9: fairness g="+g+"/permits=1: "+c+" overtaken", median(fairness, "Fairness", "g="+g+"/permits=1", c, "overtaken"), "<=", 0)
 		}
 	}
 }
