@@ -3,7 +3,9 @@
 package iouring
 
 import (
+	"context"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/compio-sync/gosync/core"
 )
@@ -30,3 +32,20 @@ func (*Backend) NewParker() core.Parker {
 func (*Backend) Close() error { return nil }
 
 var _ core.Backend = (*Backend)(nil)
+
+// A WordWaiter waits on words in shared memory through io_uring; on this
+// system none can be created (New always fails).
+type WordWaiter struct{}
+
+// WordWaiter returns a WordWaiter whose calls fail: no Backend exists here.
+func (*Backend) WordWaiter() *WordWaiter { return &WordWaiter{} }
+
+// Wait fails with an error satisfying errors.Is(err, errors.ErrUnsupported).
+func (*WordWaiter) Wait(context.Context, *atomic.Uint32, uint32) error {
+	return &UnsupportedError{Reason: "io_uring exists only on Linux, not " + runtime.GOOS}
+}
+
+// Wake fails with an error satisfying errors.Is(err, errors.ErrUnsupported).
+func (*WordWaiter) Wake(*atomic.Uint32, int) error {
+	return &UnsupportedError{Reason: "io_uring exists only on Linux, not " + runtime.GOOS}
+}
