@@ -76,7 +76,17 @@ func runChild(role string) int {
 	if f := os.NewFile(3, "log"); f != nil && childArg("log", 0) == 1 {
 		out.f = f
 	}
-	s, err := shared.OpenExisting(os.Getenv(childName))
+	var opts []shared.Option
+	if strings.Contains(os.Getenv(childArgs), "waiter=iouring") {
+		opt, closeFn, err := iouringOption()
+		if err != nil {
+			out.printf("iouring %v", err)
+			return 2
+		}
+		defer closeFn()
+		opts = append(opts, opt)
+	}
+	s, err := shared.OpenExisting(os.Getenv(childName), opts...)
 	if role == "open" {
 		if errors.Is(err, fs.ErrPermission) {
 			out.printf("permission %v", err)

@@ -167,9 +167,15 @@ func expectFullAndEmpty(t *testing.T, s *shared.Semaphore, max int) {
 // grants through the queue follow ticket order across processes, the
 // region's invariants hold throughout, and at the end all is returned.
 func TestMultiProcessFIFOAndWeights(t *testing.T) {
+	for _, kind := range waiterKinds {
+		t.Run(kind, func(t *testing.T) { testMultiProcessFIFOAndWeights(t, kind) })
+	}
+}
+
+func testMultiProcessFIFOAndWeights(t *testing.T, kind string) {
 	watchdog(t, 90*time.Second)
 	const max = 4
-	s, name := create(t, max)
+	s, name := create(t, max, waiterOpts(t, kind)...)
 	glog, w := newGrantLog(t, max)
 	stop := observe(t, s)
 	iters := 12
@@ -178,7 +184,7 @@ func TestMultiProcessFIFOAndWeights(t *testing.T) {
 	}
 	var kids []*child
 	for i := range 8 {
-		kids = append(kids, startChild(t, fmt.Sprint("c", i), "workers", name, fmt.Sprintf("g=32,iters=%d,maxw=3,cancel=10,log=1", iters), w))
+		kids = append(kids, startChild(t, fmt.Sprint("c", i), "workers", name, fmt.Sprintf("g=32,iters=%d,maxw=3,cancel=10,log=1,%s", iters, childWaiter(kind, i)), w))
 	}
 	for _, c := range kids {
 		select {

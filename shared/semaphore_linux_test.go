@@ -95,10 +95,16 @@ func TestCancelledWaiterLeavesQueue(t *testing.T) {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForWithin(t, 10*time.Second, cond)
+}
+
+// waitForWithin polls cond until it holds, failing the test after d.
+func waitForWithin(t testing.TB, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not reached within 10s")
+			t.Fatalf("condition not reached within %v", d)
 		}
 		time.Sleep(time.Millisecond)
 	}
