@@ -1,9 +1,15 @@
-// Package conformance checks gosync backends: [Run] verifies that a
-// core.Backend keeps the core.Parker contract and that a core.Semaphore
-// built on it keeps every semantic the core package documents.
+// Package conformance checks gosync backends and semaphores. [Run] verifies
+// that a core.Backend keeps the core.Parker contract and that a
+// core.Semaphore built on it keeps every semantic the core package
+// documents. [RunSemaphore] runs the Semaphore families of Run against any
+// semaphore with core.Semaphore's method set (a fleet-wide one on etcd, one
+// in shared memory), described by the [Semaphore] interface and tuned with
+// [Option]s: how slow it is ([TimeScale]), its errors ([Errors]) and panics
+// ([PanicPrefix]), and what cannot apply to it ([Skip]).
 //
-// A backend in any repository calls Run from its own test file; see
-// docs/writing-a-backend.md and the package example.
+// A backend or an implementation in any repository calls Run or
+// RunSemaphore from its own test file; see docs/writing-a-backend.md and the
+// package example.
 //
 // # What Run checks
 //
@@ -36,8 +42,10 @@
 //
 // # Options
 //
-// Under testing.Short (go test -short) Run scales load sizes and iteration
-// counts down for slow or limited backends; it never skips a correctness
-// subtest. The environment variable CONFORMANCE_WATCHDOG (a
-// time.ParseDuration string, default 2m) sets the per-subtest watchdog.
+// Under testing.Short (go test -short), or with the [Short] option of
+// RunSemaphore, the suite scales load sizes and iteration counts down for
+// slow or limited implementations; it never skips a correctness subtest on
+// its own (only [Skip] does, and reports it). The environment variable
+// CONFORMANCE_WATCHDOG (a time.ParseDuration string, default 2m times the
+// TimeScale) sets the per-subtest watchdog.
 package conformance

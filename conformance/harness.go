@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,15 +29,26 @@ const (
 	watchdogEnv = "CONFORMANCE_WATCHDOG"
 )
 
-// suite is one Run: the factory and the sizes chosen for this run.
+// suite is one Run or RunSemaphore: the factories, the declared options and
+// the sizes chosen for this run.
 type suite struct {
+	options
+	// root is the name of the test that called Run or RunSemaphore; Skip
+	// names are relative to it.
+	root string
+	// newBackend is Run's factory; nil under RunSemaphore.
 	newBackend func(t *testing.T) core.Backend
-	watchdog   time.Duration
-	short      bool
+	// newSem returns a new semaphore for a subtest.
+	newSem func(e *env, permits int) semaphore
+	// fastPath runs the FastPath family: over core.Semaphore directly for
+	// Run, through the typed Semaphore for RunSemaphore.
+	fastPath func(e *env)
+	watchdog time.Duration
+	short    bool
 }
 
-func newSuite(newBackend func(t *testing.T) core.Backend) *suite {
-	s := &suite{newBackend: newBackend, watchdog: defaultWatchdog, short: testing.Short()}
+func newSuite(o options) *suite {
+	s := &suite{options: o, watchdog: o.scaled(defaultWatchdog), short: testing.Short() || o.forceShort}
 	if v := os.Getenv(watchdogEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -47,8 +59,34 @@ func newSuite(newBackend func(t *testing.T) core.Backend) *suite {
 	return s
 }
 
-// size returns full, or short under testing.Short. Only load sizes and
-// iteration counts scale; no correctness subtest is ever skipped.
+// A family is a group of subtests that runs as one t.Run, so that -run can
+// select it ('TestConformance/FIFO').
+type family struct {
+	name  string
+	tests func(s *suite, e *env)
+	// runOnly marks a family that needs a core.Backend or core.Semaphore's
+	// own API (a Parker, core's Options): Run runs it, RunSemaphore does not.
+	runOnly bool
+}
+
+// runFamilies runs each family as a subtest of t, or reports it skipped with
+// the reason a Skip option gave.
+func (s *suite) runFamilies(t *testing.T, families []family) {
+	t.Helper()
+	s.root = t.Name()
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			if reason := s.skipReason(f.name); reason != "" {
+				t.Skip(reason)
+			}
+			f.tests(s, &env{suite: s, t: t})
+		})
+	}
+}
+
+// size returns full, or short under testing.Short or the Short option. Only
+// load sizes and iteration counts scale; no correctness subtest is ever
+// skipped.
 func (s *suite) size(full, short int) int {
 	if s.short {
 		return short
@@ -60,31 +98,52 @@ func (s *suite) size(full, short int) int {
 type env struct {
 	*suite
 	t *testing.T
+	// b is the subtest's Backend under Run; nil under RunSemaphore.
 	b core.Backend
 	// ctx ends when the watchdog fires or the subtest ends. Every blocking
 	// call in a subtest derives its context from it, so that a hang unwinds.
 	ctx context.Context
 
-	mu   sync.Mutex
-	sems []*core.Semaphore
+	mu      sync.Mutex
+	closers []func()
 }
 
-// sem returns a Semaphore over the subtest's backend, configured by opts.
-// It is closed when the subtest ends or its watchdog fires.
-func (e *env) sem(permits int, opts ...core.Option) *core.Semaphore {
-	s := core.NewSemaphore(permits, e.b, opts...)
-	e.mu.Lock()
-	e.sems = append(e.sems, s)
-	e.mu.Unlock()
+// sem returns a new semaphore with permits permits from the run's factory
+// (under Run, a core.Semaphore over the subtest's backend). It is closed when
+// the subtest ends or its watchdog fires.
+func (e *env) sem(permits int) semaphore {
+	e.t.Helper()
+	s := e.newSem(e, permits)
+	e.onUnwind(s.Close)
 	return s
+}
+
+// coreSem returns a core.Semaphore over the subtest's backend, configured
+// by opts, for the subtests of Run that check core itself. It is closed like
+// sem's.
+func (e *env) coreSem(permits int, opts ...core.Option) *core.Semaphore {
+	e.t.Helper()
+	if e.b == nil {
+		panic("conformance: coreSem outside Run (a subtest that checks core registered in a family RunSemaphore runs)")
+	}
+	s := core.NewSemaphore(permits, e.b, opts...)
+	e.onUnwind(s.Close)
+	return s
+}
+
+// onUnwind registers f to run when the subtest ends or its watchdog fires.
+func (e *env) onUnwind(f func()) {
+	e.mu.Lock()
+	e.closers = append(e.closers, f)
+	e.mu.Unlock()
 }
 
 func (e *env) closeSems() {
 	e.mu.Lock()
-	sems := e.sems
+	closers := e.closers
 	e.mu.Unlock()
-	for _, s := range sems {
-		s.Close()
+	for _, f := range closers {
+		f()
 	}
 }
 
@@ -99,27 +158,34 @@ func (e *env) parker() core.Parker {
 	return p
 }
 
-// run runs body as the subtest name of t, with a fresh backend, a watchdog
-// and a goroutine-leak check.
+// run runs body as the subtest name of t, with a fresh backend (under Run),
+// a watchdog and a goroutine-leak check; or reports it skipped if a Skip
+// option names it.
 func (s *suite) run(t *testing.T, name string, body func(e *env)) {
 	t.Helper()
 	t.Run(name, func(t *testing.T) {
+		if reason := s.skipReason(strings.TrimPrefix(t.Name(), s.root+"/")); reason != "" {
+			t.Skip(reason)
+		}
 		before := goroutineIDs()
 		// Cleanups run last-registered first: the leak check runs after
-		// the backend (and anything newBackend registered) is closed.
+		// the backend (and anything the factories registered) is closed.
 		t.Cleanup(func() { checkLeaks(t, before) })
-		b := s.newBackend(t)
-		if b == nil {
-			t.Fatalf("newBackend returned nil, want a core.Backend")
-		}
-		if c, ok := b.(io.Closer); ok {
-			t.Cleanup(func() {
-				// Errors are CloseIsHarmlessTwice's business: here
-				// the subtest may have closed the backend already.
-				if err := c.Close(); err != nil {
-					t.Logf("%s: Close() after the subtest = %v", b.Name(), err)
-				}
-			})
+		var b core.Backend
+		if s.newBackend != nil {
+			b = s.newBackend(t)
+			if b == nil {
+				t.Fatalf("newBackend returned nil, want a core.Backend")
+			}
+			if c, ok := b.(io.Closer); ok {
+				t.Cleanup(func() {
+					// Errors are CloseIsHarmlessTwice's business: here
+					// the subtest may have closed the backend already.
+					if err := c.Close(); err != nil {
+						t.Logf("%s: Close() after the subtest = %v", b.Name(), err)
+					}
+				})
+			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		e := &env{suite: s, t: t, b: b, ctx: ctx}

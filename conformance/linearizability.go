@@ -171,7 +171,7 @@ func (s *suite) linearizabilityTests(e0 *env) {
 						id := newID()
 						ctx, cancel := e.ctx, context.CancelFunc(func() {})
 						if rng.IntN(2) == 0 {
-							ctx, cancel = context.WithTimeout(e.ctx, time.Duration(rng.IntN(300))*time.Microsecond)
+							ctx, cancel = context.WithTimeout(e.ctx, e.scaled(time.Duration(rng.IntN(300))*time.Microsecond))
 						}
 						call := rec.now()
 						p, err := sem.AcquireN(ctx, n)

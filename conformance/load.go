@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/compio-sync/gosync/core"
 )
 
 // loadTests run many goroutines against one semaphore while a sampler
@@ -29,13 +27,13 @@ func (s *suite) loadTests(e0 *env) {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for range s.size(200, 50) {
 				n := 1 + rng.IntN(3)
-				var p core.Permit
+				var p Permit
 				var ok bool
 				switch rng.IntN(3) {
 				case 0:
 					p, ok = sem.TryAcquireN(n)
 				case 1:
-					ctx, cancel := context.WithTimeout(e.ctx, time.Duration(rng.IntN(200))*time.Microsecond)
+					ctx, cancel := context.WithTimeout(e.ctx, e.scaled(time.Duration(rng.IntN(200))*time.Microsecond))
 					var err error
 					p, err = sem.AcquireN(ctx, n)
 					cancel()
@@ -71,7 +69,7 @@ func (e *env) loadRun(permits, goroutines, rounds int) {
 	var inside atomic.Int64
 	goAll(goroutines, func(int) {
 		for range rounds {
-			p, err := sem.Acquire(e.ctx)
+			p, err := sem.AcquireN(e.ctx, 1)
 			if err != nil {
 				if e.ctx.Err() == nil {
 					e.t.Errorf("Acquire() under load = %v, want nil", err)
@@ -91,7 +89,7 @@ func (e *env) loadRun(permits, goroutines, rounds int) {
 
 // sample checks InUse <= MaxPermits and non-negative counts on sem until the
 // returned stop is called.
-func (e *env) sample(sem *core.Semaphore, permits int) (stop func()) {
+func (e *env) sample(sem semaphore, permits int) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -104,7 +102,7 @@ func (e *env) sample(sem *core.Semaphore, permits int) (stop func()) {
 			select {
 			case <-done:
 				return
-			case <-time.After(100 * time.Microsecond):
+			case <-time.After(e.scaled(2 * pollInterval)):
 			}
 		}
 	})

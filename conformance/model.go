@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/compio-sync/gosync/core"
 	"pgregory.net/rapid"
 )
 
@@ -47,11 +46,11 @@ func prop(e *env) func(*rapid.T) {
 type semModel struct {
 	e      *env
 	rt     *rapid.T
-	sem    *core.Semaphore
+	sem    semaphore
 	max    int
 	inUse  int
 	closed bool
-	held   []core.Permit
+	held   []Permit
 }
 
 func (m *semModel) init() {
@@ -90,9 +89,9 @@ func (m *semModel) acquire(rt *rapid.T) {
 	// A request that would have to wait can only time out: nobody else
 	// releases. Give it a short deadline; give the others a long one.
 	blocks := !m.closed && n > 0 && n <= m.max && n > m.max-m.inUse
-	timeout := time.Minute
+	timeout := m.e.scaled(time.Minute)
 	if blocks {
-		timeout = time.Millisecond
+		timeout = m.e.scaled(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(m.e.ctx, timeout)
 	p, err := m.sem.AcquireN(ctx, n)
@@ -103,11 +102,11 @@ func (m *semModel) acquire(rt *rapid.T) {
 	var ok bool
 	switch {
 	case m.closed && n > m.max:
-		ok = errors.Is(err, core.ErrClosed) || errors.Is(err, core.ErrTooLarge)
+		ok = errors.Is(err, m.e.errClosed) || errors.Is(err, m.e.errTooLarge)
 	case m.closed:
-		ok = errors.Is(err, core.ErrClosed)
+		ok = errors.Is(err, m.e.errClosed)
 	case n > m.max:
-		ok = errors.Is(err, core.ErrTooLarge)
+		ok = errors.Is(err, m.e.errTooLarge)
 	case blocks:
 		ok = errors.Is(err, context.DeadlineExceeded)
 	default:

@@ -22,38 +22,55 @@ import (
 //
 // Every subtest is a t.Run named after the behaviour it checks, grouped by
 // family (Parker, Latency, FastPath, FIFO, Cancel, Arguments, Close, Resize,
-// Permit, QueueBound, Bulk, Load, Model, Linearizability, Backend), so one can be selected
-// with -run, for example -run 'TestConformance/FIFO/StrictOrder'. Each is
-// bounded by a watchdog and followed by a goroutine-leak check. Failures
-// are reported in got/want form.
+// Permit, QueueBound, Bulk, Load, Model, Linearizability, Backend), so one
+// can be selected with -run, for example -run 'TestConformance/FIFO/StrictOrder'.
+// Each is bounded by a watchdog and followed by a goroutine-leak check.
+// Failures are reported in got/want form.
+//
+// All families but Parker, Latency, QueueBound and Bulk (core's own API) and
+// Backend are the ones [RunSemaphore] runs against other implementations; Run runs
+// them over core.Semaphore with core's errors, panics and limit, at
+// TimeScale 1.
 //
 // Run must not run in parallel with other tests of the same binary: the
 // leak check counts every goroutine. Under testing.Short it scales load
 // sizes and iteration counts down; it never skips a correctness subtest.
 func Run(t *testing.T, newBackend func(t *testing.T) core.Backend) {
 	t.Helper()
-	s := newSuite(newBackend)
-	family := func(name string, tests func(*env)) {
-		t.Run(name, func(t *testing.T) { tests(&env{suite: s, t: t}) })
+	if newBackend == nil {
+		panic("conformance: Run with a nil newBackend")
 	}
-	family("Parker", func(e *env) {
+	s := newSuite(defaultOptions())
+	s.newBackend = newBackend
+	s.newSem = func(e *env, permits int) semaphore { return adapt(core.NewSemaphore(permits, e.b)) }
+	s.fastPath = s.coreFastPathTests
+	s.runFamilies(t, families)
+}
+
+// families are the families, in the order they run. To add one, write its
+// tests as a method of suite (one file per family) and add it here. Families
+// that go through the semaphore interface (e.sem) run under both Run (over
+// core.Semaphore) and RunSemaphore; mark runOnly those that need a
+// core.Backend (e.b, e.parker) or core's own API (e.coreSem).
+var families = []family{
+	{name: "Parker", runOnly: true, tests: func(s *suite, e *env) {
 		s.parkerTokenTests(e)
 		s.parkerStressTests(e)
-	})
-	family("Latency", s.parkerLatencyTests)
-	family("FastPath", s.fastPathTests)
-	family("FIFO", s.fifoTests)
-	family("Cancel", s.cancelTests)
-	family("Arguments", s.argumentTests)
-	family("Close", s.closeTests)
-	family("Resize", s.resizeTests)
-	family("Permit", s.permitTests)
-	family("QueueBound", s.queueBoundTests)
-	family("Bulk", s.bulkTests)
-	family("Load", s.loadTests)
-	family("Model", s.modelTests)
-	family("Linearizability", s.linearizabilityTests)
-	family("Backend", s.backendTests)
+	}},
+	{name: "Latency", runOnly: true, tests: (*suite).parkerLatencyTests},
+	{name: "FastPath", tests: func(s *suite, e *env) { s.fastPath(e) }},
+	{name: "FIFO", tests: (*suite).fifoTests},
+	{name: "Cancel", tests: (*suite).cancelTests},
+	{name: "Arguments", tests: (*suite).argumentTests},
+	{name: "Close", tests: (*suite).closeTests},
+	{name: "Resize", tests: (*suite).resizeTests},
+	{name: "Permit", tests: (*suite).permitTests},
+	{name: "QueueBound", runOnly: true, tests: (*suite).queueBoundTests},
+	{name: "Bulk", runOnly: true, tests: (*suite).bulkTests},
+	{name: "Load", tests: (*suite).loadTests},
+	{name: "Model", tests: (*suite).modelTests},
+	{name: "Linearizability", tests: (*suite).linearizabilityTests},
+	{name: "Backend", runOnly: true, tests: (*suite).backendTests},
 }
 
 // backendTests check the Backend itself.
@@ -80,7 +97,7 @@ func (s *suite) backendTests(e0 *env) {
 		// Use the backend, then close it twice; the leak check after the
 		// subtest then verifies that Close released its goroutines.
 		sem := e.sem(1)
-		p, err := sem.Acquire(e.ctx)
+		p, err := sem.AcquireN(e.ctx, 1)
 		if err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}

@@ -12,7 +12,7 @@ func (s *suite) argumentTests(e0 *env) {
 	t := e0.t
 	s.run(t, "TooLargeFailsAtOnce", func(e *env) {
 		sem := e.sem(3)
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		queued, ok := e.enqueue(e.ctx, sem, 3)
@@ -22,7 +22,7 @@ func (s *suite) argumentTests(e0 *env) {
 		// Background: if AcquireN(4) blocked instead of failing, only the
 		// watchdog would end it.
 		p, err := sem.AcquireN(context.Background(), 4)
-		if !errors.Is(err, core.ErrTooLarge) || p.Count() != 0 {
+		if !errors.Is(err, e.errTooLarge) || p.Count() != 0 {
 			e.t.Errorf("AcquireN(ctx, 4) on a semaphore of 3 = (Permit{%d}, %v), want (Permit{0}, ErrTooLarge)", p.Count(), err)
 		}
 		if p, ok := sem.TryAcquireN(4); ok {
@@ -37,7 +37,7 @@ func (s *suite) argumentTests(e0 *env) {
 
 	s.run(t, "ZeroN", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		if _, ok := e.enqueue(e.ctx, sem, 1); !ok {
@@ -57,7 +57,7 @@ func (s *suite) argumentTests(e0 *env) {
 			e.t.Errorf("AcquireN(done ctx, 0) = %v, want %v", err, context.Canceled)
 		}
 		sem.Close()
-		if _, err := sem.AcquireN(context.Background(), 0); !errors.Is(err, core.ErrClosed) {
+		if _, err := sem.AcquireN(context.Background(), 0); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("AcquireN(ctx, 0) after Close() = %v, want ErrClosed", err)
 		}
 	})
@@ -87,28 +87,37 @@ func (s *suite) argumentTests(e0 *env) {
 		e.checkCounts(sem, "after the panics", counts{Max: 1, Available: 1})
 	})
 
-	s.run(t, "NewSemaphorePanics", func(e *env) {
-		e.mustPanic("NewSemaphore(-1, b)", func() { core.NewSemaphore(-1, e.b) })
-		e.mustPanic("NewSemaphore(1, nil)", func() { core.NewSemaphore(1, nil) })
-		if over, ok := overLimit(); ok {
-			e.mustPanic("NewSemaphore(MaxPermitsLimit+1, b)", func() { core.NewSemaphore(over, e.b) })
-		}
-		limit := permitsLimit()
+	if s.newBackend != nil {
+		// core's constructor; under RunSemaphore the factory is the
+		// implementation's business.
+		s.run(t, "NewSemaphorePanics", func(e *env) {
+			e.mustPanic("NewSemaphore(-1, b)", func() { core.NewSemaphore(-1, e.b) })
+			e.mustPanic("NewSemaphore(1, nil)", func() { core.NewSemaphore(1, nil) })
+			if over, ok := e.overLimit(); ok {
+				e.mustPanic("NewSemaphore(MaxPermitsLimit+1, b)", func() { core.NewSemaphore(over, e.b) })
+			}
+		})
+	}
+
+	s.run(t, "LimitIsUsable", func(e *env) {
+		// A semaphore of exactly PermitsLimit permits works, all the way.
+		limit := e.permitsLimit()
 		sem := e.sem(limit)
 		if got := sem.MaxPermits(); got != limit {
-			e.t.Errorf("NewSemaphore(MaxPermitsLimit).MaxPermits() = %d, want %d", got, limit)
+			e.t.Errorf("a semaphore of %d permits (the limit): MaxPermits() = %d, want %d", limit, got, limit)
 		}
 		p, err := sem.AcquireN(e.ctx, limit)
 		if err != nil || sem.InUse() != limit || sem.AvailablePermits() != 0 {
-			e.t.Errorf("AcquireN(MaxPermitsLimit) = %v, InUse %d, Available %d; want nil, %d, 0", err, sem.InUse(), sem.AvailablePermits(), limit)
+			e.t.Errorf("AcquireN(limit %d) = %v, InUse %d, Available %d; want nil, %d, 0", limit, err, sem.InUse(), sem.AvailablePermits(), limit)
 		}
 		p.Release()
+		e.checkCounts(sem, "after releasing the limit", counts{Max: limit, Available: limit})
 	})
 
 	s.run(t, "ReleaseMoreThanHeldPanics", func(e *env) {
 		sem := e.sem(2)
 		e.mustPanic("Release(1) with nothing held", func() { sem.Release(1) })
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
 		e.mustPanic("Release(2) with 1 held", func() { sem.Release(2) })

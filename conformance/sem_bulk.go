@@ -14,7 +14,7 @@ import (
 func (s *suite) bulkTests(e0 *env) {
 	t := e0.t
 	s.run(t, "TakesMinOfMaxAndFree", func(e *env) {
-		sem := e.sem(5)
+		sem := e.coreSem(5)
 		hold, err := sem.AcquireN(e.ctx, 2)
 		if err != nil {
 			e.t.Fatalf("AcquireN(2) = %v, want nil", err)
@@ -33,19 +33,19 @@ func (s *suite) bulkTests(e0 *env) {
 		if r := limiter.tryAcquireUpTo(sem, 10); r.Count() != 0 {
 			e.t.Errorf("TryAcquireUpTo(10) with none free = Permit{%d}, want Permit{0}", r.Count())
 		}
-		e.checkCounts(sem, "after taking everything", counts{Max: 5, InUse: 5})
+		e.checkCounts(adapt(sem), "after taking everything", counts{Max: 5, InUse: 5})
 		p.Release()
 		q.Release()
 		hold.Release()
-		e.checkCounts(sem, "after releasing everything", counts{Max: 5, Available: 5})
+		e.checkCounts(adapt(sem), "after releasing everything", counts{Max: 5, Available: 5})
 	})
 
 	s.run(t, "NeverBargesPastWaiter", func(e *env) {
-		sem := e.sem(2)
+		sem := e.coreSem(2)
 		if _, err := sem.AcquireN(e.ctx, 2); err != nil {
 			e.t.Fatalf("AcquireN(2) = %v, want nil", err)
 		}
-		head, ok := e.enqueue(e.ctx, sem, 2)
+		head, ok := e.enqueue(e.ctx, adapt(sem), 2)
 		if !ok {
 			return
 		}
@@ -60,16 +60,16 @@ func (s *suite) bulkTests(e0 *env) {
 			e.t.Fatalf("queued AcquireN(2) after 2 permits returned = %v, want nil", r.err)
 		}
 		r.p.Release()
-		e.checkCounts(sem, "at the end", counts{Max: 2, Available: 2})
+		e.checkCounts(adapt(sem), "at the end", counts{Max: 2, Available: 2})
 	})
 
 	s.run(t, "NothingAfterClose", func(e *env) {
-		sem := e.sem(3)
+		sem := e.coreSem(3)
 		sem.Close()
 		if p := limiter.tryAcquireUpTo(sem, 3); p.Count() != 0 {
 			e.t.Errorf("TryAcquireUpTo(3) after Close() = Permit{%d}, want Permit{0}", p.Count())
 		}
-		e.checkCounts(sem, "after Close", counts{Max: 3, Available: 3})
+		e.checkCounts(adapt(sem), "after Close", counts{Max: 3, Available: 3})
 	})
 
 	s.run(t, "TakesAllFreeAtOnce", func(e *env) {
@@ -83,7 +83,7 @@ func (s *suite) bulkTests(e0 *env) {
 		// negative, never a false positive), which is why the mutant zoo
 		// proves this family with a deterministic mutant instead.
 		const permits, churners = 8, 2
-		sem := e.sem(permits)
+		sem := e.coreSem(permits)
 		var stop atomic.Bool
 		var churned atomic.Int64
 		var wg sync.WaitGroup
@@ -117,11 +117,11 @@ func (s *suite) bulkTests(e0 *env) {
 		if short > 0 {
 			e.t.Errorf("TryAcquireUpTo(%d) with at least %d permits free at every instant took fewer than %d in %d of %d calls, want never (count and take must be one step)", permits, permits-churners, permits-churners, short, rounds)
 		}
-		e.checkCounts(sem, "after the churn", counts{Max: permits, Available: permits})
+		e.checkCounts(adapt(sem), "after the churn", counts{Max: permits, Available: permits})
 	})
 
 	s.run(t, "SplitMovesPermits", func(e *env) {
-		sem := e.sem(5)
+		sem := e.coreSem(5)
 		p, err := sem.AcquireN(e.ctx, 5)
 		if err != nil {
 			e.t.Fatalf("AcquireN(5) = %v, want nil", err)
@@ -133,38 +133,38 @@ func (s *suite) bulkTests(e0 *env) {
 		if z := p.Split(0); z.Count() != 0 || p.Count() != 3 {
 			e.t.Errorf("p.Split(0) = Permit{%d} leaving p Permit{%d}, want Permit{0} leaving Permit{3}", z.Count(), p.Count())
 		}
-		e.checkCounts(sem, "after the splits", counts{Max: 5, InUse: 5})
+		e.checkCounts(adapt(sem), "after the splits", counts{Max: 5, InUse: 5})
 		q.Release()
 		q.Release() // exactly once: a no-op
-		e.checkCounts(sem, "after releasing the part twice", counts{Max: 5, InUse: 3, Available: 2})
+		e.checkCounts(adapt(sem), "after releasing the part twice", counts{Max: 5, InUse: 3, Available: 2})
 		p.Release()
 		p.Release()
-		e.checkCounts(sem, "after releasing the rest twice", counts{Max: 5, Available: 5})
+		e.checkCounts(adapt(sem), "after releasing the rest twice", counts{Max: 5, Available: 5})
 		e.mustPanic("Split(1) of a released Permit", func() { p.Split(1) })
 	})
 
 	s.run(t, "SplitPartsServeWaiters", func(e *env) {
 		// A memory budget of 4 taken whole and released in parts: each
 		// part's Release hands its permits to the queue, in FIFO order.
-		sem := e.sem(4)
+		sem := e.coreSem(4)
 		budget, err := sem.AcquireN(e.ctx, 4)
 		if err != nil {
 			e.t.Fatalf("AcquireN(4) = %v, want nil", err)
 		}
-		first, ok := e.enqueue(e.ctx, sem, 3)
+		first, ok := e.enqueue(e.ctx, adapt(sem), 3)
 		if !ok {
 			return
 		}
-		second, ok := e.enqueue(e.ctx, sem, 1)
+		second, ok := e.enqueue(e.ctx, adapt(sem), 1)
 		if !ok {
 			return
 		}
 		part := budget.Split(2)
 		part.Release()
-		if r, blocked := stillBlocked(first); !blocked {
+		if r, blocked := e.stillBlocked(first); !blocked {
 			e.t.Fatalf("AcquireN(3) with 2 permits free = %v, want it still queued", r.err)
 		}
-		e.checkCounts(sem, "after releasing a part of 2", counts{Max: 4, InUse: 2, Available: 2, Waiting: 2})
+		e.checkCounts(adapt(sem), "after releasing a part of 2", counts{Max: 4, InUse: 2, Available: 2, Waiting: 2})
 		budget.Release()
 		r1, ok := e.await(first)
 		if !ok || r1.err != nil {
@@ -176,7 +176,7 @@ func (s *suite) bulkTests(e0 *env) {
 		}
 		r1.p.Release()
 		r2.p.Release()
-		e.checkCounts(sem, "at the end", counts{Max: 4, Available: 4})
+		e.checkCounts(adapt(sem), "at the end", counts{Max: 4, Available: 4})
 	})
 
 	s.run(t, "SplitPartsReleaseConcurrently", func(e *env) {
@@ -185,17 +185,17 @@ func (s *suite) bulkTests(e0 *env) {
 		// waiters for 3 and 5 queued. The race detector checks the parts
 		// share nothing; the counts check each released exactly once.
 		const permits = 8
-		sem := e.sem(permits)
+		sem := e.coreSem(permits)
 		for round := range s.size(300, 60) {
 			budget, err := sem.AcquireN(e.ctx, permits)
 			if err != nil {
 				e.t.Fatalf("round %d: AcquireN(%d) = %v, want nil", round, permits, err)
 			}
-			a, ok := e.enqueue(e.ctx, sem, 3)
+			a, ok := e.enqueue(e.ctx, adapt(sem), 3)
 			if !ok {
 				return
 			}
-			b, ok := e.enqueue(e.ctx, sem, 5)
+			b, ok := e.enqueue(e.ctx, adapt(sem), 5)
 			if !ok {
 				return
 			}
@@ -217,14 +217,14 @@ func (s *suite) bulkTests(e0 *env) {
 				}
 				r.p.Release()
 			}
-			if !e.checkCounts(sem, "after the round", counts{Max: permits, Available: permits}) {
+			if !e.checkCounts(adapt(sem), "after the round", counts{Max: permits, Available: permits}) {
 				return
 			}
 		}
 	})
 
 	s.run(t, "ArgumentsPanic", func(e *env) {
-		sem := e.sem(3)
+		sem := e.coreSem(3)
 		e.mustPanic("TryAcquireUpTo(-1)", func() { limiter.tryAcquireUpTo(sem, -1) })
 		p, err := sem.AcquireN(e.ctx, 2)
 		if err != nil {
@@ -237,7 +237,7 @@ func (s *suite) bulkTests(e0 *env) {
 		}
 		var zero core.Permit
 		e.mustPanic("Split(1) of the zero Permit", func() { zero.Split(1) })
-		e.checkCounts(sem, "after the panics", counts{Max: 3, InUse: 2, Available: 1})
+		e.checkCounts(adapt(sem), "after the panics", counts{Max: 3, InUse: 2, Available: 1})
 		p.Release()
 	})
 }

@@ -29,7 +29,7 @@ func (s *suite) cancelTests(e0 *env) {
 
 	s.run(t, "CancelQueuedWaiter", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		ctx, cancel := context.WithCancel(e.ctx)
@@ -92,7 +92,7 @@ func (s *suite) cancelTests(e0 *env) {
 		sem := e.sem(1)
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := range s.size(1000, 200) {
-			if _, err := sem.Acquire(e.ctx); err != nil {
+			if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 				e.t.Fatalf("round %d: Acquire() on an idle semaphore = %v, want nil", i, err)
 			}
 			ctx, cancel := context.WithCancel(e.ctx)
@@ -149,12 +149,12 @@ func (s *suite) cancelTests(e0 *env) {
 
 	s.run(t, "DeadlineWhileQueued", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
-		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Millisecond)
+		ctx, cancel := context.WithTimeout(e.ctx, e.scaled(10*time.Millisecond))
 		defer cancel()
-		p, err := sem.Acquire(ctx)
+		p, err := sem.AcquireN(ctx, 1)
 		if e.ctx.Err() != nil {
 			return
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-
-	"github.com/compio-sync/gosync/core"
 )
 
 // closeTests check Close and Closed.
@@ -34,7 +32,7 @@ func (s *suite) closeTests(e0 *env) {
 			if !ok {
 				e.t.Fatalf("waiter %d of %d never woke after Close()", i, n)
 			}
-			if !errors.Is(r.err, core.ErrClosed) || r.p.Count() != 0 {
+			if !errors.Is(r.err, e.errClosed) || r.p.Count() != 0 {
 				e.t.Errorf("waiter %d: AcquireN after Close() = (Permit{%d}, %v), want (Permit{0}, ErrClosed)", i, r.p.Count(), r.err)
 			}
 		}
@@ -48,14 +46,14 @@ func (s *suite) closeTests(e0 *env) {
 		}
 		sem.Close()
 		sem.Close() // idempotent
-		if p, err := sem.Acquire(context.Background()); !errors.Is(err, core.ErrClosed) {
+		if p, err := sem.AcquireN(context.Background(), 1); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("Acquire() after Close() = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
 		}
 		// Closed takes precedence over a request larger than the maximum.
-		if p, err := sem.AcquireN(context.Background(), 3); !errors.Is(err, core.ErrClosed) {
+		if p, err := sem.AcquireN(context.Background(), 3); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("AcquireN(3) on a closed 2-permit semaphore = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
 		}
-		if p, ok := sem.TryAcquire(); ok {
+		if p, ok := sem.TryAcquireN(1); ok {
 			e.t.Errorf("TryAcquire() after Close() = (Permit{%d}, true), want false", p.Count())
 		}
 		e.checkCounts(sem, "after Close()", counts{Max: 2, Available: 2})
@@ -67,7 +65,7 @@ func (s *suite) closeTests(e0 *env) {
 		if err != nil {
 			e.t.Fatalf("AcquireN(2) = %v, want nil", err)
 		}
-		if _, err := sem.Acquire(e.ctx); err != nil {
+		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
 		sem.Close()
@@ -86,14 +84,14 @@ func (s *suite) closeTests(e0 *env) {
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Go(func() {
-					p, err := sem.Acquire(e.ctx)
+					p, err := sem.AcquireN(e.ctx, 1)
 					switch {
 					case err == nil:
 						mu.Lock()
 						held++
 						mu.Unlock()
 						_ = p
-					case !errors.Is(err, core.ErrClosed) && e.ctx.Err() == nil:
+					case !errors.Is(err, e.errClosed) && e.ctx.Err() == nil:
 						e.t.Errorf("round %d: Acquire() racing Close() = %v, want nil or ErrClosed", i, err)
 					}
 				})

@@ -17,7 +17,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// single-permit Releases must then serve them in that order.
 		n := s.size(50, 20)
 		sem := e.sem(1)
-		hold, err := sem.Acquire(e.ctx)
+		hold, err := sem.AcquireN(e.ctx, 1)
 		if err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
@@ -64,7 +64,7 @@ func (s *suite) fifoTests(e0 *env) {
 			return
 		}
 		sem.Release(1)
-		if p, ok := sem.TryAcquire(); ok {
+		if p, ok := sem.TryAcquireN(1); ok {
 			e.t.Errorf("TryAcquire() with 1 permit free and a waiter for 2 queued = (Permit{%d}, true), want false (no barging)", p.Count())
 			p.Release()
 		}
@@ -77,7 +77,7 @@ func (s *suite) fifoTests(e0 *env) {
 		if !ok || r.err != nil {
 			e.t.Fatalf("head AcquireN(2) after 2 permits returned = %v, want nil", r.err)
 		}
-		if r, blocked := stillBlocked(late); !blocked {
+		if r, blocked := e.stillBlocked(late); !blocked {
 			e.t.Fatalf("late Acquire() while the head holds both permits = %v, want it still queued", r.err)
 		}
 		r.p.Release()
@@ -94,7 +94,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// Release returns, the permit is no longer free for anyone else.
 		sem := e.sem(1)
 		for i := range s.size(500, 100) {
-			if _, err := sem.Acquire(e.ctx); err != nil {
+			if _, err := sem.AcquireN(e.ctx, 1); err != nil {
 				e.t.Fatalf("round %d: Acquire() on an idle semaphore = %v, want nil", i, err)
 			}
 			w, ok := e.enqueue(e.ctx, sem, 1)
@@ -102,7 +102,7 @@ func (s *suite) fifoTests(e0 *env) {
 				return
 			}
 			sem.Release(1)
-			if p, ok := sem.TryAcquire(); ok {
+			if p, ok := sem.TryAcquireN(1); ok {
 				e.t.Fatalf("round %d: TryAcquire() right after Release(1) with a waiter queued = (Permit{%d}, true), want false (the permit belongs to the waiter)", i, p.Count())
 			}
 			r, ok := e.await(w)
@@ -132,7 +132,7 @@ func (s *suite) fifoTests(e0 *env) {
 			return
 		}
 		sem.Release(1)
-		if r, blocked := stillBlocked(small); !blocked {
+		if r, blocked := e.stillBlocked(small); !blocked {
 			e.t.Fatalf("AcquireN(1) queued behind AcquireN(3) with 1 permit free = %v, want it blocked (head-of-line)", r.err)
 		}
 		e.checkCounts(sem, "1 free, waiters for 3 then 1", counts{Max: 3, InUse: 2, Available: 1, Waiting: 2})
@@ -141,7 +141,7 @@ func (s *suite) fifoTests(e0 *env) {
 		if !ok || r.err != nil {
 			e.t.Fatalf("AcquireN(3) after 3 permits freed = %v, want nil", r.err)
 		}
-		if r, blocked := stillBlocked(small); !blocked {
+		if r, blocked := e.stillBlocked(small); !blocked {
 			e.t.Fatalf("AcquireN(1) while AcquireN(3) holds everything = %v, want it blocked", r.err)
 		}
 		r.p.Release()
@@ -163,7 +163,7 @@ func (s *suite) fifoTests(e0 *env) {
 		for range 4 {
 			wg.Go(func() {
 				for ctx.Err() == nil {
-					p, err := sem.Acquire(ctx)
+					p, err := sem.AcquireN(ctx, 1)
 					if err != nil {
 						return
 					}

@@ -6,19 +6,22 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/compio-sync/gosync/core"
 )
+
+// pollInterval is how often the suite polls a condition (Waiting() reaching
+// a count, say), scaled by TimeScale: an implementation whose Waiting is a
+// network read is polled less often.
+const pollInterval = 50 * time.Microsecond
 
 // result is what an asynchronous AcquireN returned.
 type result struct {
-	p   core.Permit
+	p   Permit
 	err error
 }
 
 // acquireAsync starts AcquireN(ctx, n) on a new goroutine and returns the
 // channel its result arrives on.
-func acquireAsync(ctx context.Context, s *core.Semaphore, n int) <-chan result {
+func acquireAsync(ctx context.Context, s semaphore, n int) <-chan result {
 	c := make(chan result, 1)
 	go func() {
 		p, err := s.AcquireN(ctx, n)
@@ -31,7 +34,7 @@ func acquireAsync(ctx context.Context, s *core.Semaphore, n int) <-chan result {
 // waiters queue in a known order. It returns false if the subtest's context
 // ended first (the watchdog fired) or if the call returned instead of
 // queueing, which it reports.
-func (e *env) enqueue(ctx context.Context, s *core.Semaphore, n int) (<-chan result, bool) {
+func (e *env) enqueue(ctx context.Context, s semaphore, n int) (<-chan result, bool) {
 	e.t.Helper()
 	before := s.Waiting()
 	c := acquireAsync(ctx, s, n)
@@ -42,7 +45,7 @@ func (e *env) enqueue(ctx context.Context, s *core.Semaphore, n int) (<-chan res
 			return nil, false
 		case <-e.ctx.Done():
 			return nil, false
-		case <-time.After(50 * time.Microsecond):
+		case <-time.After(e.scaled(pollInterval)):
 		}
 	}
 	return c, true
@@ -55,18 +58,18 @@ func (e *env) await(c <-chan result) (r result, ok bool) {
 	case r = <-c:
 		return r, true
 	case <-e.ctx.Done():
-		return result{}, false
+		return result{p: noPermit{}}, false
 	}
 }
 
-// stillBlocked reports whether c has no result within blockWindow; a
-// result that does arrive is returned for the failure message.
-func stillBlocked(c <-chan result) (result, bool) {
+// stillBlocked reports whether c has no result within blockWindow (scaled by
+// TimeScale); a result that does arrive is returned for the failure message.
+func (e *env) stillBlocked(c <-chan result) (result, bool) {
 	select {
 	case r := <-c:
 		return r, false
-	case <-time.After(blockWindow):
-		return result{}, true
+	case <-time.After(e.scaled(blockWindow)):
+		return result{p: noPermit{}}, true
 	}
 }
 
@@ -77,7 +80,7 @@ func (e *env) waitUntil(cond func() bool) bool {
 		select {
 		case <-e.ctx.Done():
 			return false
-		case <-time.After(50 * time.Microsecond):
+		case <-time.After(e.scaled(pollInterval)):
 		}
 	}
 	return true
@@ -89,7 +92,7 @@ type counts struct {
 	Max, InUse, Available, Waiting int
 }
 
-func countsOf(s *core.Semaphore) counts {
+func countsOf(s semaphore) counts {
 	return counts{Max: s.MaxPermits(), InUse: s.InUse(), Available: s.AvailablePermits(), Waiting: s.Waiting()}
 }
 
@@ -98,7 +101,7 @@ func (c counts) String() string {
 }
 
 // checkCounts fails the subtest if s's introspection is not want.
-func (e *env) checkCounts(s *core.Semaphore, what string, want counts) bool {
+func (e *env) checkCounts(s semaphore, what string, want counts) bool {
 	e.t.Helper()
 	if got := countsOf(s); got != want {
 		e.t.Errorf("%s: counts = %v, want %v", what, got, want)
@@ -108,7 +111,8 @@ func (e *env) checkCounts(s *core.Semaphore, what string, want counts) bool {
 }
 
 // mustPanic runs f and fails the subtest unless it panics with a message
-// starting "core:".
+// starting with the implementation's prefix ("core:" unless PanicPrefix says
+// otherwise).
 func (e *env) mustPanic(call string, f func()) {
 	e.t.Helper()
 	msg := func() (msg any) {
@@ -117,28 +121,24 @@ func (e *env) mustPanic(call string, f func()) {
 		return nil
 	}()
 	if msg == nil {
-		e.t.Errorf("%s did not panic, want a panic starting \"core:\"", call)
+		e.t.Errorf("%s did not panic, want a panic starting %q", call, e.panicPrefix)
 		return
 	}
-	if s := fmt.Sprint(msg); !strings.HasPrefix(s, "core:") {
-		e.t.Errorf("%s panicked with %q, want a message starting \"core:\"", call, s)
+	if s := fmt.Sprint(msg); !strings.HasPrefix(s, e.panicPrefix) {
+		e.t.Errorf("%s panicked with %q, want a message starting %q", call, s, e.panicPrefix)
 	}
 }
 
-// maxPermitsLimit is core.MaxPermitsLimit held in a variable, so that the
-// conversions below happen at run time and compile where int is 32 bits.
-var maxPermitsLimit int64 = core.MaxPermitsLimit
+// permitsLimit returns the implementation's PermitsLimit as an int, capped by
+// int's range where int is 32 bits.
+func (e *env) permitsLimit() int { return int(min(e.limit, math.MaxInt)) }
 
-// permitsLimit returns core.MaxPermitsLimit as an int, capped by int's range
-// where int is 32 bits.
-func permitsLimit() int { return int(min(maxPermitsLimit, math.MaxInt)) }
-
-// overLimit returns the smallest int above core.MaxPermitsLimit, or false
-// where int cannot hold one (32-bit platforms), so that the panic checks run
-// wherever they can.
-func overLimit() (int, bool) {
-	if maxPermitsLimit >= math.MaxInt {
+// overLimit returns the smallest int above the implementation's
+// PermitsLimit, or false where int cannot hold one (32-bit platforms), so
+// that the panic checks run wherever they can.
+func (e *env) overLimit() (int, bool) {
+	if e.limit >= math.MaxInt {
 		return 0, false
 	}
-	return int(maxPermitsLimit + 1), true
+	return int(e.limit + 1), true
 }

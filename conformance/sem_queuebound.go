@@ -20,10 +20,10 @@ import (
 func (s *suite) queueBoundTests(e0 *env) {
 	t := e0.t
 	s.run(t, "ReportsBound", func(e *env) {
-		if got := e.sem(1).MaxWaiters(); got != math.MaxInt {
+		if got := e.coreSem(1).MaxWaiters(); got != math.MaxInt {
 			e.t.Errorf("MaxWaiters() of a new Semaphore = %d, want math.MaxInt (unbounded)", got)
 		}
-		sem := e.sem(1, limiter.withMaxWaiters(3))
+		sem := e.coreSem(1, limiter.withMaxWaiters(3))
 		if got := sem.MaxWaiters(); got != 3 {
 			e.t.Errorf("MaxWaiters() after WithMaxWaiters(3) = %d, want 3", got)
 		}
@@ -40,14 +40,14 @@ func (s *suite) queueBoundTests(e0 *env) {
 
 	s.run(t, "RefusesWhenFull", func(e *env) {
 		const k = 2
-		sem := e.sem(1, limiter.withMaxWaiters(k))
+		sem := e.coreSem(1, limiter.withMaxWaiters(k))
 		hold, err := sem.Acquire(e.ctx)
 		if err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		var queued []<-chan result
 		for range k {
-			c, ok := e.enqueue(e.ctx, sem, 1)
+			c, ok := e.enqueue(e.ctx, adapt(sem), 1)
 			if !ok {
 				return
 			}
@@ -56,7 +56,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		if !e.refused(sem, 1, "with MaxWaiters 2 and 2 waiters queued") {
 			return
 		}
-		e.checkCounts(sem, "after the refusal", counts{Max: 1, InUse: 1, Waiting: k})
+		e.checkCounts(adapt(sem), "after the refusal", counts{Max: 1, InUse: 1, Waiting: k})
 		hold.Release()
 		for i, c := range queued {
 			r, ok := e.await(c)
@@ -65,11 +65,11 @@ func (s *suite) queueBoundTests(e0 *env) {
 			}
 			r.p.Release()
 		}
-		e.checkCounts(sem, "at the end", counts{Max: 1, Available: 1})
+		e.checkCounts(adapt(sem), "at the end", counts{Max: 1, Available: 1})
 	})
 
 	s.run(t, "ZeroMeansNoQueue", func(e *env) {
-		sem := e.sem(2, limiter.withMaxWaiters(0))
+		sem := e.coreSem(2, limiter.withMaxWaiters(0))
 		p, err := sem.Acquire(e.ctx)
 		if err != nil {
 			e.t.Fatalf("Acquire() with MaxWaiters 0 and permits free = %v, want nil (no queueing needed)", err)
@@ -82,18 +82,18 @@ func (s *suite) queueBoundTests(e0 *env) {
 		} else {
 			q.Release()
 		}
-		e.checkCounts(sem, "after the refusal", counts{Max: 2, InUse: 1, Available: 1})
+		e.checkCounts(adapt(sem), "after the refusal", counts{Max: 2, InUse: 1, Available: 1})
 		p.Release()
 	})
 
 	s.run(t, "TryAcquireUnaffected", func(e *env) {
 		// A full queue refuses AcquireN, but TryAcquire neither queues nor
 		// reports anything new: it fails because a waiter is queued.
-		sem := e.sem(1, limiter.withMaxWaiters(1))
+		sem := e.coreSem(1, limiter.withMaxWaiters(1))
 		if _, err := sem.Acquire(e.ctx); err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
-		w, ok := e.enqueue(e.ctx, sem, 1)
+		w, ok := e.enqueue(e.ctx, adapt(sem), 1)
 		if !ok {
 			return
 		}
@@ -117,7 +117,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		// Three waiters queue under no bound; the bound then drops to 1.
 		// None of them fails: they are served in order, and only new
 		// callers are refused until the queue is shorter than the bound.
-		sem := e.sem(1)
+		sem := e.coreSem(1)
 		hold, err := sem.Acquire(e.ctx)
 		if err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
@@ -126,7 +126,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		for i := range 3 {
-			c, ok := e.enqueue(e.ctx, sem, 1)
+			c, ok := e.enqueue(e.ctx, adapt(sem), 1)
 			if !ok {
 				return
 			}
@@ -143,7 +143,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		if !e.refused(sem, 1, "after SetMaxWaiters(1) with 3 waiters queued") {
 			return
 		}
-		e.checkCounts(sem, "after the shrink", counts{Max: 1, InUse: 1, Waiting: 3})
+		e.checkCounts(adapt(sem), "after the shrink", counts{Max: 1, InUse: 1, Waiting: 3})
 		hold.Release()
 		var got []int
 		for range 3 {
@@ -158,16 +158,16 @@ func (s *suite) queueBoundTests(e0 *env) {
 		if diff := cmp.Diff([]int{0, 1, 2}, got); diff != "" {
 			e.t.Errorf("grant order after the shrink (-want +got):\n%s", diff)
 		}
-		e.checkCounts(sem, "at the end", counts{Max: 1, Available: 1})
+		e.checkCounts(adapt(sem), "at the end", counts{Max: 1, Available: 1})
 	})
 
 	s.run(t, "GrowAdmitsMore", func(e *env) {
-		sem := e.sem(1, limiter.withMaxWaiters(1))
+		sem := e.coreSem(1, limiter.withMaxWaiters(1))
 		hold, err := sem.Acquire(e.ctx)
 		if err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
-		first, ok := e.enqueue(e.ctx, sem, 1)
+		first, ok := e.enqueue(e.ctx, adapt(sem), 1)
 		if !ok {
 			return
 		}
@@ -175,7 +175,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 			return
 		}
 		limiter.setMaxWaiters(sem, 2)
-		second, ok := e.enqueue(e.ctx, sem, 1)
+		second, ok := e.enqueue(e.ctx, adapt(sem), 1)
 		if !ok {
 			return
 		}
@@ -195,7 +195,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		// queue never grows past the bound; at the end nothing is held,
 		// queued or stranded, and every refused call held nothing.
 		const bound = 1
-		sem := e.sem(2, limiter.withMaxWaiters(bound))
+		sem := e.coreSem(2, limiter.withMaxWaiters(bound))
 		var refusedCalls, over atomic.Int64
 		stop := make(chan struct{})
 		var sampler sync.WaitGroup
@@ -246,7 +246,7 @@ func (s *suite) queueBoundTests(e0 *env) {
 		if refusedCalls.Load() == 0 {
 			e.t.Logf("no AcquireN was refused: the load never filled the queue on this run")
 		}
-		e.checkCounts(sem, "after the load", counts{Max: 2, Available: 2})
+		e.checkCounts(adapt(sem), "after the load", counts{Max: 2, Available: 2})
 	})
 }
 
@@ -257,12 +257,12 @@ func (e *env) refused(sem *core.Semaphore, n int, what string) bool {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.ctx, blockWindow)
 	defer cancel()
-	before := countsOf(sem)
+	before := countsOf(adapt(sem))
 	p, err := sem.AcquireN(ctx, n)
 	if !errors.Is(err, core.ErrQueueFull) || p.Count() != 0 {
 		e.t.Errorf("AcquireN(ctx, %d) %s = (Permit{%d}, %v), want (Permit{0}, ErrQueueFull) at once", n, what, p.Count(), err)
 		p.Release()
 		return false
 	}
-	return e.checkCounts(sem, "after a refused AcquireN", before)
+	return e.checkCounts(adapt(sem), "after a refused AcquireN", before)
 }

@@ -2,8 +2,7 @@ package conformance
 
 import (
 	"errors"
-
-	"github.com/compio-sync/gosync/core"
+	"fmt"
 )
 
 // resizeTests check SetMaxPermits.
@@ -38,7 +37,7 @@ func (s *suite) resizeTests(e0 *env) {
 			return
 		}
 		sem.Release(1) // InUse 2: a grant of 1 would exceed the new max.
-		if r, blocked := stillBlocked(w); !blocked {
+		if r, blocked := e.stillBlocked(w); !blocked {
 			e.t.Fatalf("AcquireN(1) with InUse 2 and max 2 = %v, want it blocked", r.err)
 		}
 		e.checkCounts(sem, "after Release(1)", counts{Max: 2, InUse: 2, Waiting: 1})
@@ -65,10 +64,10 @@ func (s *suite) resizeTests(e0 *env) {
 		}
 		sem.SetMaxPermits(2)
 		r, ok := e.await(big)
-		if !ok || !errors.Is(r.err, core.ErrTooLarge) || r.p.Count() != 0 {
+		if !ok || !errors.Is(r.err, e.errTooLarge) || r.p.Count() != 0 {
 			e.t.Fatalf("queued AcquireN(3) after SetMaxPermits(2) = (Permit{%d}, %v), want (Permit{0}, ErrTooLarge)", r.p.Count(), r.err)
 		}
-		if r, blocked := stillBlocked(small); !blocked {
+		if r, blocked := e.stillBlocked(small); !blocked {
 			e.t.Fatalf("queued AcquireN(1) with InUse 4 > max 2 = %v, want it still queued", r.err)
 		}
 		e.checkCounts(sem, "after the shrink", counts{Max: 2, InUse: 4, Waiting: 1})
@@ -82,8 +81,8 @@ func (s *suite) resizeTests(e0 *env) {
 	s.run(t, "ResizePanics", func(e *env) {
 		sem := e.sem(1)
 		e.mustPanic("SetMaxPermits(-1)", func() { sem.SetMaxPermits(-1) })
-		if over, ok := overLimit(); ok {
-			e.mustPanic("SetMaxPermits(MaxPermitsLimit+1)", func() { sem.SetMaxPermits(over) })
+		if over, ok := e.overLimit(); ok {
+			e.mustPanic(fmt.Sprintf("SetMaxPermits(%d), one more than the limit", over), func() { sem.SetMaxPermits(over) })
 		}
 		e.checkCounts(sem, "after the panics", counts{Max: 1, Available: 1})
 	})
