@@ -11,6 +11,7 @@ require (
 
 require (
 	github.com/anishathalye/porcupine v1.3.1 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
 

@@ -35,10 +35,10 @@
 //
 // # Dependencies
 //
-// Run depends on core, the standard library, github.com/google/go-cmp,
+// The suite depends on core, the standard library, github.com/google/go-cmp,
+// go.uber.org/goleak (the goroutine-leak check after every subtest),
 // pgregory.net/rapid (the Model family) and github.com/anishathalye/porcupine
-// (the Linearizability family). The goroutine-leak check is an equivalent of
-// go.uber.org/goleak written on runtime.Stack, so that goleak is not needed.
+// (the Linearizability family).
 //
 // # Options
 //

@@ -167,10 +167,9 @@ func (s *suite) run(t *testing.T, name string, body func(e *env)) {
 		if reason := s.skipReason(strings.TrimPrefix(t.Name(), s.root+"/")); reason != "" {
 			t.Skip(reason)
 		}
-		before := goroutineIDs()
 		// Cleanups run last-registered first: the leak check runs after
 		// the backend (and anything the factories registered) is closed.
-		t.Cleanup(func() { checkLeaks(t, before) })
+		t.Cleanup(s.leakCheck(t))
 		var b core.Backend
 		if s.newBackend != nil {
 			b = s.newBackend(t)
