@@ -39,7 +39,8 @@ type Backend struct {
 	nextID   uint64             // user_data of the next wait
 	inflight map[uint64]*parker // waits whose result was not delivered yet
 
-	closedFlag atomic.Bool // mirrors closed for lock-free checks
+	closedFlag atomic.Bool   // mirrors closed for lock-free checks
+	closing    chan struct{} // closed by Close: ends the Go phase of every Park
 
 	cqMu  sync.Mutex // guards the completion side of r and batch
 	batch []ring.CQE
@@ -87,6 +88,7 @@ func New(opts ...Option) (*Backend, error) {
 		inflight:   make(map[uint64]*parker),
 		reaperDone: make(chan struct{}),
 		drained:    make(chan struct{}, 1),
+		closing:    make(chan struct{}),
 	}
 	b.room.L = &b.mu
 	go b.reaper()
@@ -100,7 +102,7 @@ func (*Backend) Name() string { return "iouring" }
 // resource while not parked, so it may be dropped without a call. Parkers
 // of a closed Backend fail every Park that finds no token.
 func (b *Backend) NewParker() core.Parker {
-	return &parker{b: b, done: make(chan int32, 1)}
+	return &parker{b: b, done: make(chan int32, 1), goWake: make(chan struct{}, 1)}
 }
 
 // Close cancels every in-flight wait (each such Park returns an error
@@ -117,6 +119,7 @@ func (b *Backend) close() error {
 	b.mu.Lock()
 	b.closed = true
 	b.closedFlag.Store(true)
+	close(b.closing)
 	// After closed is set nobody starts a flush or pushes; wait out the
 	// flush in progress so the SQ is ours.
 	for b.flushing {

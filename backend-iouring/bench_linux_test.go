@@ -84,9 +84,15 @@ func futexPingPong(tb testing.TB, n int) {
 	wg.Wait()
 }
 
+// BenchmarkHandoff: iouring and iouring-ringwake wait in the kernel at once
+// (WithGoWait(0)); iouring-gowait is the default, whose waits within 1 ms
+// stay in the Go scheduler.
 func BenchmarkHandoff(b *testing.B) {
 	b.Run("iouring", func(b *testing.B) {
 		parkerPingPong(b, newBackend(b), b.N)
+	})
+	b.Run("iouring-gowait", func(b *testing.B) {
+		parkerPingPong(b, newBackendWith(b), b.N)
 	})
 	b.Run("iouring-ringwake", func(b *testing.B) {
 		parkerPingPong(b, newBackend(b, iouring.WithRingWake()), b.N)

@@ -6,6 +6,7 @@ func defaultConfig() config {
 		cqEntries:  4096,
 		sysctlPath: "/proc/sys/kernel/io_uring_disabled",
 		futexFlags: futex2SizeU32 | futex2Private,
+		goWait:     defaultGoWait,
 	}
 }
 

@@ -16,9 +16,18 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newBackend returns a Backend closed at the end of the test. It skips the
-// test only when New reports ErrUnsupported (with New's reason).
+// newBackend returns a Backend closed at the end of the test, with no Go
+// phase (WithGoWait(0)) unless opts set one: most tests here are about the
+// kernel wait, which the default Go phase would put off for a millisecond.
+// It skips the test only when New reports ErrUnsupported (with New's
+// reason).
 func newBackend(t testing.TB, opts ...iouring.Option) *iouring.Backend {
+	t.Helper()
+	return newBackendWith(t, append([]iouring.Option{iouring.WithGoWait(0)}, opts...)...)
+}
+
+// newBackendWith is newBackend with exactly opts (so the defaults apply).
+func newBackendWith(t testing.TB, opts ...iouring.Option) *iouring.Backend {
 	t.Helper()
 	b, err := iouring.New(opts...)
 	if errors.Is(err, errors.ErrUnsupported) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/compio-sync/gosync/backend-iouring/internal/ring"
@@ -12,9 +13,10 @@ import (
 
 // Futex word states.
 const (
-	wordEmpty   = 0 // no token, no waiter
-	wordToken   = 1 // a token is pending
-	wordWaiting = 2 // Park is waiting (or about to) with FUTEX_WAIT(expected 2)
+	wordEmpty     = 0 // no token, no waiter
+	wordToken     = 1 // a token is pending
+	wordWaiting   = 2 // Park is waiting (or about to) with FUTEX_WAIT(expected 2)
+	wordGoWaiting = 3 // Park is waiting in the Go scheduler on goWake (see goWait)
 )
 
 // parker is the io_uring Parker. Its futex word lives in this heap object
@@ -23,8 +25,15 @@ const (
 // kernel watches stays allocated.
 type parker struct {
 	b    *Backend
-	word atomic.Uint32 // wordEmpty, wordToken or wordWaiting
+	word atomic.Uint32 // wordEmpty, wordToken, wordWaiting or wordGoWaiting
 	done chan int32    // result of the in-flight wait; one slot
+
+	// goWake carries Unpark's signal to a Park waiting in the Go scheduler
+	// (wordGoWaiting); one slot. A signal can outlive its wait (Park gave
+	// up on the wait just as Unpark swapped the token in): it is only a
+	// hint, and Park trusts the word, never the signal.
+	goWake chan struct{}
+	timer  *time.Timer // the Go wait's bound, created on first use
 }
 
 // Unpark publishes the token and, only if Park announced a wait, wakes it.
@@ -35,8 +44,15 @@ type parker struct {
 // kernel finds nobody; the wait then arms with expected 2, finds 1 and
 // completes with -EAGAIN at once, so no wakeup is lost.
 func (p *parker) Unpark() {
-	if p.word.Swap(wordToken) == wordWaiting {
+	switch p.word.Swap(wordToken) {
+	case wordWaiting:
 		p.b.wake(&p.word)
+	case wordGoWaiting:
+		// After the Swap: Park, woken by the signal, must find the token.
+		select {
+		case p.goWake <- struct{}{}:
+		default: // a stale signal is pending; it wakes Park just as well
+		}
 	}
 }
 
@@ -50,6 +66,11 @@ func (p *parker) Park(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if d := p.b.cfg.goWait; d > 0 {
+		if done, err := p.goPark(ctx, d); done {
+			return err
+		}
 	}
 	for {
 		switch p.word.Load() {
@@ -90,6 +111,64 @@ func (p *parker) Park(ctx context.Context) error {
 		default:
 			p.retract()
 			return fmt.Errorf("iouring: Park: IORING_OP_FUTEX_WAIT completed with unexpected result %d (%v)", res, unix.Errno(-res))
+		}
+	}
+}
+
+// goPark waits up to d in the Go scheduler, before Park arms a kernel wait:
+// a handoff within d costs a goroutine wakeup (well under a microsecond)
+// instead of a futex wake system call and a completion through the ring
+// (several microseconds), which is what kept core+iouring behind x/sync
+// whenever a queue formed. It reports done with Park's result if the wait
+// ended with a token (nil), ctx (ctx.Err()) or Close (ErrClosed); otherwise
+// (d elapsed) it leaves the word wordEmpty or wordToken and Park goes on to
+// the kernel wait, which consumes a token that came meanwhile.
+func (p *parker) goPark(ctx context.Context, d time.Duration) (done bool, err error) {
+	// Announce the Go wait; if Unpark got in first, take its token.
+	if !p.word.CompareAndSwap(wordEmpty, wordGoWaiting) {
+		if p.word.CompareAndSwap(wordToken, wordEmpty) {
+			return true, nil
+		}
+		return false, nil // stale wordWaiting from an earlier round: kernel path
+	}
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	defer p.timer.Stop()
+	for {
+		select {
+		case <-p.goWake:
+			// Unpark swapped the token in before signalling. A stale signal
+			// (from a wait that gave up after Unpark's Swap) finds the
+			// word still wordGoWaiting: keep waiting.
+			if p.word.CompareAndSwap(wordToken, wordEmpty) {
+				return true, nil
+			}
+			continue
+		case <-ctx.Done():
+			if p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
+				return true, ctx.Err()
+			}
+			// A token arrived together with the cancellation: either
+			// outcome is allowed; the token stays pending for the next Park.
+			return true, ctx.Err()
+		case <-p.b.closing:
+			if p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
+				return true, fmt.Errorf("iouring: Park: %w", ErrClosed)
+			}
+			p.word.CompareAndSwap(wordToken, wordEmpty)
+			return true, nil
+		case <-p.timer.C:
+			// Withdraw the announcement: from here an Unpark leaves a
+			// token (and no signal) or, once the kernel wait is announced,
+			// wakes it. If the CAS fails the token is there already.
+			if !p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
+				p.word.CompareAndSwap(wordToken, wordEmpty)
+				return true, nil
+			}
+			return false, nil
 		}
 	}
 }

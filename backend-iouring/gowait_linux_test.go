@@ -1,0 +1,144 @@
+package iouring_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	iouring "github.com/compio-sync/gosync/backend-iouring"
+)
+
+// parkAsync runs Park in a goroutine and returns its result channel.
+func parkAsync(ctx context.Context, p interface{ Park(context.Context) error }) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- p.Park(ctx) }()
+	return ch
+}
+
+// result waits for a Park result, failing by name instead of hanging.
+func result(t *testing.T, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Park did not return within 10s of being woken")
+		return nil
+	}
+}
+
+// TestGoPhaseHandoffArmsNoKernelWait: an Unpark within the Go phase wakes
+// the waiter through the Go scheduler; no FUTEX_WAIT was ever in the ring.
+func TestGoPhaseHandoffArmsNoKernelWait(t *testing.T) {
+	watchdog(t, time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(time.Hour))
+	p := b.NewParker()
+	ch := parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 })
+	if n := iouring.InFlight(b); n != 0 {
+		t.Fatalf("InFlight during the Go phase = %d, want 0", n)
+	}
+	p.Unpark()
+	if err := result(t, ch); err != nil {
+		t.Fatalf("Park = %v, want nil", err)
+	}
+	if got := iouring.WordState(p); got != 0 {
+		t.Fatalf("word after the handoff = %d, want 0 (token consumed)", got)
+	}
+}
+
+// TestGoPhaseEndsInAKernelWait: a wait longer than the Go phase moves to an
+// io_uring FUTEX_WAIT, and an Unpark then wakes it through the kernel.
+func TestGoPhaseEndsInAKernelWait(t *testing.T) {
+	watchdog(t, time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(time.Millisecond))
+	p := b.NewParker()
+	ch := parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.InFlight(b) == 1 && iouring.WordState(p) == 2 })
+	p.Unpark()
+	if err := result(t, ch); err != nil {
+		t.Fatalf("Park = %v, want nil", err)
+	}
+}
+
+// TestGoPhaseCancelLeavesLaterTokenPending: ctx ending during the Go phase
+// returns ctx.Err(), and a token that comes afterwards waits for the next
+// Park (no signal is lost to the abandoned wait).
+func TestGoPhaseCancelLeavesLaterTokenPending(t *testing.T) {
+	watchdog(t, time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(time.Hour))
+	p := b.NewParker()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := parkAsync(ctx, p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 })
+	cancel()
+	if err := result(t, ch); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Park after cancel = %v, want context.Canceled", err)
+	}
+	p.Unpark()
+	if err := p.Park(context.Background()); err != nil {
+		t.Fatalf("Park after a later Unpark = %v, want nil at once", err)
+	}
+	// No stale signal or token is left: the next Park waits again.
+	short, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	if err := p.Park(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third Park = %v, want DeadlineExceeded", err)
+	}
+}
+
+// TestGoPhaseCloseFailsPark: Close ends a Park waiting in the Go phase with
+// ErrClosed, as it does a kernel wait.
+func TestGoPhaseCloseFailsPark(t *testing.T) {
+	watchdog(t, time.Minute)
+	b, err := iouring.New(iouring.WithGoWait(time.Hour))
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("io_uring futex ops unavailable here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.NewParker()
+	ch := parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 })
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := result(t, ch); !errors.Is(err, iouring.ErrClosed) {
+		t.Fatalf("Park after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestGoPhaseStaleSignalsAreHarmless races Unpark against the end of a
+// very short Go phase many times: every token is consumed exactly once and
+// no Park returns without one.
+func TestGoPhaseStaleSignalsAreHarmless(t *testing.T) {
+	watchdog(t, 2*time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(2*time.Microsecond))
+	p := b.NewParker()
+	for i := range 2000 {
+		ch := parkAsync(context.Background(), p)
+		if i%3 == 0 {
+			time.Sleep(time.Duration(i%7) * time.Microsecond)
+		}
+		p.Unpark()
+		if err := result(t, ch); err != nil {
+			t.Fatalf("round %d: Park = %v, want nil", i, err)
+		}
+		if s := iouring.WordState(p); s != 0 {
+			t.Fatalf("round %d: word after Park = %d, want 0", i, s)
+		}
+	}
+}
+
+func TestWithGoWaitNegativePanics(t *testing.T) {
+	defer func() {
+		r := recover()
+		if s, _ := r.(string); !strings.HasPrefix(s, "iouring: WithGoWait") {
+			t.Fatalf("WithGoWait(-1) panicked with %v, want a message starting %q", r, "iouring: WithGoWait")
+		}
+	}()
+	iouring.WithGoWait(-1)
+}
