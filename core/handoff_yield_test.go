@@ -71,7 +71,7 @@ func churn(t *testing.T, s *core.Semaphore, g, rounds int) {
 // permits to the head waiter and returns, never calling into the scheduler,
 // however contended the Semaphore (a yield sends the releasing goroutine to
 // the back of the run queue and stalls its caller for up to milliseconds).
-// It counts yields, it does not time anything; the same churn with
+// It counts yields, it does not time anything; the same handoff with
 // WithThroughputOverFairness must yield, which shows the count can fail.
 func TestDefaultReleaseNeverYields(t *testing.T) {
 	stop := watchdog(t, 60*time.Second)
@@ -79,6 +79,36 @@ func TestDefaultReleaseNeverYields(t *testing.T) {
 	var yields atomic.Int64
 	defer core.SetYield(func() { yields.Add(1) })()
 
+	// The most contended handoff there is, built step by step: a Permit
+	// granted through the queue releases to a waiter while another waits
+	// behind it. With WithThroughputOverFairness this yields, which shows
+	// the counter can fail; by default it must not.
+	contendedHandoff := func(opts ...core.Option) int64 {
+		s := core.NewSemaphore(1, chanBackend{}, opts...)
+		p, _ := s.TryAcquire()
+		first := queueWaiter(t, s, 1, 1)
+		p.Release()
+		q := recv(t, first) // granted through the queue
+		second := queueWaiter(t, s, 1, 1)
+		third := queueWaiter(t, s, 1, 2)
+		yields.Store(0)
+		q.Release() // hands off to second while third waits
+		n := yields.Load()
+		r := recv(t, second)
+		r.Release()
+		r = recv(t, third)
+		r.Release()
+		return n
+	}
+	if got := contendedHandoff(core.WithThroughputOverFairness()); got != 1 {
+		t.Fatalf("WithThroughputOverFairness: contended handoff yielded %d times, want 1 (the counter must be able to fail)", got)
+	}
+	if got := contendedHandoff(); got != 0 {
+		t.Errorf("default: contended handoff yielded %d times, want 0", got)
+	}
+
+	// And under a churn of 32 goroutines, whatever queues form.
+	yields.Store(0)
 	for _, permits := range []int{1, 4} {
 		s := core.NewSemaphore(permits, chanBackend{})
 		churn(t, s, 32, 2000)
@@ -86,14 +116,8 @@ func TestDefaultReleaseNeverYields(t *testing.T) {
 			t.Fatalf("after the churn: Waiting %d, AvailablePermits %d, want 0, %d", s.Waiting(), s.AvailablePermits(), permits)
 		}
 		if got := yields.Swap(0); got != 0 {
-			t.Errorf("default Semaphore with %d permits: Release yielded %d times, want 0", permits, got)
+			t.Errorf("default Semaphore with %d permits: Release yielded %d times under churn, want 0", permits, got)
 		}
-	}
-
-	s := core.NewSemaphore(1, chanBackend{}, core.WithThroughputOverFairness())
-	churn(t, s, 32, 2000)
-	if yields.Load() == 0 {
-		t.Errorf("WithThroughputOverFairness: 32 goroutines on 1 permit never yielded; the yield counter cannot fail")
 	}
 }
 
