@@ -1,5 +1,11 @@
 package iouring
 
+import "time"
+
+// defaultGoWait is the Go phase of Park unless WithGoWait says otherwise; see
+// docs/iouring.md for the measurements behind it.
+const defaultGoWait = 1 * time.Millisecond
+
 func defaultConfig() config {
 	return config{
 		entries:    256,

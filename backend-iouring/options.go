@@ -38,10 +38,6 @@ func WithRingSize(sqEntries, cqEntries uint32) Option {
 	}
 }
 
-// defaultGoWait is the Go phase of Park unless WithGoWait says otherwise; see
-// docs/iouring.md for the measurements behind it.
-const defaultGoWait = 1 * time.Millisecond
-
 // WithGoWait sets how long Park waits in the Go scheduler before it arms an
 // io_uring FUTEX_WAIT: a handoff within d wakes the waiter as the generic
 // backend does (a goroutine wakeup, no system call), and only longer waits
