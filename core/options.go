@@ -13,6 +13,7 @@ type Option func(*settings)
 type settings struct {
 	throughputOverFairness bool
 	maxWaiters             int
+	observer               Observer
 }
 
 // WithThroughputOverFairness makes a Release that hands permits to a waiter

@@ -116,11 +116,13 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	if s.state.Load()&flagClosed != 0 {
 		s.mu.Unlock()
 		s.waiters.Put(w)
+		s.count(AcquireClosed)
 		return Permit{}, ErrClosed
 	}
 	if max := maxOf(s.cfg.Load()); int64(n) > max {
 		s.mu.Unlock()
 		s.waiters.Put(w)
+		s.count(AcquireTooLarge)
 		return Permit{}, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max)
 	}
 	for {
@@ -133,6 +135,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 				s.mu.Unlock()
 				s.waiters.Put(w)
+				s.count(AcquireGranted)
 				return Permit{sem: s, n: n}, nil
 			}
 			continue
@@ -143,6 +146,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		if s.queueFullLocked() {
 			s.mu.Unlock()
 			s.waiters.Put(w)
+			s.count(AcquireQueueFull)
 			return Permit{}, ErrQueueFull
 		}
 		if queued {
@@ -160,22 +164,28 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	}
 	s.pushBack(w)
 	s.mu.Unlock()
+	since := s.queuedAt()
 
 	for {
 		err := w.parker.Park(ctx)
 		if err != nil {
-			return s.abandon(ctx, w, err)
+			p, err := s.abandon(ctx, w, err)
+			s.waited(since, n, failureResult(ctx, err))
+			return p, err
 		}
 		switch w.status.Load() {
 		case waiterGranted:
 			s.waiters.Put(w)
+			s.waited(since, n, AcquireGranted)
 			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
 			s.waiters.Put(w)
+			s.waited(since, n, AcquireClosed)
 			return Permit{}, ErrClosed
 		case waiterTooLarge:
 			max := s.MaxPermits()
 			s.waiters.Put(w)
+			s.waited(since, n, AcquireTooLarge)
 			return Permit{}, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max)
 		}
 		// Still queued: the backend returned without a token, breaking the

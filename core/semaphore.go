@@ -28,6 +28,11 @@ import (
 type Semaphore struct {
 	// state is the word described in state.go.
 	state atomic.Uint64
+	// granted counts the AcquireN calls that were granted while
+	// flagObserved was set (see observe.go). It sits right after state:
+	// both are in one 16-byte-aligned pair, so always in one cache line,
+	// which an Acquire's CAS has just taken exclusive when it adds here.
+	granted atomic.Uint64
 	// cfg holds the maximum and its generation; written only under mu.
 	cfg atomic.Uint64
 	// waiting counts the queued waiters; written only under mu.
@@ -50,6 +55,10 @@ type Semaphore struct {
 
 	// maxWaiters bounds the queue (see SetMaxWaiters); read under mu.
 	maxWaiters atomic.Int64
+
+	// obs is the Observer and the outcome counts, nil until the first
+	// SetObserver; never nil again after it (see observe.go).
+	obs atomic.Pointer[observation]
 }
 
 // NewSemaphore returns a Semaphore with permits permits, all available, that
@@ -78,6 +87,9 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.maxWaiters.Store(int64(set.maxWaiters))
+	if set.observer != nil {
+		s.SetObserver(set.observer)
+	}
 	s.waiters.New = func() any {
 		p := b.NewParker()
 		if p == nil {
@@ -129,6 +141,10 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	if n > 0 && ctx.Done() == nil {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			if st&flagObserved != 0 {
+				// The CAS just took the line that granted shares.
+				s.granted.Add(1)
+			}
 			return Permit{sem: s, n: n}, nil
 		}
 	}
@@ -144,6 +160,7 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 	if done := ctx.Done(); done != nil {
 		select {
 		case <-done:
+			s.count(AcquireCanceled)
 			return Permit{}, ctx.Err()
 		default:
 		}
@@ -154,6 +171,9 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 			break
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			if st&flagObserved != 0 {
+				s.granted.Add(1)
+			}
 			return Permit{sem: s, n: n}, nil
 		}
 	}

@@ -16,7 +16,11 @@ package core
 //	            the releaser takes mu and grants them. Every write made
 //	            under mu is therefore a compare-and-swap (or an add), never
 //	            a blind store, so that no release is lost.
-//	bits 2-17   generation: incremented (mod 2^16) by every SetMaxPermits.
+//	bit  2      observed: an Observer is set (SetObserver). AcquireN then
+//	            counts its grants in Semaphore.granted, which shares this
+//	            word's cache line; without the flag the fast path pays only
+//	            a test of a bit it has already loaded.
+//	bits 3-17   generation: incremented (mod 2^15) by every SetMaxPermits.
 //	bits 18-63  available permits, a signed 46-bit number. It is negative
 //	            only after SetMaxPermits shrank the maximum below the number
 //	            of permits in use.
@@ -30,11 +34,12 @@ package core
 // has run since, because the resize changed the generation in state.
 
 const (
-	flagClosed uint64 = 1 << 0
-	flagQueued uint64 = 1 << 1
+	flagClosed   uint64 = 1 << 0
+	flagQueued   uint64 = 1 << 1
+	flagObserved uint64 = 1 << 2
 
-	genShift = 2
-	genBits  = 16
+	genShift = 3
+	genBits  = 15
 	genMask  = 1<<genBits - 1
 
 	availShift = genShift + genBits

@@ -26,11 +26,12 @@ import (
 
 // Names of the scenarios whose results the targets are read from.
 const (
-	scUncontendedDirect = "uncontended, APIs called directly (issue-2 uncontended targets)"
-	scTargetCells       = "issue-2 contended target cells (g=32, permits 1 and 4)"
-	scContended         = "contended (empty and 100ns critical sections)"
-	scCallers           = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
-	scFairness          = "fairness window (1 permit)"
+	scUncontendedDirect   = "uncontended, APIs called directly (issue-2 uncontended targets)"
+	scTargetCells         = "issue-2 contended target cells (g=32, permits 1 and 4)"
+	scContended           = "contended (empty and 100ns critical sections)"
+	scCallers             = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
+	scFairness            = "fairness window (1 permit)"
+	scObservedUncontended = "observed vs unobserved Semaphore, uncontended (issue 11)"
 )
 
 // A Scenario is one `go test -bench` invocation.
@@ -78,6 +79,7 @@ func scenarios(profile string) []Scenario {
 		{"FIFO order (exact, queued waiters plus a barger)", "^BenchmarkFIFO$", 20 * scale, k, []unit{{"fifo-violations", true}}},
 		{scFairness, "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"jain", false}, {"overtaken", true}, {"starved", true}, timeUnit}},
 		{scCallers, "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
+		{scObservedUncontended, "^BenchmarkObservedUncontended$", 2000000 * scale, k + 2, []unit{timeUnit, allocUnit}},
 		{"memory per parked waiter (10k parked)", "^BenchmarkMemory$", 1, k, []unit{{"B/waiter", true}, {"allocs/waiter", true}}},
 	}
 }
@@ -150,7 +152,7 @@ func main() {
 			t.Write(w, u.name, baseline(t), u.higherIsWorse)
 		}
 	}
-	fmt.Fprintf(w, "\n## targets (issues 2, 6 and 9), ratios within this run\n")
+	fmt.Fprintf(w, "\n## targets (issues 2, 6, 9 and 11), ratios within this run\n")
 	Targets(w, all)
 	os.WriteFile(filepath.Join(abs, "tables.txt"), report.Bytes(), 0o644)
 

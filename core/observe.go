@@ -1,0 +1,208 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// An Observer is told how the AcquireN calls of a Semaphore that had to
+// queue ended, and for how long they waited: what a wait-time histogram
+// needs. Everything else a metrics exporter reads is in the Semaphore
+// itself: InUse, MaxPermits, Waiting and AcquireStats. Attach one with
+// SetObserver or WithObserver; package otelgosync (module
+// github.com/compio-sync/gosync/otel) is an Observer for OpenTelemetry.
+//
+// An Observer must be safe for concurrent use: many goroutines call it at
+// once. It is called on the waiting goroutine, outside every lock of the
+// Semaphore, before that goroutine's AcquireN returns, so a slow Observer
+// delays the caller it reports on and nobody else.
+type Observer interface {
+	// AcquireWaited is called once for every AcquireN (n > 0) that joined
+	// the queue while this Observer was set, when its outcome is decided.
+	AcquireWaited(QueuedAcquire)
+}
+
+// QueuedAcquire describes one AcquireN call that waited in the queue.
+type QueuedAcquire struct {
+	N      int           // the permits asked for
+	Result AcquireResult // how it ended
+	Wait   time.Duration // from joining the queue to its outcome
+}
+
+// AcquireResult classifies how an AcquireN call ended.
+type AcquireResult uint8
+
+// The outcomes of AcquireN; String returns the names used as metric
+// attribute values.
+const (
+	AcquireGranted   AcquireResult = iota // got its permits ("granted")
+	AcquireCanceled                       // its ctx ended first ("canceled")
+	AcquireClosed                         // ErrClosed ("closed")
+	AcquireTooLarge                       // ErrTooLarge ("too_large")
+	AcquireQueueFull                      // ErrQueueFull ("queue_full")
+	AcquireFailed                         // the Backend's Park failed ("failed")
+	numAcquireResults
+)
+
+var acquireResultNames = [numAcquireResults]string{"granted", "canceled", "closed", "too_large", "queue_full", "failed"}
+
+// String returns the result's name: granted, canceled, closed, too_large,
+// queue_full or failed.
+func (r AcquireResult) String() string {
+	if r < numAcquireResults {
+		return acquireResultNames[r]
+	}
+	return "AcquireResult(" + strconv.Itoa(int(r)) + ")"
+}
+
+// AcquireResults lists every AcquireResult, in order.
+func AcquireResults() []AcquireResult {
+	rs := make([]AcquireResult, numAcquireResults)
+	for i := range rs {
+		rs[i] = AcquireResult(i)
+	}
+	return rs
+}
+
+// AcquireStats counts the AcquireN calls (n > 0) of a Semaphore by outcome.
+type AcquireStats struct {
+	counts [numAcquireResults]uint64
+}
+
+// Count returns how many AcquireN calls ended with r.
+func (a AcquireStats) Count(r AcquireResult) uint64 {
+	if r < numAcquireResults {
+		return a.counts[r]
+	}
+	return 0
+}
+
+// Total returns how many AcquireN calls were counted.
+func (a AcquireStats) Total() uint64 {
+	var t uint64
+	for _, c := range a.counts {
+		t += c
+	}
+	return t
+}
+
+// observation is what SetObserver installs: the Observer (nil once
+// removed) and the counts of every outcome but AcquireGranted, which
+// Semaphore.granted counts next to the state word. The counts outlive the
+// Observer: a later SetObserver keeps them, so they only grow.
+type observation struct {
+	o      Observer
+	counts *[numAcquireResults]atomic.Uint64
+}
+
+// SetObserver attaches o to the Semaphore, replacing any Observer attached
+// before, or with o == nil detaches it.
+//
+// While an Observer is attached, the Semaphore counts the outcomes of its
+// AcquireN calls (n > 0; read them with AcquireStats) and reports each call
+// that queued to o.AcquireWaited. Counting costs a granted AcquireN one
+// atomic add to a counter in the cache line its compare-and-swap already
+// holds (no new shared cache line) and no allocation; the other outcomes are
+// counted on the slow path. Without an Observer the fast path pays only a
+// test of a bit it has already loaded. TryAcquire, TryAcquireN and
+// TryAcquireUpTo are never counted: their permits show in InUse.
+//
+// Calls that queued before o was attached are counted when they end but
+// not reported to o (their start was not timed). SetObserver works after
+// Close.
+func (s *Semaphore) SetObserver(o Observer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := new([numAcquireResults]atomic.Uint64)
+	if old := s.obs.Load(); old != nil {
+		counts = old.counts
+	}
+	// The observation is stored before flagObserved is set and stays
+	// non-nil after it is cleared, so count never finds the flag without
+	// an observation.
+	s.obs.Store(&observation{o: o, counts: counts})
+	for {
+		st := s.state.Load()
+		next := st | flagObserved
+		if o == nil {
+			next = st &^ flagObserved
+		}
+		// A CAS, not a store: releasers add to the word without mu.
+		if next == st || s.state.CompareAndSwap(st, next) {
+			return
+		}
+	}
+}
+
+// WithObserver attaches o when NewSemaphore creates the Semaphore, as
+// SetObserver(o) would. It panics with a message starting "core:" if o is
+// nil.
+func WithObserver(o Observer) Option {
+	if o == nil {
+		panic("core: WithObserver(nil)")
+	}
+	return func(s *settings) { s.observer = o }
+}
+
+// AcquireStats returns the outcomes of the AcquireN calls (n > 0) made while
+// an Observer was attached (see SetObserver); all zero if none ever was.
+// Each count only grows. The result is a snapshot: the counts are read one
+// after the other, not at one instant.
+func (s *Semaphore) AcquireStats() AcquireStats {
+	var a AcquireStats
+	a.counts[AcquireGranted] = s.granted.Load()
+	if o := s.obs.Load(); o != nil {
+		for r := AcquireCanceled; r < numAcquireResults; r++ {
+			a.counts[r] = o.counts[r].Load()
+		}
+	}
+	return a
+}
+
+// count records an outcome of AcquireN if the Semaphore is observed.
+func (s *Semaphore) count(r AcquireResult) {
+	if s.state.Load()&flagObserved == 0 {
+		return
+	}
+	if r == AcquireGranted {
+		s.granted.Add(1)
+		return
+	}
+	s.obs.Load().counts[r].Add(1)
+}
+
+// queuedAt returns the time a waiter joined the queue if the Semaphore is
+// observed, or the zero Time (no clock read) if not.
+func (s *Semaphore) queuedAt() time.Time {
+	if s.state.Load()&flagObserved == 0 {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// waited counts the outcome of a queued AcquireN and reports it to the
+// Observer, if the Semaphore was observed when the waiter queued (since is
+// not zero) and still is.
+func (s *Semaphore) waited(since time.Time, n int, r AcquireResult) {
+	if s.state.Load()&flagObserved == 0 {
+		return
+	}
+	s.count(r)
+	if since.IsZero() {
+		return
+	}
+	if o := s.obs.Load().o; o != nil {
+		o.AcquireWaited(QueuedAcquire{N: n, Result: r, Wait: time.Since(since)})
+	}
+}
+
+// failureResult classifies the error of an AcquireN whose Park failed: ctx
+// ended, or the backend failed.
+func failureResult(ctx context.Context, err error) AcquireResult {
+	if cerr := ctx.Err(); cerr != nil && err == cerr {
+		return AcquireCanceled
+	}
+	return AcquireFailed
+}
