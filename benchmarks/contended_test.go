@@ -29,7 +29,6 @@ func workName(d time.Duration) string {
 // Acquire, sampled every 32nd operation. The goroutine count is exact when
 // GOMAXPROCS divides it (cmd/benchreport runs with -cpu=2).
 func BenchmarkContended(b *testing.B) {
-	ctx := context.Background()
 	for _, g := range contendedGoroutines {
 		for _, permits := range contendedPermits {
 			for _, work := range contendedWork {
@@ -37,35 +36,43 @@ func BenchmarkContended(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					Work(work) // calibrate outside the timed region
 					runContenders(b, permits, nil, func(b *testing.B, s Sem) {
-						var lat sampler
-						b.ReportAllocs()
-						b.SetParallelism(parallelism(g))
-						b.ResetTimer()
-						b.RunParallel(func(pb *testing.PB) {
-							local := make([]time.Duration, 0, 256)
-							for i := 0; pb.Next(); i++ {
-								if i%sampleEvery == 0 {
-									t0 := now()
-									if err := s.Acquire(ctx, 1); err != nil {
-										panic(err)
-									}
-									local = append(local, time.Duration(now()-t0))
-								} else if err := s.Acquire(ctx, 1); err != nil {
-									panic(err)
-								}
-								Work(work)
-								s.Release(1)
-							}
-							lat.merge(local)
-						})
-						b.StopTimer()
-						lat.report(b, "wait-")
-						mustAllFree(b, s, permits)
+						contendedCell(b, s, g, permits, work)
 					})
 				})
 			}
 		}
 	}
+}
+
+// contendedCell is one cell of BenchmarkContended: g goroutines loop
+// Acquire(1), about work of spinning, Release(1) on s (permits permits),
+// sampling the time in Acquire every sampleEvery operations.
+func contendedCell(b *testing.B, s Sem, g, permits int, work time.Duration) {
+	ctx := context.Background()
+	var lat sampler
+	b.ReportAllocs()
+	b.SetParallelism(parallelism(g))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 256)
+		for i := 0; pb.Next(); i++ {
+			if i%sampleEvery == 0 {
+				t0 := now()
+				if err := s.Acquire(ctx, 1); err != nil {
+					panic(err)
+				}
+				local = append(local, time.Duration(now()-t0))
+			} else if err := s.Acquire(ctx, 1); err != nil {
+				panic(err)
+			}
+			Work(work)
+			s.Release(1)
+		}
+		lat.merge(local)
+	})
+	b.StopTimer()
+	lat.report(b, "wait-")
+	mustAllFree(b, s, permits)
 }
 
 // BenchmarkWeighted measures throughput with g goroutines taking mixed

@@ -89,9 +89,10 @@ func (a AcquireStats) Total() uint64 {
 }
 
 // observation is what SetObserver installs: the Observer (nil once
-// removed) and the counts of every outcome but AcquireGranted, which
-// Semaphore.granted counts next to the state word. The counts outlive the
-// Observer: a later SetObserver keeps them, so they only grow.
+// removed) and the counts of the outcomes decided off the fast path (the
+// fast path's grants are in Semaphore.granted, next to the state word).
+// The counts outlive the Observer: a later SetObserver keeps them, so they
+// only grow. An observation is immutable once stored.
 type observation struct {
 	o      Observer
 	counts *[numAcquireResults]atomic.Uint64
@@ -109,9 +110,10 @@ type observation struct {
 // test of a bit it has already loaded. TryAcquire, TryAcquireN and
 // TryAcquireUpTo are never counted: their permits show in InUse.
 //
-// Calls that queued before o was attached are counted when they end but
-// not reported to o (their start was not timed). SetObserver works after
-// Close.
+// A call that queued is counted and reported to the Observer that was
+// attached when it joined the queue (none: not counted), even if that
+// Observer has been replaced or detached by the time the call ends.
+// SetObserver works after Close.
 func (s *Semaphore) SetObserver(o Observer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,48 +156,43 @@ func (s *Semaphore) AcquireStats() AcquireStats {
 	var a AcquireStats
 	a.counts[AcquireGranted] = s.granted.Load()
 	if o := s.obs.Load(); o != nil {
-		for r := AcquireCanceled; r < numAcquireResults; r++ {
-			a.counts[r] = o.counts[r].Load()
+		for r := range a.counts {
+			a.counts[r] += o.counts[r].Load()
 		}
 	}
 	return a
 }
 
-// count records an outcome of AcquireN if the Semaphore is observed.
+// count records an outcome of an AcquireN that left the fast path, if an
+// Observer is attached. Slow-path outcomes, grants included, go to the
+// observation's counts, never to granted: that keeps the waiters off the
+// state word's cache line, which releasers are contending for.
 func (s *Semaphore) count(r AcquireResult) {
-	if s.state.Load()&flagObserved == 0 {
-		return
+	if o := s.obs.Load(); o != nil && o.o != nil {
+		o.counts[r].Add(1)
 	}
-	if r == AcquireGranted {
-		s.granted.Add(1)
-		return
-	}
-	s.obs.Load().counts[r].Add(1)
 }
 
-// queuedAt returns the time a waiter joined the queue if the Semaphore is
-// observed, or the zero Time (no clock read) if not.
-func (s *Semaphore) queuedAt() time.Time {
-	if s.state.Load()&flagObserved == 0 {
-		return time.Time{}
+// queuedAt returns the observation in force when a waiter joins the queue,
+// with the time, or nil and the zero Time (no clock read) if no Observer is
+// attached.
+func (s *Semaphore) queuedAt() (*observation, time.Time) {
+	o := s.obs.Load()
+	if o == nil || o.o == nil {
+		return nil, time.Time{}
 	}
-	return time.Now()
+	return o, time.Now()
 }
 
 // waited counts the outcome of a queued AcquireN and reports it to the
-// Observer, if the Semaphore was observed when the waiter queued (since is
-// not zero) and still is.
-func (s *Semaphore) waited(since time.Time, n int, r AcquireResult) {
-	if s.state.Load()&flagObserved == 0 {
+// Observer that was attached when it queued (o, from queuedAt); nothing if
+// none was.
+func (o *observation) waited(since time.Time, n int, r AcquireResult) {
+	if o == nil {
 		return
 	}
-	s.count(r)
-	if since.IsZero() {
-		return
-	}
-	if o := s.obs.Load().o; o != nil {
-		o.AcquireWaited(QueuedAcquire{N: n, Result: r, Wait: time.Since(since)})
-	}
+	o.counts[r].Add(1)
+	o.o.AcquireWaited(QueuedAcquire{N: n, Result: r, Wait: time.Since(since)})
 }
 
 // failureResult classifies the error of an AcquireN whose Park failed: ctx

@@ -164,28 +164,28 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	}
 	s.pushBack(w)
 	s.mu.Unlock()
-	since := s.queuedAt()
+	obs, since := s.queuedAt()
 
 	for {
 		err := w.parker.Park(ctx)
 		if err != nil {
 			p, err := s.abandon(ctx, w, err)
-			s.waited(since, n, failureResult(ctx, err))
+			obs.waited(since, n, failureResult(ctx, err))
 			return p, err
 		}
 		switch w.status.Load() {
 		case waiterGranted:
 			s.waiters.Put(w)
-			s.waited(since, n, AcquireGranted)
+			obs.waited(since, n, AcquireGranted)
 			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
 			s.waiters.Put(w)
-			s.waited(since, n, AcquireClosed)
+			obs.waited(since, n, AcquireClosed)
 			return Permit{}, ErrClosed
 		case waiterTooLarge:
 			max := s.MaxPermits()
 			s.waiters.Put(w)
-			s.waited(since, n, AcquireTooLarge)
+			obs.waited(since, n, AcquireTooLarge)
 			return Permit{}, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max)
 		}
 		// Still queued: the backend returned without a token, breaking the

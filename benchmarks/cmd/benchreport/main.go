@@ -32,6 +32,7 @@ const (
 	scCallers             = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
 	scFairness            = "fairness window (1 permit)"
 	scObservedUncontended = "observed vs unobserved Semaphore, uncontended (issue 11)"
+	scObservedContended   = "observed vs unobserved Semaphore, issue-2 contended cells (issue 11)"
 )
 
 // A Scenario is one `go test -bench` invocation.
@@ -80,6 +81,7 @@ func scenarios(profile string) []Scenario {
 		{scFairness, "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"jain", false}, {"overtaken", true}, {"starved", true}, timeUnit}},
 		{scCallers, "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
 		{scObservedUncontended, "^BenchmarkObservedUncontended$", 2000000 * scale, k + 2, []unit{timeUnit, allocUnit}},
+		{scObservedContended, "^BenchmarkObservedContended$", 200000 * scale, k + 2, []unit{timeUnit, waitP99, allocUnit}},
 		{"memory per parked waiter (10k parked)", "^BenchmarkMemory$", 1, k, []unit{{"B/waiter", true}, {"allocs/waiter", true}}},
 	}
 }
