@@ -17,7 +17,9 @@
 // (tokens, blocking, coalescing, cancellation, concurrency, reuse, memory
 // ordering), wake latency, the Semaphore's lock-free fast path, strict FIFO
 // with direct handoff, contexts, argument checks, Close, SetMaxPermits,
-// Permit, load, a rapid state-machine model check and a porcupine
+// Permit, the Event and Cond built on the same Parkers (wake-all, FIFO
+// single wakeups, wakeups never swallowed by a cancelled waiter, relocking),
+// load, a rapid state-machine model check and a porcupine
 // linearizability check against a sequential FIFO-semaphore model. Each
 // subtest gets a fresh Backend, a watchdog that turns a hang into a failure
 // with a goroutine dump, and a goroutine-leak check when it ends.

@@ -22,15 +22,15 @@ import (
 //
 // Every subtest is a t.Run named after the behaviour it checks, grouped by
 // family (Parker, Latency, FastPath, FIFO, Cancel, Arguments, Close, Resize,
-// Permit, QueueBound, Bulk, Load, Model, Linearizability, Backend), so one
-// can be selected with -run, for example -run 'TestConformance/FIFO/StrictOrder'.
-// Each is bounded by a watchdog and followed by a goroutine-leak check.
-// Failures are reported in got/want form.
+// Permit, QueueBound, Bulk, Event, Cond, Load, Model, Linearizability,
+// Backend), so one can be selected with -run, for example
+// -run 'TestConformance/FIFO/StrictOrder'. Each is bounded by a watchdog and
+// followed by a goroutine-leak check. Failures are reported in got/want form.
 //
-// All families but Parker, Latency, QueueBound and Bulk (core's own API) and
-// Backend are the ones [RunSemaphore] runs against other implementations; Run runs
-// them over core.Semaphore with core's errors, panics and limit, at
-// TimeScale 1.
+// All families but Parker, Latency, QueueBound, Bulk, Event and Cond (core's
+// own API) and Backend are the ones [RunSemaphore] runs against other
+// implementations; Run runs them over core.Semaphore with core's errors,
+// panics and limit, at TimeScale 1.
 //
 // Run must not run in parallel with other tests of the same binary: the
 // leak check counts every goroutine. Under testing.Short it scales load
@@ -67,6 +67,8 @@ var families = []family{
 	{name: "Permit", tests: (*suite).permitTests},
 	{name: "QueueBound", runOnly: true, tests: (*suite).queueBoundTests},
 	{name: "Bulk", runOnly: true, tests: (*suite).bulkTests},
+	{name: "Event", runOnly: true, tests: (*suite).eventTests},
+	{name: "Cond", runOnly: true, tests: (*suite).condTests},
 	{name: "Load", tests: (*suite).loadTests},
 	{name: "Model", tests: (*suite).modelTests},
 	{name: "Linearizability", tests: (*suite).linearizabilityTests},

@@ -35,6 +35,12 @@ var zoo = []struct {
 	// acquire (see conformance's export_test.go).
 	{conformance.MutantQueueBoundOffByOne, func() core.Backend { return condBackend{} }, []string{"QueueBound/RefusesWhenFull", "QueueBound/ZeroMeansNoQueue", "QueueBound/GrowAdmitsMore"}},
 	{conformance.MutantBulkIgnoresMax, func() core.Backend { return condBackend{} }, []string{"Bulk/TakesMinOfMaxAndFree"}},
+	// Event and Cond mutants: a correct backend under a broken Event or
+	// Cond (see conformance's primitive_mutants_test.go).
+	{conformance.MutantEventClearRacesSet, func() core.Backend { return condBackend{} }, []string{"Event/SetThenClearWakesEveryWaiter", "Event/NotifyOneWakesTheOldest"}},
+	{conformance.MutantEventLosesNotifyOnCancel, func() core.Backend { return condBackend{} }, []string{"Event/CancelRacingNotifyOnePassesIt"}},
+	{conformance.MutantCondLosesSignalOnCancel, func() core.Backend { return condBackend{} }, []string{"Cond/CancelRacingSignalPassesIt"}},
+	{conformance.MutantCondWakesNewest, func() core.Backend { return condBackend{} }, []string{"Cond/SignalWakesInFIFOOrder"}},
 }
 
 const mutantEnv = "CONFORMANCE_TEST_MUTANT"
@@ -49,6 +55,7 @@ func TestMutantChild(t *testing.T) {
 	for _, m := range zoo {
 		if m.name == name {
 			conformance.UseLimiterMutant(name) // does nothing for a Backend mutant
+			conformance.UsePrimitiveMutant(name)
 			conformance.Run(t, func(*testing.T) core.Backend { return m.backend() })
 			return
 		}

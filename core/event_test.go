@@ -298,54 +298,6 @@ func TestEventSetHappensBeforeWaitReturns(t *testing.T) {
 	}
 }
 
-// Set, Clear, NotifyOne and cancellations in any interleaving strand
-// nobody: after a final Set every Wait returns and the queue is empty.
-func TestEventStormStrandsNobody(t *testing.T) {
-	defer watchdog(t, 60*time.Second)()
-	e := core.NewEvent(chanBackend{})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			switch i % 3 {
-			case 0:
-				e.Set()
-			case 1:
-				e.Clear()
-			case 2:
-				e.NotifyOne()
-			}
-		}
-	})
-	var waiters sync.WaitGroup
-	for g := range 8 {
-		waiters.Go(func() {
-			for i := range 2000 {
-				ctx, cancel := context.WithCancel(context.Background())
-				if (g+i)%4 == 0 {
-					cancel()
-				}
-				err := e.Wait(ctx)
-				cancel()
-				if err != nil && !errors.Is(err, context.Canceled) {
-					t.Errorf("Wait() = %v, want nil or context.Canceled", err)
-				}
-			}
-		})
-	}
-	waiters.Wait()
-	close(stop)
-	wg.Wait()
-	if e.Waiting() != 0 {
-		t.Errorf("Waiting() after every waiter returned = %d, want 0", e.Waiting())
-	}
-}
-
 // A wakeup turned down by a cancelled waiter is not passed to a waiter that
 // queued after NotifyOne was called.
 func TestEventPassedWakeupSkipsLaterWaiters(t *testing.T) {
