@@ -82,6 +82,8 @@ func scenarios(profile string) []Scenario {
 		{scCallers, "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
 		{scObservedUncontended, "^BenchmarkObservedUncontended$", 2000000 * scale, k + 2, []unit{timeUnit, allocUnit}},
 		{scObservedContended, "^BenchmarkObservedContended$", 200000 * scale, k + 2, []unit{timeUnit, waitP99, allocUnit}},
+		{"Event wake-all vs a closed channel (issue 11)", "^BenchmarkEventWakeAll$", 3000 * scale, k, []unit{timeUnit, {"ns/waiter", true}, allocUnit}},
+		{"Cond signal vs sync.Cond (issue 11)", "^BenchmarkCondSignal$", 200000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"memory per parked waiter (10k parked)", "^BenchmarkMemory$", 1, k, []unit{{"B/waiter", true}, {"allocs/waiter", true}}},
 	}
 }
