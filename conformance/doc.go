@@ -21,8 +21,11 @@
 // single wakeups, wakeups never swallowed by a cancelled waiter, relocking),
 // load, a rapid state-machine model check and a porcupine
 // linearizability check against a sequential FIFO-semaphore model. Each
-// subtest gets a fresh Backend, a watchdog that turns a hang into a failure
-// with a goroutine dump, and a goroutine-leak check when it ends.
+// subtest gets a fresh Backend, a bound on every wait that should take
+// microseconds (5 s times the TimeScale: a lost wakeup becomes a failure
+// naming what was awaited, and the subtest is cut short), a watchdog as the
+// last resort for a hang anywhere else, and a goroutine-leak check when it
+// ends.
 //
 // # What Run cannot prove
 //

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,9 +101,14 @@ type env struct {
 	t *testing.T
 	// b is the subtest's Backend under Run; nil under RunSemaphore.
 	b core.Backend
-	// ctx ends when the watchdog fires or the subtest ends. Every blocking
-	// call in a subtest derives its context from it, so that a hang unwinds.
-	ctx context.Context
+	// ctx ends when a bounded wait or the watchdog finds a hang, or when
+	// the subtest ends. Every blocking call in a subtest derives its context
+	// from it, so that a hang unwinds.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// hangReported is set by the first hang reported in the subtest; the
+	// waits after it return at once, because it cancels ctx.
+	hangReported atomic.Bool
 
 	mu      sync.Mutex
 	closers []func()
@@ -136,6 +142,13 @@ func (e *env) onUnwind(f func()) {
 	e.mu.Lock()
 	e.closers = append(e.closers, f)
 	e.mu.Unlock()
+}
+
+// unwind cancels the subtest's context and closes its semaphores, so that
+// every goroutine it started returns. It may be called more than once.
+func (e *env) unwind() {
+	e.cancel()
+	e.closeSems()
 }
 
 func (e *env) closeSems() {
@@ -187,40 +200,38 @@ func (s *suite) run(t *testing.T, name string, body func(e *env)) {
 			}
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		e := &env{suite: s, t: t, b: b, ctx: ctx}
-		wd := startWatchdog(t, s.watchdog, func() { cancel(); e.closeSems() })
+		e := &env{suite: s, t: t, b: b, ctx: ctx, cancel: cancel}
+		wd := startWatchdog(t, s.watchdog, e.unwind)
 		defer func() {
 			wd.stop()
-			cancel()
-			e.closeSems()
+			e.unwind()
 		}()
 		body(e)
 	})
 }
 
-// watchdog turns a hang into a failure with a goroutine dump.
+// watchdog turns a hang that no bounded wait caught into a failure with a
+// goroutine dump. It is the last resort: every wait that should be quick has
+// its own bound (see bounds.go).
 type watchdog struct {
-	mu      sync.Mutex
-	stopped bool
-	timer   *time.Timer
+	timer *time.Timer
+	done  chan struct{} // closed by stop
 }
 
 func startWatchdog(t *testing.T, d time.Duration, unwind func()) *watchdog {
-	w := &watchdog{}
+	w := &watchdog{done: make(chan struct{})}
 	name := t.Name()
 	w.timer = time.AfterFunc(d, func() {
-		w.mu.Lock()
-		if w.stopped {
-			w.mu.Unlock()
+		select {
+		case <-w.done:
 			return
+		default:
 		}
-		w.mu.Unlock()
-		t.Errorf("watchdog: %s still running after %v: it hangs (a lost wakeup, an ignored context or a deadlock); goroutines:\n%s", name, d, allStacks())
+		t.Errorf("watchdog: %s still running after %v: it hangs (a lost wakeup, an ignored context or a deadlock) in a wait the suite does not bound; goroutines:\n%s", name, d, allStacks())
 		unwind()
-		time.Sleep(watchdogGrace)
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.stopped {
+		select {
+		case <-w.done:
+		case <-time.After(watchdogGrace):
 			fmt.Fprintf(os.Stderr, "conformance: watchdog: %s still hung %v after its context was cancelled and its semaphores closed; goroutines:\n%s\n", name, watchdogGrace, allStacks())
 			panic("conformance: watchdog: " + name + " hung and could not be unwound")
 		}
@@ -228,10 +239,9 @@ func startWatchdog(t *testing.T, d time.Duration, unwind func()) *watchdog {
 	return w
 }
 
+// stop disarms the watchdog; a watchdog that already fired returns at once.
 func (w *watchdog) stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.mu.Unlock()
+	close(w.done)
 	w.timer.Stop()
 }
 
@@ -245,13 +255,4 @@ func allStacks() []byte {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-}
-
-// goAll runs f(i) for i in [0, n) on n goroutines and waits for all of them.
-func goAll(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { f(i) })
-	}
-	wg.Wait()
 }

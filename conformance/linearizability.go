@@ -155,9 +155,10 @@ func (s *suite) linearizabilityTests(e0 *env) {
 			var nextID int
 			var idMu sync.Mutex
 			newID := func() int { idMu.Lock(); defer idMu.Unlock(); nextID++; return nextID }
-			goAll(clients, func(c int) {
+			e.goAll(clients, fmt.Sprintf("history %d", h), func(c int, tick func()) {
 				rng := rand.New(rand.NewPCG(uint64(h), uint64(c)))
 				for range opsPer {
+					tick()
 					n := 1 + rng.IntN(permits)
 					var held int
 					if rng.IntN(3) == 0 {

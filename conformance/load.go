@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -23,9 +24,10 @@ func (s *suite) loadTests(e0 *env) {
 		sem := e.sem(permits)
 		stop := e.sample(sem, permits)
 		var inside atomic.Int64
-		goAll(s.size(64, 16), func(g int) {
+		e.goAll(s.size(64, 16), "the mixed workload", func(g int, tick func()) {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for range s.size(200, 50) {
+				tick()
 				n := 1 + rng.IntN(3)
 				var p Permit
 				var ok bool
@@ -67,9 +69,10 @@ func (e *env) loadRun(permits, goroutines, rounds int) {
 	sem := e.sem(permits)
 	stop := e.sample(sem, permits)
 	var inside atomic.Int64
-	goAll(goroutines, func(int) {
+	e.goAll(goroutines, fmt.Sprintf("%d goroutines acquiring 1 of %d permits", goroutines, permits), func(_ int, tick func()) {
 		for range rounds {
 			p, err := sem.AcquireN(e.ctx, 1)
+			tick()
 			if err != nil {
 				if e.ctx.Err() == nil {
 					e.t.Errorf("Acquire() under load = %v, want nil", err)

@@ -89,7 +89,7 @@ func (m *semModel) acquire(rt *rapid.T) {
 	// A request that would have to wait can only time out: nobody else
 	// releases. Give it a short deadline; give the others a long one.
 	blocks := !m.closed && n > 0 && n <= m.max && n > m.max-m.inUse
-	timeout := m.e.scaled(time.Minute)
+	timeout := m.e.bound()
 	if blocks {
 		timeout = m.e.scaled(time.Millisecond)
 	}

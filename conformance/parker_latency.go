@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -21,21 +22,24 @@ func (s *suite) parkerLatencyTests(e0 *env) {
 	s.run(e0.t, "WakeLatency", func(e *env) {
 		samples := s.size(31, 21)
 		p := e.parker()
-		woke := make(chan time.Time)
+		// Buffered, so that neither goroutine is stranded sending when
+		// the loop below stops early.
+		woke := make(chan time.Time, samples)
+		parkErr := make(chan error, 1)
 		go func() {
 			for range samples {
 				if err := p.Park(e.ctx); err != nil {
-					close(woke)
+					parkErr <- err
 					return
 				}
 				woke <- time.Now()
 			}
 		}()
-		ref := make(chan struct{})
-		refWoke := make(chan time.Time)
+		ref := make(chan struct{}, samples)
+		refWoke := make(chan time.Time, samples)
+		defer close(ref)
 		go func() {
-			for range samples {
-				<-ref
+			for range ref {
 				refWoke <- time.Now()
 			}
 		}()
@@ -44,9 +48,9 @@ func (s *suite) parkerLatencyTests(e0 *env) {
 			time.Sleep(time.Millisecond) // let both sides reach their wait.
 			start := time.Now()
 			p.Unpark()
-			end, ok := <-woke
+			end, ok := recv(e, woke, fmt.Sprintf("sample %d: Park() after Unpark()", i))
 			if !ok {
-				e.t.Fatalf("sample %d: Park() returned an error after Unpark, want nil", i)
+				return
 			}
 			got = append(got, end.Sub(start))
 
@@ -54,6 +58,11 @@ func (s *suite) parkerLatencyTests(e0 *env) {
 			start = time.Now()
 			ref <- struct{}{}
 			want = append(want, (<-refWoke).Sub(start))
+		}
+		select {
+		case err := <-parkErr:
+			e.t.Fatalf("Park() = %v after Unpark, want nil", err)
+		default:
 		}
 		slices.Sort(got)
 		slices.Sort(want)

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,14 +87,19 @@ func (s *suite) parkerStressTests(e0 *env) {
 			}
 			errc <- nil
 		}()
+		tick, stop := e.guard(fmt.Sprintf("a ping-pong of %d Unpark/Park cycles", cycles))
 		for i := range cycles {
 			ping.Unpark()
 			if err := pong.Park(e.ctx); err != nil {
-				e.t.Errorf("cycle %d of %d: Park() = %v, want nil", i, cycles, err)
+				if e.ctx.Err() == nil {
+					e.t.Errorf("cycle %d of %d: Park() = %v, want nil", i, cycles, err)
+				}
 				break
 			}
+			tick()
 		}
-		if err := <-errc; err != nil {
+		stop()
+		if err := <-errc; err != nil && e.ctx.Err() == nil {
 			e.t.Errorf("ping-pong partner: Park() = %v, want nil", err)
 		}
 	})
@@ -107,13 +113,15 @@ func (s *suite) parkerStressTests(e0 *env) {
 		var started, woken sync.WaitGroup
 		started.Add(n)
 		woken.Add(n)
-		var failures atomic.Int64
+		var failures, returned atomic.Int64
 		for _, p := range parkers {
 			go func() {
 				defer woken.Done()
 				started.Done()
 				if err := p.Park(e.ctx); err != nil {
 					failures.Add(1)
+				} else {
+					returned.Add(1)
 				}
 			}()
 		}
@@ -122,7 +130,19 @@ func (s *suite) parkerStressTests(e0 *env) {
 		for _, p := range parkers {
 			p.Unpark()
 		}
+		tick, stop := e.guard(fmt.Sprintf("%d Parks returning after their Unparks", n))
+		for seen := int64(0); returned.Load()+failures.Load() < int64(n) && e.ctx.Err() == nil; {
+			if r := returned.Load(); r != seen {
+				seen = r
+				tick()
+			}
+			time.Sleep(e.scaled(pollInterval))
+		}
+		stop()
 		woken.Wait()
+		if e.ctx.Err() != nil {
+			return
+		}
 		if f := failures.Load(); f != 0 {
 			e.t.Fatalf("%d of %d parked goroutines: Park() != nil after Unpark, want all nil", f, n)
 		}
@@ -139,7 +159,7 @@ func (s *suite) parkerStressTests(e0 *env) {
 				<-unparked // token before Park
 			}
 			errc := make(chan error, 1)
-			go func() { errc <- p.Park(e.ctx) }()
+			go func() { errc <- e.parkWithToken(p) }()
 			if err := <-errc; err != nil {
 				e.t.Fatalf("iteration %d: Park() after Unpark from another goroutine = %v, want nil", i, err)
 			}
@@ -173,13 +193,12 @@ func (s *suite) parkerStressTests(e0 *env) {
 		time.Sleep(blockWindow)
 		for i, p := range parkers {
 			p.Unpark()
-			select {
-			case got := <-returned:
-				if got != i {
-					e.t.Errorf("Unpark() of parker %d: parker %d returned, want %d", i, got, i)
-					return
-				}
-			case <-e.ctx.Done():
+			got, ok := recv(e, returned, fmt.Sprintf("Park() of parker %d after its Unpark()", i))
+			if !ok {
+				return
+			}
+			if got != i {
+				e.t.Errorf("Unpark() of parker %d: parker %d returned, want %d", i, got, i)
 				return
 			}
 			select {
@@ -213,6 +232,7 @@ func (s *suite) parkerStressTests(e0 *env) {
 				ack.Unpark()
 			}
 		}()
+		tick, stop := e.guard(fmt.Sprintf("a ping-pong of %d Unpark/Park rounds", rounds))
 		for i := range rounds {
 			for j := range data {
 				data[j] = i
@@ -221,7 +241,10 @@ func (s *suite) parkerStressTests(e0 *env) {
 			if err := ack.Park(e.ctx); err != nil {
 				break
 			}
+			tick()
 		}
+		stop()
+		e.unwind() // a partner that failed its check is still parked.
 		<-done
 	})
 }

@@ -38,7 +38,7 @@ func (s *suite) parkerTokenTests(e0 *env) {
 		case <-time.After(blockWindow):
 		}
 		p.Unpark()
-		if err := <-returned; err != nil {
+		if err, ok := recv(e, returned, "Park() after Unpark()"); ok && err != nil {
 			e.t.Fatalf("Park() woken by Unpark = %v, want nil", err)
 		}
 	})
@@ -82,7 +82,7 @@ func (s *suite) parkerTokenTests(e0 *env) {
 		for range 3 {
 			p.Unpark()
 		}
-		if err := p.Park(e.ctx); err != nil {
+		if err := e.parkWithToken(p); err != nil {
 			e.t.Fatalf("Unpark() x3; Park() = %v, want nil", err)
 		}
 		ctx, cancel := context.WithTimeout(e.ctx, blockWindow)
@@ -151,11 +151,12 @@ func (s *suite) parkerTokenTests(e0 *env) {
 	})
 }
 
-// parkWithToken parks on p, which has a token pending, so a correct backend
-// returns nil at once. It gives up after promptBound (a lost token) and
-// returns the context's error instead of hanging until the watchdog.
+// parkWithToken parks on p, which has a token pending (or is about to get
+// one), so a correct backend returns nil at once. It gives up after the
+// bound (a lost token) and returns the context's error instead of hanging
+// until the watchdog.
 func (e *env) parkWithToken(p core.Parker) error {
-	ctx, cancel := context.WithTimeout(e.ctx, promptBound)
+	ctx, cancel := context.WithTimeout(e.ctx, e.bound())
 	defer cancel()
 	return p.Park(ctx)
 }

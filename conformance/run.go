@@ -99,12 +99,12 @@ func (s *suite) backendTests(e0 *env) {
 		// Use the backend, then close it twice; the leak check after the
 		// subtest then verifies that Close released its goroutines.
 		sem := e.sem(1)
-		p, err := sem.AcquireN(e.ctx, 1)
+		p, err := e.acquire(sem, 1)
 		if err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
 		w := acquireAsync(e.ctx, sem, 1)
-		if !e.waitUntil(func() bool { return sem.Waiting() == 1 }) {
+		if !e.waitUntil("Waiting() == 1 after an AcquireN on a full semaphore", func() bool { return sem.Waiting() == 1 }) {
 			return
 		}
 		p.Release()

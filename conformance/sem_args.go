@@ -12,7 +12,7 @@ func (s *suite) argumentTests(e0 *env) {
 	t := e0.t
 	s.run(t, "TooLargeFailsAtOnce", func(e *env) {
 		sem := e.sem(3)
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		queued, ok := e.enqueue(e.ctx, sem, 3)
@@ -37,7 +37,7 @@ func (s *suite) argumentTests(e0 *env) {
 
 	s.run(t, "ZeroN", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		if _, ok := e.enqueue(e.ctx, sem, 1); !ok {
@@ -66,7 +66,7 @@ func (s *suite) argumentTests(e0 *env) {
 		// After SetMaxPermits shrank the maximum below what is held, no
 		// permit is free, but n == 0 needs none: both forms succeed.
 		sem := e.sem(4)
-		if _, err := sem.AcquireN(e.ctx, 3); err != nil {
+		if _, err := e.acquire(sem, 3); err != nil {
 			e.t.Fatalf("AcquireN(3) = %v, want nil", err)
 		}
 		sem.SetMaxPermits(2)
@@ -106,7 +106,7 @@ func (s *suite) argumentTests(e0 *env) {
 		if got := sem.MaxPermits(); got != limit {
 			e.t.Errorf("a semaphore of %d permits (the limit): MaxPermits() = %d, want %d", limit, got, limit)
 		}
-		p, err := sem.AcquireN(e.ctx, limit)
+		p, err := e.acquire(sem, limit)
 		if err != nil || sem.InUse() != limit || sem.AvailablePermits() != 0 {
 			e.t.Errorf("AcquireN(limit %d) = %v, InUse %d, Available %d; want nil, %d, 0", limit, err, sem.InUse(), sem.AvailablePermits(), limit)
 		}
@@ -117,7 +117,7 @@ func (s *suite) argumentTests(e0 *env) {
 	s.run(t, "ReleaseMoreThanHeldPanics", func(e *env) {
 		sem := e.sem(2)
 		e.mustPanic("Release(1) with nothing held", func() { sem.Release(1) })
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
 		e.mustPanic("Release(2) with 1 held", func() { sem.Release(2) })

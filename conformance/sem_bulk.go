@@ -204,7 +204,7 @@ func (s *suite) bulkTests(e0 *env) {
 				parts = append(parts, budget.Split(1))
 			}
 			parts = append(parts, budget)
-			goAll(len(parts), func(i int) {
+			e.goAll(len(parts), "releasing the parts", func(i int, _ func()) {
 				if i%2 == 0 {
 					runtime.Gosched()
 				}

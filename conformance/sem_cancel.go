@@ -29,7 +29,7 @@ func (s *suite) cancelTests(e0 *env) {
 
 	s.run(t, "CancelQueuedWaiter", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		ctx, cancel := context.WithCancel(e.ctx)
@@ -56,7 +56,7 @@ func (s *suite) cancelTests(e0 *env) {
 		// when it is cancelled, the waiter behind it, needing 1, must get
 		// the free permit at once instead of waiting for another Release.
 		sem := e.sem(2)
-		if _, err := sem.AcquireN(e.ctx, 2); err != nil {
+		if _, err := e.acquire(sem, 2); err != nil {
 			e.t.Fatalf("AcquireN(2) on an idle semaphore = %v, want nil", err)
 		}
 		ctx, cancel := context.WithCancel(e.ctx)
@@ -92,7 +92,7 @@ func (s *suite) cancelTests(e0 *env) {
 		sem := e.sem(1)
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := range s.size(1000, 200) {
-			if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+			if _, err := e.acquire(sem, 1); err != nil {
 				e.t.Fatalf("round %d: Acquire() on an idle semaphore = %v, want nil", i, err)
 			}
 			ctx, cancel := context.WithCancel(e.ctx)
@@ -149,7 +149,7 @@ func (s *suite) cancelTests(e0 *env) {
 
 	s.run(t, "DeadlineWhileQueued", func(e *env) {
 		sem := e.sem(1)
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
 		ctx, cancel := context.WithTimeout(e.ctx, e.scaled(10*time.Millisecond))

@@ -12,7 +12,7 @@ func (s *suite) closeTests(e0 *env) {
 	s.run(t, "WakesEveryWaiter", func(e *env) {
 		n := s.size(100, 20)
 		sem := e.sem(2)
-		if _, err := sem.AcquireN(e.ctx, 2); err != nil {
+		if _, err := e.acquire(sem, 2); err != nil {
 			e.t.Fatalf("AcquireN(2) on an idle semaphore = %v, want nil", err)
 		}
 		var waiters []<-chan result
@@ -61,11 +61,11 @@ func (s *suite) closeTests(e0 *env) {
 
 	s.run(t, "ReleaseAfterClose", func(e *env) {
 		sem := e.sem(3)
-		p, err := sem.AcquireN(e.ctx, 2)
+		p, err := e.acquire(sem, 2)
 		if err != nil {
 			e.t.Fatalf("AcquireN(2) = %v, want nil", err)
 		}
-		if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+		if _, err := e.acquire(sem, 1); err != nil {
 			e.t.Fatalf("Acquire() = %v, want nil", err)
 		}
 		sem.Close()
@@ -84,7 +84,7 @@ func (s *suite) closeTests(e0 *env) {
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Go(func() {
-					p, err := sem.AcquireN(e.ctx, 1)
+					p, err := e.acquire(sem, 1)
 					switch {
 					case err == nil:
 						mu.Lock()

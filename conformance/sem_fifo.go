@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -17,7 +18,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// single-permit Releases must then serve them in that order.
 		n := s.size(50, 20)
 		sem := e.sem(1)
-		hold, err := sem.AcquireN(e.ctx, 1)
+		hold, err := e.acquire(sem, 1)
 		if err != nil {
 			e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 		}
@@ -38,13 +39,12 @@ func (s *suite) fifoTests(e0 *env) {
 		var got, want []int
 		hold.Release()
 		for i := range n {
-			select {
-			case w := <-order:
-				got = append(got, w)
-				want = append(want, i)
-			case <-e.ctx.Done():
-				e.t.Fatalf("after %d grants, the next waiter was never served (got order %v)", i, got)
+			w, ok := recv(e, order, fmt.Sprintf("the waiter after %d grants (order so far %v)", i, got))
+			if !ok {
+				return
 			}
+			got = append(got, w)
+			want = append(want, i)
 			sem.Release(1) // the waiter just served passes its permit on.
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -56,7 +56,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// The head waiter needs 2 and 1 is free: TryAcquire must not take
 		// the free permit, and a new Acquire must queue behind.
 		sem := e.sem(2)
-		if _, err := sem.AcquireN(e.ctx, 2); err != nil {
+		if _, err := e.acquire(sem, 2); err != nil {
 			e.t.Fatalf("AcquireN(2) on an idle semaphore = %v, want nil", err)
 		}
 		head, ok := e.enqueue(e.ctx, sem, 2)
@@ -94,7 +94,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// Release returns, the permit is no longer free for anyone else.
 		sem := e.sem(1)
 		for i := range s.size(500, 100) {
-			if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+			if _, err := e.acquire(sem, 1); err != nil {
 				e.t.Fatalf("round %d: Acquire() on an idle semaphore = %v, want nil", i, err)
 			}
 			w, ok := e.enqueue(e.ctx, sem, 1)
@@ -120,7 +120,7 @@ func (s *suite) fifoTests(e0 *env) {
 		// A head waiter for 3 holds back a later waiter for 1, even though
 		// 1 permit is free: the big request would starve otherwise.
 		sem := e.sem(3)
-		if _, err := sem.AcquireN(e.ctx, 3); err != nil {
+		if _, err := e.acquire(sem, 3); err != nil {
 			e.t.Fatalf("AcquireN(3) on an idle semaphore = %v, want nil", err)
 		}
 		big, ok := e.enqueue(e.ctx, sem, 3)
@@ -174,10 +174,10 @@ func (s *suite) fifoTests(e0 *env) {
 		}
 		defer wg.Wait()
 		defer stop()
-		if !e.waitUntil(func() bool { return rounds.Load() > 100 }) {
+		if !e.waitUntil("100 rounds of Acquire(1) by 4 goroutines on 10 permits", func() bool { return rounds.Load() > 100 }) {
 			return
 		}
-		p, err := sem.AcquireN(e.ctx, permits)
+		p, err := e.acquire(sem, permits)
 		if err != nil {
 			e.t.Fatalf("AcquireN(%d) against a stream of Acquire(1) = %v, want nil (a large request never starves)", permits, err)
 		}

@@ -31,13 +31,14 @@ func acquireAsync(ctx context.Context, s semaphore, n int) <-chan result {
 }
 
 // enqueue starts AcquireN(ctx, n) and waits until it is queued, so that
-// waiters queue in a known order. It returns false if the subtest's context
-// ended first (the watchdog fired) or if the call returned instead of
-// queueing, which it reports.
+// waiters queue in a known order. It returns false if the call returned
+// instead of queueing, or did not queue within the bound (both reported),
+// or if the subtest's context ended first.
 func (e *env) enqueue(ctx context.Context, s semaphore, n int) (<-chan result, bool) {
 	e.t.Helper()
 	before := s.Waiting()
 	c := acquireAsync(ctx, s, n)
+	deadline := time.Now().Add(e.bound())
 	for s.Waiting() <= before {
 		select {
 		case r := <-c:
@@ -47,19 +48,23 @@ func (e *env) enqueue(ctx context.Context, s semaphore, n int) (<-chan result, b
 			return nil, false
 		case <-time.After(e.scaled(pollInterval)):
 		}
+		if time.Now().After(deadline) {
+			e.hung(fmt.Sprintf("AcquireN(ctx, %d) with %d waiting: Waiting() still %d after %v, want it to queue", n, before, s.Waiting(), e.bound()))
+			return nil, false
+		}
 	}
 	return c, true
 }
 
-// await waits for an asynchronous result; ok is false if the subtest's
-// context ended first.
+// await waits for an asynchronous result that should come at once; ok is
+// false if it did not come within the bound (reported as a hang) or the
+// subtest's context ended first. The Permit of a missing result is empty.
 func (e *env) await(c <-chan result) (r result, ok bool) {
-	select {
-	case r = <-c:
-		return r, true
-	case <-e.ctx.Done():
-		return result{p: noPermit{}}, false
+	e.t.Helper()
+	if r, ok = recv(e, c, "an AcquireN that should have returned"); !ok {
+		r.p = noPermit{}
 	}
+	return r, ok
 }
 
 // stillBlocked reports whether c has no result within blockWindow (scaled by
@@ -73,14 +78,20 @@ func (e *env) stillBlocked(c <-chan result) (result, bool) {
 	}
 }
 
-// waitUntil polls cond until it holds; false if the subtest's context ended
-// first.
-func (e *env) waitUntil(cond func() bool) bool {
+// waitUntil polls cond until it holds; false if it does not within the
+// bound (reported as a hang of what) or the subtest's context ended first.
+func (e *env) waitUntil(what string, cond func() bool) bool {
+	e.t.Helper()
+	deadline := time.Now().Add(e.bound())
 	for !cond() {
 		select {
 		case <-e.ctx.Done():
 			return false
 		case <-time.After(e.scaled(pollInterval)):
+		}
+		if time.Now().After(deadline) {
+			e.hung(fmt.Sprintf("%s: not after %v", what, e.bound()))
+			return false
 		}
 	}
 	return true
@@ -101,8 +112,14 @@ func (c counts) String() string {
 }
 
 // checkCounts fails the subtest if s's introspection is not want.
+//
+// After a hang has unwound the subtest (its context is done) the counts are
+// whatever the unwinding left, so it checks nothing and returns false.
 func (e *env) checkCounts(s semaphore, what string, want counts) bool {
 	e.t.Helper()
+	if e.ctx.Err() != nil {
+		return false
+	}
 	if got := countsOf(s); got != want {
 		e.t.Errorf("%s: counts = %v, want %v", what, got, want)
 		return false

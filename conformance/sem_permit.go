@@ -7,7 +7,7 @@ func (s *suite) permitTests(e0 *env) {
 	t := e0.t
 	s.run(t, "ReleaseExactlyOnce", func(e *env) {
 		sem := e.sem(3)
-		p, err := sem.AcquireN(e.ctx, 2)
+		p, err := e.acquire(sem, 2)
 		if err != nil || p.Count() != 2 {
 			e.t.Fatalf("AcquireN(2) = (Permit{%d}, %v), want (Permit{2}, nil)", p.Count(), err)
 		}
@@ -34,7 +34,7 @@ func (s *suite) permitTests(e0 *env) {
 		// race detector reports a missing happens-before edge.
 		toWorker, toMain := e.sem(1), e.sem(1)
 		for _, sem := range []semaphore{toWorker, toMain} {
-			if _, err := sem.AcquireN(e.ctx, 1); err != nil {
+			if _, err := e.acquire(sem, 1); err != nil {
 				e.t.Fatalf("Acquire() on an idle semaphore = %v, want nil", err)
 			}
 		}
@@ -44,7 +44,7 @@ func (s *suite) permitTests(e0 *env) {
 		go func() {
 			defer close(done)
 			for i := range rounds {
-				if _, err := toWorker.AcquireN(e.ctx, 1); err != nil {
+				if _, err := e.acquire(toWorker, 1); err != nil {
 					return
 				}
 				if data[0] != 2*i+1 || data[3] != 2*i+1 {
@@ -61,11 +61,12 @@ func (s *suite) permitTests(e0 *env) {
 				data[j] = 2*i + 1
 			}
 			toWorker.Release(1)
-			if _, err := toMain.AcquireN(e.ctx, 1); err != nil {
+			if _, err := e.acquire(toMain, 1); err != nil {
 				break
 			}
 			if data[0] != 2*i+2 || data[3] != 2*i+2 {
 				e.t.Errorf("round %d: after Acquire, main sees data = %v, want all %d", i, data, 2*i+2)
+				e.unwind() // the worker's Acquire returns.
 				break
 			}
 		}

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -147,12 +148,11 @@ func (s *suite) queueBoundTests(e0 *env) {
 		hold.Release()
 		var got []int
 		for range 3 {
-			select {
-			case i := <-order:
-				got = append(got, i)
-			case <-e.ctx.Done():
-				e.t.Fatalf("after grants %v, the next queued waiter was never served", got)
+			i, ok := recv(e, order, fmt.Sprintf("the queued waiter after grants %v", got))
+			if !ok {
+				return
 			}
+			got = append(got, i)
 			sem.Release(1) // the waiter just served passes its permit on.
 		}
 		if diff := cmp.Diff([]int{0, 1, 2}, got); diff != "" {
@@ -212,9 +212,10 @@ func (s *suite) queueBoundTests(e0 *env) {
 				runtime.Gosched()
 			}
 		})
-		goAll(4, func(g int) {
+		e.goAll(4, "the bounded-queue workload", func(g int, tick func()) {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for i := range s.size(2000, 400) {
+				tick()
 				ctx, cancel := context.WithCancel(e.ctx)
 				if i%7 == 0 {
 					go cancel()

@@ -10,7 +10,7 @@ func (s *suite) resizeTests(e0 *env) {
 	t := e0.t
 	s.run(t, "GrowServesWaiters", func(e *env) {
 		sem := e.sem(2)
-		if _, err := sem.AcquireN(e.ctx, 2); err != nil {
+		if _, err := e.acquire(sem, 2); err != nil {
 			e.t.Fatalf("AcquireN(2) = %v, want nil", err)
 		}
 		w, ok := e.enqueue(e.ctx, sem, 2)
@@ -27,7 +27,7 @@ func (s *suite) resizeTests(e0 *env) {
 
 	s.run(t, "ShrinkBelowInUse", func(e *env) {
 		sem := e.sem(4)
-		if _, err := sem.AcquireN(e.ctx, 3); err != nil {
+		if _, err := e.acquire(sem, 3); err != nil {
 			e.t.Fatalf("AcquireN(3) = %v, want nil", err)
 		}
 		sem.SetMaxPermits(2)
@@ -51,7 +51,7 @@ func (s *suite) resizeTests(e0 *env) {
 
 	s.run(t, "ShrinkFailsLargerWaiters", func(e *env) {
 		sem := e.sem(4)
-		if _, err := sem.AcquireN(e.ctx, 4); err != nil {
+		if _, err := e.acquire(sem, 4); err != nil {
 			e.t.Fatalf("AcquireN(4) = %v, want nil", err)
 		}
 		big, ok := e.enqueue(e.ctx, sem, 3)

@@ -45,17 +45,24 @@ var zoo = []struct {
 
 const mutantEnv = "CONFORMANCE_TEST_MUTANT"
 
-// TestMutantChild is the child side of TestMutantsAreCaught: it runs the
-// suite against the mutant named by the environment. Run directly, it skips.
+// TestMutantChild is the child side of TestMutantsAreCaught and
+// TestHangingBackendsFailFast: it runs the suite against the mutant named by
+// the environment. Run directly, it skips.
 func TestMutantChild(t *testing.T) {
 	name := os.Getenv(mutantEnv)
 	if name == "" {
-		t.Skip("runs only as a child process of TestMutantsAreCaught")
+		t.Skip("runs only as a child process of TestMutantsAreCaught or TestHangingBackendsFailFast")
 	}
 	for _, m := range zoo {
 		if m.name == name {
 			conformance.UseLimiterMutant(name) // does nothing for a Backend mutant
 			conformance.UsePrimitiveMutant(name)
+			conformance.Run(t, func(*testing.T) core.Backend { return m.backend() })
+			return
+		}
+	}
+	for _, m := range hanging {
+		if m.name == name {
 			conformance.Run(t, func(*testing.T) core.Backend { return m.backend() })
 			return
 		}
