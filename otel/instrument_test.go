@@ -271,3 +271,19 @@ func TestInstrumentPanicsOnNil(t *testing.T) {
 		}()
 	}
 }
+
+// TestCloseStopsItsGoroutine: Instrument starts one goroutine (the wait
+// flusher) and Close ends it.
+func TestCloseStopsItsGoroutine(t *testing.T) {
+	_, mp := setup(t)
+	before := runtime.NumGoroutine()
+	inst, err := otelgosync.Instrument(core.NewSemaphore(1, generic.New()), mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.NumGoroutine(); got != before+1 {
+		t.Errorf("goroutines after Instrument = %d, want %d", got, before+1)
+	}
+	inst.Close()
+	waitFor(t, "the flusher to exit", func() bool { return runtime.NumGoroutine() == before })
+}
