@@ -17,7 +17,8 @@
 // (tokens, blocking, coalescing, cancellation, concurrency, reuse, memory
 // ordering), wake latency, the Semaphore's lock-free fast path, strict FIFO
 // with direct handoff, contexts, argument checks, Close, SetMaxPermits,
-// Permit, the Event and Cond built on the same Parkers (wake-all, FIFO
+// Permit, the bounded queue (ErrQueueFull at once, shrinking never fails a
+// queued waiter), bulk acquire and Permit.Split, the Event and Cond built on the same Parkers (wake-all, FIFO
 // single wakeups, wakeups never swallowed by a cancelled waiter, relocking),
 // load, a rapid state-machine model check and a porcupine
 // linearizability check against a sequential FIFO-semaphore model. Each
