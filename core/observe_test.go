@@ -5,8 +5,10 @@ import (
 	"errors"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,5 +278,58 @@ func TestAcquireResultNames(t *testing.T) {
 	want := []string{"granted", "canceled", "closed", "too_large", "queue_full", "failed"}
 	if !slices.Equal(got, want) {
 		t.Errorf("AcquireResult names = %v, want %v", got, want)
+	}
+}
+
+// TestSetObserverDuringTraffic attaches and detaches Observers while
+// goroutines acquire, queue and release: the race detector checks the
+// handover, and the counts never exceed what the callers saw nor go
+// backwards.
+func TestSetObserverDuringTraffic(t *testing.T) {
+	defer watchdog(t, 60*time.Second)()
+	s := core.NewSemaphore(1, chanBackend{})
+	stop := make(chan struct{})
+	var toggler sync.WaitGroup
+	toggler.Go(func() {
+		var last uint64
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if i%2 == 0 {
+				s.SetObserver(&recorder{})
+			} else {
+				s.SetObserver(nil)
+			}
+			if total := s.AcquireStats().Total(); total < last {
+				t.Errorf("AcquireStats().Total() went from %d to %d, want it never to decrease", last, total)
+			} else {
+				last = total
+			}
+			runtime.Gosched()
+		}
+	})
+	var calls atomic.Uint64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 2000 {
+				p, err := s.Acquire(context.Background())
+				if err != nil {
+					t.Errorf("Acquire = %v", err)
+					return
+				}
+				calls.Add(1)
+				p.Release()
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	toggler.Wait()
+	if got, max := s.AcquireStats().Count(core.AcquireGranted), calls.Load(); got > max {
+		t.Errorf("granted = %d, more than the %d Acquire calls made", got, max)
 	}
 }
