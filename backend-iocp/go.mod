@@ -6,7 +6,7 @@ require (
 	github.com/compio-sync/gosync/conformance v0.0.0
 	github.com/compio-sync/gosync/core v0.0.0
 	go.uber.org/goleak v1.3.0
-	golang.org/x/sys v0.47.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

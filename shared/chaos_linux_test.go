@@ -54,7 +54,7 @@ func TestChaos(t *testing.T) {
 		id := fmt.Sprint("k", spawned)
 		if spawned%7 == 0 {
 			lockers++
-			live[id] = startChild(t, id, "lock", name, "", nil)
+			live[id] = startChild(t, id, "lock", name, "")
 			return
 		}
 		live[id] = startChild(t, id, "workers", name, "g=8,iters=0,maxw=3,cancel=20,log=1,"+childWaiter(kind, spawned), w)

@@ -30,6 +30,10 @@ const (
 	childArgs = "GOSYNC_SHARED_ARGS"  // role arguments, k=v,k=v
 )
 
+// extraRoles are roles registered by other test files (benchmarks); they
+// open what they need themselves.
+var extraRoles = map[string]func(out logger) int{}
+
 func TestMain(m *testing.M) {
 	if role := os.Getenv(childRole); role != "" {
 		os.Exit(runChild(role))
@@ -39,16 +43,25 @@ func TestMain(m *testing.M) {
 
 // childArg returns the integer argument k of this child, or def.
 func childArg(k string, def int) int {
+	v := childStr(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		panic(fmt.Sprintf("child argument %s=%q: %v", k, v, err))
+	}
+	return n
+}
+
+// childStr returns the argument k of this child, or "".
+func childStr(k string) string {
 	for _, kv := range strings.Split(os.Getenv(childArgs), ",") {
 		if v, ok := strings.CutPrefix(kv, k+"="); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				panic(fmt.Sprintf("child argument %q: %v", kv, err))
-			}
-			return n
+			return v
 		}
 	}
-	return def
+	return ""
 }
 
 // logger writes one line per call with a single write(2) (shorter than
@@ -73,6 +86,9 @@ func runChild(role string) int {
 		os.Exit(3)
 	}()
 	out := logger{f: os.Stdout, id: os.Getenv(childID)}
+	if run, ok := extraRoles[role]; ok {
+		return run(out)
+	}
 	if f := os.NewFile(3, "log"); f != nil && childArg("log", 0) == 1 {
 		out.f = f
 	}
@@ -187,18 +203,16 @@ type child struct {
 }
 
 // startChild runs the test binary as a child in role on the semaphore
-// name. args is "k=v,..."; log, if not nil, becomes the child's fd 3 and
-// receives its log lines (pass log=1 in args). The child is killed when
-// the test ends, on every path.
-func startChild(t testing.TB, id, role, name, args string, log *os.File) *child {
+// name. args is "k=v,..."; files become the child's fds 3, 4, ... (a log
+// pipe for log=1 in args is the first). The child is killed when the test
+// ends, on every path.
+func startChild(t testing.TB, id, role, name, args string, files ...*os.File) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRole+"="+role, childName+"="+name, childID+"="+id, childArgs+"="+args)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = os.Stderr
-	if log != nil {
-		cmd.ExtraFiles = []*os.File{log}
-	}
+	cmd.ExtraFiles = files
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -210,15 +224,14 @@ func startChild(t testing.TB, id, role, name, args string, log *os.File) *child 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting child %s (%s): %v", id, role, err)
 	}
-	c := &child{id: id, cmd: cmd, stdin: stdin, lines: make(chan string, 1024), done: make(chan struct{})}
+	c := &child{id: id, cmd: cmd, stdin: stdin, lines: make(chan string, 1<<16), done: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			c.lines <- sc.Text()
 		}
 		close(c.lines)
-	}()
-	go func() {
+		// Wait closes the stdout pipe: only after every line was read.
 		cmd.Wait()
 		close(c.done)
 	}()

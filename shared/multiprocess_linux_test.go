@@ -216,10 +216,10 @@ func TestCloseFromAnotherProcess(t *testing.T) {
 	defer p.Release()
 	var kids []*child
 	for i := range 4 {
-		kids = append(kids, startChild(t, fmt.Sprint("q", i), "queue", name, "g=8,n=1", nil))
+		kids = append(kids, startChild(t, fmt.Sprint("q", i), "queue", name, "g=8,n=1"))
 	}
 	waitFor(t, func() bool { return s.Waiting() == 32 })
-	closer := startChild(t, "closer", "close", name, "", nil)
+	closer := startChild(t, "closer", "close", name, "")
 	closer.expect(t, "closed")
 	for _, c := range kids {
 		for range 8 {
@@ -240,7 +240,7 @@ func TestCloseFromAnotherProcess(t *testing.T) {
 func TestKilledHolderReturnsPermits(t *testing.T) {
 	watchdog(t, 30*time.Second)
 	s, name := create(t, 3)
-	c := startChild(t, "holder", "hold", name, "n=3", nil)
+	c := startChild(t, "holder", "hold", name, "n=3")
 	c.expect(t, "held")
 	got := make(chan time.Time, 1)
 	go func() {
@@ -271,7 +271,7 @@ func TestKilledWaiterLeavesQueue(t *testing.T) {
 	watchdog(t, 30*time.Second)
 	s, name := create(t, 1)
 	p, _ := s.Acquire(context.Background())
-	c := startChild(t, "waiter", "queue", name, "n=1", nil)
+	c := startChild(t, "waiter", "queue", name, "n=1")
 	waitFor(t, func() bool { return s.Waiting() == 1 })
 	got := make(chan time.Time, 1)
 	go func() {
@@ -302,7 +302,7 @@ func TestKilledWaiterLeavesQueue(t *testing.T) {
 func TestKilledInsideLock(t *testing.T) {
 	watchdog(t, 30*time.Second)
 	s, name := create(t, 2)
-	c := startChild(t, "locker", "lock", name, "", nil)
+	c := startChild(t, "locker", "lock", name, "")
 	c.expect(t, "locked")
 	c.kill()
 	dead := time.Now()
