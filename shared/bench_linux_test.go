@@ -310,6 +310,13 @@ func processThreads() int {
 	return n
 }
 
+// readyThenWait tells the parent this child is ready and waits for the
+// start barrier (fd 3) to close.
+func readyThenWait(out logger) {
+	out.printf("ready")
+	io.Copy(io.Discard, os.NewFile(3, "barrier"))
+}
+
 // contendChild: open, say ready, wait for the barrier, then acquire and
 // release iters times; report the thread count.
 func contendChild(out logger) int {
@@ -318,8 +325,7 @@ func contendChild(out logger) int {
 		out.printf("open %v", err)
 		return 2
 	}
-	out.printf("ready")
-	io.Copy(io.Discard, os.NewFile(3, "barrier"))
+	readyThenWait(out)
 	for range childArg("iters", 1) {
 		c.acquire()
 		c.release()
@@ -346,9 +352,9 @@ func BenchmarkCrossContended(b *testing.B) {
 	}
 }
 
-// pingPongChild is the far side of BenchmarkCrossHandoff: with semaphores it
-// holds Y, then repeatedly takes the one it lacks and releases the one it
-// has; with the raw futex it waits for 1 and answers 0.
+// pingPongChild is the far side of BenchmarkCrossHandoff: with the raw
+// futex it waits for 1 and answers 0; with a semaphore it loops Acquire,
+// hold, stamp, Release like the parent.
 func pingPongChild(out logger) int {
 	iters := childArg("iters", 1)
 	if childStr("kind") == "futex-pingpong" {
@@ -358,8 +364,7 @@ func pingPongChild(out logger) int {
 			return 2
 		}
 		defer unmap()
-		out.printf("ready")
-		io.Copy(io.Discard, os.NewFile(3, "barrier"))
+		readyThenWait(out)
 		w := shared.FutexWaiter{}
 		for range iters {
 			for word.Load() == 0 {
@@ -383,8 +388,7 @@ func pingPongChild(out logger) int {
 		return 2
 	}
 	defer unmap()
-	out.printf("ready")
-	io.Copy(io.Discard, os.NewFile(3, "barrier"))
+	readyThenWait(out)
 	for range iters {
 		c.acquire()
 		hold()
