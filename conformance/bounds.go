@@ -113,3 +113,13 @@ func (e *env) acquire(s semaphore, n int) (Permit, error) {
 	}
 	return p, err
 }
+
+// quick returns a context that ends after the bound (or with the subtest),
+// for a call that must return at once whatever it returns: one that blocks
+// instead fails with DeadlineExceeded, which the caller's got/want check
+// reports, rather than hanging.
+func (e *env) quick() context.Context {
+	ctx, cancel := context.WithTimeout(e.ctx, e.bound())
+	e.onUnwind(cancel)
+	return ctx
+}

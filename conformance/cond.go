@@ -262,12 +262,12 @@ func (s *suite) condTests(e0 *env) {
 		for round := range s.size(1000, 300) {
 			ctx, cancel := context.WithCancel(e.ctx)
 			first := goErr(func() error { return consume(ctx) })
-			if !e.waitUntil(func() bool { return c.Waiting() == 1 }) {
+			if !e.waitUntil("c.Waiting() == 1", func() bool { return c.Waiting() == 1 }) {
 				cancel()
 				return
 			}
 			second := goErr(func() error { return consume(e.ctx) })
-			if !e.waitUntil(func() bool { return c.Waiting() == 2 }) {
+			if !e.waitUntil("c.Waiting() == 2", func() bool { return c.Waiting() == 2 }) {
 				cancel()
 				return
 			}
@@ -319,7 +319,7 @@ func (s *suite) condTests(e0 *env) {
 				}
 				got <- data
 			}()
-			if !e.waitUntil(func() bool { return c.Waiting() == 1 }) {
+			if !e.waitUntil("c.Waiting() == 1", func() bool { return c.Waiting() == 1 }) {
 				return
 			}
 			data = 1

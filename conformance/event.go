@@ -34,15 +34,12 @@ func goErr(f func() error) <-chan error {
 	return c
 }
 
-// awaitErr waits for an asynchronous error; ok is false if the subtest's
-// context ended first (the watchdog fired).
+// awaitErr waits for an asynchronous error that should come at once; ok is
+// false if it did not come within the bound (reported as a hang) or the
+// subtest's context ended first.
 func (e *env) awaitErr(c <-chan error) (err error, ok bool) {
-	select {
-	case err = <-c:
-		return err, true
-	case <-e.ctx.Done():
-		return nil, false
-	}
+	e.t.Helper()
+	return recv(e, c, "a Wait that should have returned")
 }
 
 // stillParked reports whether c has no result within blockWindow; a result
@@ -225,7 +222,7 @@ func (s *suite) eventTests(e0 *env) {
 		if err, ok := e.awaitErr(cs[0]); ok && !errors.Is(err, context.Canceled) {
 			e.t.Fatalf("cancelled Wait() = %v, want %v", err, context.Canceled)
 		}
-		if !e.waitUntil(func() bool { return ev.Waiting() == 1 }) {
+		if !e.waitUntil("ev.Waiting() == 1", func() bool { return ev.Waiting() == 1 }) {
 			return
 		}
 		ev.NotifyOne()
@@ -267,7 +264,7 @@ func (s *suite) eventTests(e0 *env) {
 			}
 			switch {
 			case first == nil:
-				if !e.waitUntil(func() bool { return ev.Waiting() <= 1 }) {
+				if !e.waitUntil("ev.Waiting() <= 1", func() bool { return ev.Waiting() <= 1 }) {
 					return
 				}
 				if got := ev.Waiting(); got != 1 {
@@ -361,8 +358,9 @@ func (s *suite) eventTests(e0 *env) {
 				}
 			}
 		})
-		goAll(8, func(g int) {
+		e.goAll(8, "the Event storm's waiters", func(g int, tick func()) {
 			for i := range s.size(1000, 200) {
+				tick()
 				ctx, cancel := context.WithCancel(e.ctx)
 				if (g+i)%4 == 0 {
 					cancel()

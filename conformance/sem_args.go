@@ -19,9 +19,9 @@ func (s *suite) argumentTests(e0 *env) {
 		if !ok {
 			return
 		}
-		// Background: if AcquireN(4) blocked instead of failing, only the
-		// watchdog would end it.
-		p, err := sem.AcquireN(context.Background(), 4)
+		// A request that blocked instead of failing would end with the
+		// quick context's deadline: a failure, not a hang.
+		p, err := sem.AcquireN(e.quick(), 4)
 		if !errors.Is(err, e.errTooLarge) || p.Count() != 0 {
 			e.t.Errorf("AcquireN(ctx, 4) on a semaphore of 3 = (Permit{%d}, %v), want (Permit{0}, ErrTooLarge)", p.Count(), err)
 		}
@@ -44,8 +44,8 @@ func (s *suite) argumentTests(e0 *env) {
 			return
 		}
 		// With no permit free and a waiter queued, n == 0 still succeeds
-		// at once without queueing (Background: blocking would hang).
-		p, err := sem.AcquireN(context.Background(), 0)
+		// at once without queueing (blocking ends at the quick deadline).
+		p, err := sem.AcquireN(e.quick(), 0)
 		if err != nil || p.Count() != 0 {
 			e.t.Errorf("AcquireN(ctx, 0) with no permit free and a waiter queued = (Permit{%d}, %v), want (Permit{0}, nil)", p.Count(), err)
 		}
@@ -57,7 +57,7 @@ func (s *suite) argumentTests(e0 *env) {
 			e.t.Errorf("AcquireN(done ctx, 0) = %v, want %v", err, context.Canceled)
 		}
 		sem.Close()
-		if _, err := sem.AcquireN(context.Background(), 0); !errors.Is(err, e.errClosed) {
+		if _, err := sem.AcquireN(e.quick(), 0); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("AcquireN(ctx, 0) after Close() = %v, want ErrClosed", err)
 		}
 	})
@@ -73,7 +73,7 @@ func (s *suite) argumentTests(e0 *env) {
 		if p, ok := sem.TryAcquireN(0); !ok || p.Count() != 0 {
 			e.t.Errorf("TryAcquireN(0) with InUse 3 > MaxPermits 2 = (Permit{%d}, %v), want (Permit{0}, true) (n == 0 succeeds unless closed)", p.Count(), ok)
 		}
-		if p, err := sem.AcquireN(context.Background(), 0); err != nil || p.Count() != 0 {
+		if p, err := sem.AcquireN(e.quick(), 0); err != nil || p.Count() != 0 {
 			e.t.Errorf("AcquireN(ctx, 0) with InUse 3 > MaxPermits 2 = (Permit{%d}, %v), want (Permit{0}, nil)", p.Count(), err)
 		}
 		e.checkCounts(sem, "after the zero requests", counts{Max: 2, InUse: 3})
@@ -81,7 +81,7 @@ func (s *suite) argumentTests(e0 *env) {
 
 	s.run(t, "NegativeNPanics", func(e *env) {
 		sem := e.sem(1)
-		e.mustPanic("AcquireN(ctx, -1)", func() { sem.AcquireN(context.Background(), -1) })
+		e.mustPanic("AcquireN(ctx, -1)", func() { sem.AcquireN(e.ctx, -1) })
 		e.mustPanic("TryAcquireN(-1)", func() { sem.TryAcquireN(-1) })
 		e.mustPanic("Release(-1)", func() { sem.Release(-1) })
 		e.checkCounts(sem, "after the panics", counts{Max: 1, Available: 1})

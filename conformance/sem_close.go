@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"errors"
 	"sync"
 )
@@ -46,11 +45,11 @@ func (s *suite) closeTests(e0 *env) {
 		}
 		sem.Close()
 		sem.Close() // idempotent
-		if p, err := sem.AcquireN(context.Background(), 1); !errors.Is(err, e.errClosed) {
+		if p, err := sem.AcquireN(e.quick(), 1); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("Acquire() after Close() = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
 		}
 		// Closed takes precedence over a request larger than the maximum.
-		if p, err := sem.AcquireN(context.Background(), 3); !errors.Is(err, e.errClosed) {
+		if p, err := sem.AcquireN(e.quick(), 3); !errors.Is(err, e.errClosed) {
 			e.t.Errorf("AcquireN(3) on a closed 2-permit semaphore = (Permit{%d}, %v), want ErrClosed", p.Count(), err)
 		}
 		if p, ok := sem.TryAcquireN(1); ok {
