@@ -19,7 +19,7 @@ import (
 //	  12     4    header size (256)
 //	  16     4    process slots (P)
 //	  20     4    waiter slots (S)
-//	  24     4    journal capacity (J entries)
+//	  24     4    journal capacity (J = 12S + 4P + 64 entries)
 //	  28     4    reserved
 //	  32     8    total size in bytes
 //	  40     8    PID namespace inode of the creator (0: unknown)
@@ -127,10 +127,12 @@ type layout struct {
 }
 
 func newLayout(procs, slots uint32) layout {
-	// Worst-case transaction: a sweep or a grant touches each waiter slot
-	// at most 6 times (unlink: 2 links, state, waiting count, held count,
-	// head) and each process slot 3 times; the rest is a few header words.
-	j := 8*slots + 4*procs + 64
+	// Worst-case transaction: one that sweeps dead processes and then
+	// grants every remaining queued slot. A granted slot costs 9 entries
+	// (available, held, unlink: head, next's prev, own next, waiting; next
+	// grant, grant order, state), a swept one 5 (unlink, state), a swept
+	// process 3 (available, held, identity); the rest is a few header words.
+	j := 12*slots + 4*procs + 64
 	l := layout{procs: procs, slots: slots, journalCap: j}
 	l.journalOff = headerSize
 	l.procsOff = l.journalOff + uintptr(j)*journalEntrySize

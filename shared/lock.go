@@ -45,11 +45,15 @@ const (
 
 	// lockSpins is how many times a lock waiter yields before sleeping.
 	lockSpins = 4
+
+	// lockFallbackSleep is how long a lock waiter sleeps between looks when
+	// its Waiter fails.
+	lockFallbackSleep = 100 * time.Microsecond
 )
 
 // lock takes the region lock for s's process, recovering it from a dead
 // owner if need be, and rolls back an interrupted transaction. It fails only
-// if ctx ends first (returning ctx.Err()) or the Waiter fails.
+// if ctx ends first, returning ctx.Err(); if the Waiter fails it polls.
 func (s *Semaphore) lock(ctx context.Context) error {
 	// Invariant: the owner word is 0 exactly when nobody holds the lock.
 	if !s.r.u64(offLockOwner).CompareAndSwap(0, s.id) {
@@ -67,11 +71,10 @@ func (s *Semaphore) lock(ctx context.Context) error {
 }
 
 // lockAlways is lock for paths that must complete (releases, abandon,
-// Close): it has no ctx to end, so it fails only if the Waiter does, which
-// it reports as a panic naming the Waiter's error.
+// Close): with no ctx to end, it cannot fail.
 func (s *Semaphore) lockAlways() {
 	if err := s.lock(context.Background()); err != nil {
-		panic(fmt.Sprintf("shared: taking the region lock: waiter failed: %v", err))
+		panic(fmt.Sprintf("shared: taking the region lock without a deadline failed: %v", err)) // unreachable
 	}
 }
 
@@ -110,7 +113,10 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 		timedOut := wctx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err != nil && wctx.Err() == nil {
-			return fmt.Errorf("shared: waiting for the region lock: %w", err)
+			// The Waiter cannot wait (for example its io_uring backend was
+			// closed). Holds are short: poll instead of failing, so that a
+			// Release never fails for want of a Waiter.
+			time.Sleep(lockFallbackSleep)
 		}
 		if timedOut && owner.Load() == o|lockContended && !alive(o&^lockContended) {
 			// The owner is dead. The CAS against its exact word makes one

@@ -109,3 +109,31 @@ func waitForWithin(t testing.TB, d time.Duration, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestGrantAllQueuedInOneTransaction: a resize that grants every queued
+// waiter at once (the largest transaction there is) fits the journal.
+func TestGrantAllQueuedInOneTransaction(t *testing.T) {
+	watchdog(t, 30*time.Second)
+	const n = 256
+	s, _ := create(t, 1, shared.WithWaiterSlots(n), shared.WithProcessSlots(1))
+	p, _ := s.Acquire(context.Background())
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			q, err := s.Acquire(context.Background())
+			if err == nil {
+				defer q.Release()
+			}
+			errs <- err
+		}()
+	}
+	waitFor(t, func() bool { return s.Waiting() == n })
+	s.SetMaxPermits(n + 1)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("Acquire granted by the resize = %v", err)
+		}
+	}
+	p.Release()
+	waitFor(t, func() bool { return s.InUse() == 0 })
+}
