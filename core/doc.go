@@ -1,3 +1,4 @@
-// Package core defines gosync's Semaphore and the Parker contract that a
-// platform backend implements.
+// Package core defines gosync's Semaphore, the Event and Cond that park on
+// the same Backends, and the Parker contract that a platform backend
+// implements.
 package core
