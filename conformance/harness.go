@@ -15,15 +15,20 @@ import (
 	"github.com/compio-sync/gosync/core"
 )
 
-// Watchdog durations. A subtest that runs longer than watchdogTimeout is a
-// hang: the watchdog reports it with a goroutine dump, cancels the
-// subtest's context and closes its semaphores so that the subtest can
-// unwind. If it still has not returned after watchdogGrace, the watchdog
-// prints the dump and panics, which ends the test binary the way
-// `go test -timeout` would, but naming the subtest.
+// Watchdog durations. A subtest that runs longer than defaultWatchdog (times
+// the TimeScale, at most maxWatchdog) is a hang that no bounded wait caught:
+// the watchdog reports it with a goroutine dump, cancels the subtest's
+// context and closes its semaphores so that the subtest can unwind. If it
+// still has not returned after watchdogGrace, the watchdog prints the dump
+// and panics, which ends the test binary the way `go test -timeout` would,
+// but naming the subtest.
 const (
 	defaultWatchdog = 2 * time.Minute
-	watchdogGrace   = 10 * time.Second
+	// maxWatchdog caps the scaled watchdog: a CI job has a time limit, and
+	// a slow implementation's subtests are made short by Short, not by a
+	// longer watchdog.
+	maxWatchdog   = 10 * time.Minute
+	watchdogGrace = 10 * time.Second
 	// WatchdogEnv names the environment variable that overrides the
 	// per-subtest watchdog, as a time.ParseDuration string (for example
 	// "5m" for a very slow backend, or "10s" to make hangs cheap).
@@ -49,7 +54,7 @@ type suite struct {
 }
 
 func newSuite(o options) *suite {
-	s := &suite{options: o, watchdog: o.scaled(defaultWatchdog), short: testing.Short() || o.forceShort}
+	s := &suite{options: o, watchdog: min(o.scaled(defaultWatchdog), maxWatchdog), short: testing.Short() || o.forceShort}
 	if v := os.Getenv(watchdogEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

@@ -18,9 +18,10 @@ type mutexSem struct {
 	inUse  int
 	closed bool
 	queue  []*mutexWaiter
-	// barge, in a mutant, lets TryAcquireN take free permits past a queued
-	// waiter.
-	barge bool
+	// Mutants (semaphoreMutants) set these; mutexSem itself keeps the
+	// semantics.
+	barge          bool // TryAcquireN takes free permits past a queued waiter
+	strandOnCancel bool // a cancelled waiter leaves without serving the head behind it
 }
 
 type mutexWaiter struct {
@@ -104,7 +105,9 @@ func (s *mutexSem) AcquireN(ctx context.Context, n int) (*mutexPermit, error) {
 			}
 		default:
 			s.queue = slices.DeleteFunc(s.queue, func(o *mutexWaiter) bool { return o == w })
-			s.serveLocked() // the head may fit now (golang/go#37852).
+			if !s.strandOnCancel {
+				s.serveLocked() // the head may fit now (golang/go#37852).
+			}
 		}
 		s.mu.Unlock()
 		return nil, ctx.Err()

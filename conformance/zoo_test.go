@@ -67,6 +67,9 @@ func TestMutantChild(t *testing.T) {
 			return
 		}
 	}
+	if runSemaphoreMutant(t, name) {
+		return
+	}
 	t.Fatalf("unknown mutant %q", name)
 }
 
@@ -74,21 +77,27 @@ func TestMutantsAreCaught(t *testing.T) {
 	for _, m := range zoo {
 		t.Run(strings.ReplaceAll(m.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			out, err := runChild(t, m.name, m.caughtBy)
-			if err == nil {
-				t.Fatalf("Run against the mutant %q passed, want it to fail in %v; output:\n%s", m.name, m.caughtBy, out)
-			}
-			for _, sub := range m.caughtBy {
-				full := "TestMutantChild/" + sub
-				if !bytes.Contains(out, []byte("--- FAIL: "+full+" ")) && !bytes.Contains(out, []byte("watchdog: "+full+" ")) {
-					t.Errorf("mutant %q: subtest %s did not fail, want it to catch the mutant; output:\n%s", m.name, sub, out)
-				}
-			}
-			if t.Failed() {
-				return
-			}
-			t.Logf("caught by %v", m.caughtBy)
+			checkCaught(t, m.name, m.caughtBy)
 		})
+	}
+}
+
+// checkCaught runs the caughtBy subtests against the mutant in a child
+// process and fails t unless each of them failed.
+func checkCaught(t *testing.T, mutant string, caughtBy []string) {
+	t.Helper()
+	out, err := runChild(t, mutant, caughtBy)
+	if err == nil {
+		t.Fatalf("the suite against the mutant %q passed, want it to fail in %v; output:\n%s", mutant, caughtBy, out)
+	}
+	for _, sub := range caughtBy {
+		full := "TestMutantChild/" + sub
+		if !bytes.Contains(out, []byte("--- FAIL: "+full+" ")) && !bytes.Contains(out, []byte("watchdog: "+full+" ")) {
+			t.Errorf("mutant %q: subtest %s did not fail, want it to catch the mutant; output:\n%s", mutant, sub, out)
+		}
+	}
+	if !t.Failed() {
+		t.Logf("caught by %v", caughtBy)
 	}
 }
 
