@@ -259,7 +259,9 @@ func (s *suite) condTests(e0 *env) {
 			items--
 			return nil
 		}
-		for round := range s.size(1000, 300) {
+		rounds, cancelled := s.size(1000, 300), 0
+		defer func() { e.t.Logf("the first consumer returned ctx.Err() in %d of %d rounds", cancelled, rounds) }()
+		for round := range rounds {
 			ctx, cancel := context.WithCancel(e.ctx)
 			first := goErr(func() error { return consume(ctx) })
 			if !e.waitUntil("c.Waiting() == 1", func() bool { return c.Waiting() == 1 }) {
@@ -289,7 +291,9 @@ func (s *suite) condTests(e0 *env) {
 				items++
 				c.Signal()
 				l.Unlock()
-			} else if !errors.Is(err1, context.Canceled) {
+			} else if errors.Is(err1, context.Canceled) {
+				cancelled++
+			} else {
 				e.t.Fatalf("round %d: first consumer = %v, want nil or %v", round, err1, context.Canceled)
 			}
 			err2, ok := e.awaitErr(second)

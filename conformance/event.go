@@ -243,7 +243,8 @@ func (s *suite) eventTests(e0 *env) {
 		// to the waiter behind it. Either way exactly one wakeup is used.
 		ev := newEvent(e.b)
 		defer ev.Close()
-		rounds := s.size(1000, 300)
+		rounds, cancelled := s.size(1000, 300), 0
+		defer func() { e.t.Logf("the first waiter returned ctx.Err() in %d of %d rounds", cancelled, rounds) }()
 		for round := range rounds {
 			ctx, cancel := context.WithCancel(e.ctx)
 			cs, ok := e.queueEventWaits(ev, ctx, e.ctx)
@@ -271,7 +272,9 @@ func (s *suite) eventTests(e0 *env) {
 					e.t.Fatalf("round %d: the first Wait() took the wakeup but Waiting() = %d, want 1 (one NotifyOne woke two)", round, got)
 				}
 				ev.NotifyOne()
-			case !errors.Is(first, context.Canceled):
+			case errors.Is(first, context.Canceled):
+				cancelled++
+			default:
 				e.t.Fatalf("round %d: Wait() cancelled as NotifyOne() picked it = %v, want nil or %v", round, first, context.Canceled)
 			}
 			err, ok := e.awaitErr(cs[1])
