@@ -67,6 +67,7 @@ func (s *Semaphore) lock(ctx context.Context) error {
 	if s.r.u32(offJournalLen).Load() != 0 {
 		s.rollback()
 	}
+	raceAcquire()
 	return nil
 }
 
@@ -135,6 +136,7 @@ func (s *Semaphore) unlock() {
 	if s.r.u32(offJournalLen).Load() != 0 {
 		panic("shared: unlock with an uncommitted transaction")
 	}
+	raceRelease()
 	if s.r.u64(offLockOwner).Swap(0)&lockContended != 0 {
 		// Bump after the Swap: a sleeper that loaded the old sequence
 		// before our Swap either sees the owner change or fails its
