@@ -265,6 +265,15 @@ func (s *Semaphore) tryReleaseSlow(n int64) bool {
 // st. It panics if the Add released more permits than were held, and if
 // waiters are queued it grants them the permits under mu.
 func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
+	// Invariant: before any Add, available >= -MaxPermitsLimit (a shrink
+	// leaves at worst max 0 with MaxPermitsLimit held), so a correct Add of
+	// n leaves at least n-MaxPermitsLimit. Less means the sum passed the
+	// top of the 46-bit permit field and wrapped to a negative count: only
+	// an over-release (more than MaxPermitsLimit available) gets there, and
+	// the comparisons with the maximum below would not see it.
+	if availOf(st) < n-MaxPermitsLimit {
+		s.overReleased(n)
+	}
 	cfg := s.cfg.Load()
 	if stateGen(st) == cfgGen(cfg) {
 		// st and cfg describe the same resize epoch, so the Add's own

@@ -265,9 +265,12 @@ func (s *Semaphore) add(n int64, queued bool) {
 	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
 	st := s.state.Add(permitsDelta(n))
 	// Inlined common case: nobody queued, and st and cfg describe the same
-	// resize epoch with no more available than the maximum (no
-	// over-release). Everything else is afterAdd's.
-	if cfg := s.cfg.Load(); st&flagQueued == 0 && stateGen(st) == cfgGen(cfg) && availOf(st) <= maxOf(cfg) {
+	// resize epoch with between 0 and the maximum available (no
+	// over-release). The unsigned compare sends a negative count to
+	// afterAdd too: an over-release near MaxPermitsLimit wraps the permit
+	// field around to a negative count, which only afterAdd can tell from
+	// the deficit a shrink leaves. Everything else is afterAdd's.
+	if cfg := s.cfg.Load(); st&flagQueued == 0 && stateGen(st) == cfgGen(cfg) && uint64(availOf(st)) <= uint64(maxOf(cfg)) {
 		return
 	}
 	s.afterAdd(st, n, queued)
