@@ -64,6 +64,10 @@ func (c *Cond) Backend() Backend { return c.q.backend }
 //	... use the state ...
 //	mu.Unlock()
 //
+// As with sync.Cond, calling Wait without holding the Locker is a bug that
+// Wait cannot detect: the Locker's Unlock decides what happens (a
+// sync.Mutex ends the program).
+//
 // A Wait whose ctx ends at the moment Signal picks it returns ctx.Err() and
 // passes the signal to the next waiter that was already waiting when Signal
 // was called, so no signal is lost (if there is none, the signal wakes
