@@ -121,9 +121,12 @@ func (s *Semaphore) SetObserver(o Observer) {
 	if old := s.obs.Load(); old != nil {
 		counts = old.counts
 	}
-	// The observation is stored before flagObserved is set and stays
-	// non-nil after it is cleared, so count never finds the flag without
-	// an observation.
+	// Two switches, each read on its own path: the fast path counts into
+	// granted when flagObserved is set in the word it already loaded; the
+	// slow paths count into the observation's counts when its Observer is
+	// not nil. They change together under mu, and a call that straddles
+	// the change is counted by whichever it saw (or, if queued, by the
+	// observation of its enqueue).
 	s.obs.Store(&observation{o: o, counts: counts})
 	for {
 		st := s.state.Load()
