@@ -20,6 +20,7 @@ help:
 	@echo "make test        gofmt, vet, staticcheck, cross-GOOS vet, go test -race in every module, 386 and arm64 tests (or build-only with a SKIPPED line), Windows tests under Wine"
 	@echo "make bench       quick benchmark comparison (tables and charts, under 5 minutes)"
 	@echo "make bench-full  the same with enough runs for benchstat significance"
+	@echo "make bench-shared  the cross-process semaphore against SysV, flock and jobserver (Linux)"
 	@echo "make stress      the conformance suite with -race -count=50 (long; not in CI)"
 
 test: fmt-check vet staticcheck vet-cross build-gowork-off test-race test-386 test-arm64 test-windows
@@ -78,6 +79,12 @@ bench:
 
 bench-full:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results
+
+# The cross-process semaphore against System V SEM_UNDO, flock slots and a
+# jobserver pipe, at 2, 8 and 64 processes, and its handoff against a raw
+# shared-futex ping-pong (docs/shared.md). Linux only; about 2 minutes.
+bench-shared:
+	@cd shared && $(GO) test -run '^$$' -bench Cross -benchtime 20000x -count 5 -cpu 2 .
 
 # The conformance suite over every backend available here, 50 times under
 # -race (roughly 5 minutes per backend on 2 cores; not run by CI).
