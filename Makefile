@@ -12,7 +12,7 @@ MODULES := $(patsubst %/go.mod,%,$(wildcard */go.mod))
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all test fmt-check vet staticcheck vet-cross build-gowork-off test-race \
-	test-386 test-arm64 test-windows bench bench-full stress help
+	test-386 test-arm64 test-windows bench bench-full bench-shared stress help
 
 all: test
 
