@@ -1,0 +1,380 @@
+package fleet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/compio-sync/gosync/fleet"
+)
+
+// observer is the independent check of the fault tests: every worker adds
+// its weight when an Acquire returns and subtracts it before releasing (or
+// when its Permit reports the loss), and the observer fails the test the
+// moment the sum exceeds the maximum. It knows nothing of etcd or of the
+// semaphore's rule.
+type observer struct {
+	t    testing.TB
+	max  int64
+	held atomic.Int64
+	peak atomic.Int64
+	over atomic.Int64
+}
+
+func (o *observer) acquired(n int) {
+	h := o.held.Add(int64(n))
+	for {
+		p := o.peak.Load()
+		if h <= p || o.peak.CompareAndSwap(p, h) {
+			break
+		}
+	}
+	if h > o.max {
+		o.over.Add(1)
+		o.t.Errorf("observer: %d permits held at once, maximum %d: over-admission", h, o.max)
+	}
+}
+
+func (o *observer) released(n int) { o.held.Add(-int64(n)) }
+
+// churn runs one worker per process: Acquire 1 or 2 permits (ctx bounded),
+// hold a moment, release; until stop. It counts grants and tolerates etcd
+// errors during faults, but a call may never outlive its ctx by more than
+// a second (a hang becomes a named failure).
+func churn(t *testing.T, ps []*proc, o *observer, stop <-chan struct{}, grants *atomic.Int64) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 1))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := 1 + rng.IntN(2)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				start := time.Now()
+				pm, err := p.sem.AcquireN(ctx, n)
+				cancel()
+				if el := time.Since(start); el > 2*time.Second {
+					t.Errorf("worker %d: AcquireN returned %v after its 1s ctx ended: a hang past ctx", i, el)
+				}
+				if err != nil {
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				o.acquired(n)
+				grants.Add(1)
+				select {
+				case <-pm.Done():
+				case <-time.After(time.Duration(rng.IntN(3)) * time.Millisecond):
+				}
+				o.released(n)
+				_ = pm.Release()
+			}
+		}()
+	}
+	return &wg
+}
+
+// settled checks, from a fresh client, that once every process detached the
+// semaphore is full again: nothing held, nobody waiting.
+func settled(t *testing.T, c *cluster, opts []fleet.Option, ps []*proc, max int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, p := range ps {
+		_ = p.sem.Detach(ctx)
+	}
+	s, err := fleet.Open(ctx, c.client(t), "sem", opts...)
+	if err != nil {
+		t.Fatalf("Open to check the end state: %v", err)
+	}
+	defer s.Detach(ctx)
+	eventually(t, 10*time.Second, func() string {
+		st, err := s.Stats(ctx)
+		if err != nil {
+			return fmt.Sprintf("Stats: %v", err)
+		}
+		if st.InUse != 0 || st.Waiting != 0 || st.Available != max {
+			return fmt.Sprintf("after every process detached: Stats = %+v, want InUse 0, Waiting 0, Available %d", st, max)
+		}
+		return ""
+	})
+}
+
+func TestFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three-member clusters; skipped with -short")
+	}
+	// Each churn fault: a name and what to break while 32 processes churn.
+	for _, f := range []struct {
+		name  string
+		fault func(t *testing.T, c *cluster, proxies []*proxy)
+	}{
+		{"LeaderKilledWhileChurning", func(t *testing.T, c *cluster, _ []*proxy) {
+			lead := c.leader()
+			t.Logf("killing leader m%d", lead)
+			c.crash(lead)
+			time.Sleep(time.Second)
+			c.restart(lead)
+		}},
+		{"MemberDownWhileChurning", func(t *testing.T, c *cluster, _ []*proxy) {
+			f := (c.leader() + 1) % 3
+			t.Logf("stopping follower m%d for a second", f)
+			c.crash(f)
+			time.Sleep(time.Second)
+			c.restart(f)
+		}},
+		{"ClientsReconnectWhileChurning", func(t *testing.T, c *cluster, proxies []*proxy) {
+			for range 3 {
+				for _, px := range proxies {
+					px.drop()
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			watchdog(t, 90*time.Second)
+			c := newCluster(t, 3)
+			c.needEmbedded(t)
+			faultChurn(t, c, f.fault)
+		})
+	}
+	t.Run("HolderClientClosedAbruptly", func(t *testing.T) {
+		watchdog(t, 60*time.Second)
+		testHolderClientClosed(t, newCluster(t, 3))
+	})
+	t.Run("PartitionedHolderLearnsLoss", func(t *testing.T) {
+		watchdog(t, 60*time.Second)
+		c := newCluster(t, 3)
+		c.needEmbedded(t)
+		testPartitionedHolder(t, c)
+	})
+	t.Run("CompactionUnderWaitingWatch", func(t *testing.T) {
+		watchdog(t, 60*time.Second)
+		c := newCluster(t, 3)
+		c.needEmbedded(t)
+		testCompaction(t, c)
+	})
+}
+
+// faultChurn runs 32 processes, each with its own client connected through
+// a proxy to one member, churning on a semaphore of 4 permits while fault
+// runs, and checks the observer, that grants continue after the fault, and
+// that the semaphore ends full.
+func faultChurn(t *testing.T, c *cluster, fault func(*testing.T, *cluster, []*proxy)) {
+	const max, procs = 4, 32
+	opts := uniqueOpts(t)
+	var proxies []*proxy
+	for _, m := range c.members {
+		proxies = append(proxies, newProxy(t, m.clientURL.Host))
+	}
+	var ps []*proc
+	for i := range procs {
+		cli := c.client(t, proxies[i%len(proxies)].endpoint())
+		o := opts
+		if i == 0 {
+			o = append(append([]fleet.Option{}, opts...), fleet.WithPermits(max))
+		}
+		s, err := fleet.Open(bg(t), cli, "sem", o...)
+		if err != nil {
+			t.Fatalf("Open from process %d: %v", i, err)
+		}
+		ps = append(ps, &proc{cli: cli, sem: s})
+	}
+	o := &observer{t: t, max: max}
+	stop := make(chan struct{})
+	var grants atomic.Int64
+	wg := churn(t, ps, o, stop, &grants)
+	time.Sleep(500 * time.Millisecond)
+	before := grants.Load()
+	fault(t, c, proxies)
+	after := grants.Load()
+	eventually(t, 15*time.Second, func() string {
+		if g := grants.Load(); g < after+procs {
+			return fmt.Sprintf("grants stalled after the fault: %d before it, %d at its end, %d now", before, after, g)
+		}
+		return ""
+	})
+	close(stop)
+	wg.Wait()
+	t.Logf("grants: %d before the fault, %d in all; observer peak %d of %d", before, grants.Load(), o.peak.Load(), max)
+	settled(t, c, opts, ps, max)
+}
+
+// testHolderClientClosed: a holder whose client closes abruptly (its
+// process died) loses its permit within TTL plus a bound; the waiter is
+// granted and the other holder is untouched.
+func testHolderClientClosed(t *testing.T, c *cluster) {
+	const ttl = 2 * time.Second
+	opts := uniqueOpts(t, fleet.WithTTL(ttl))
+	ps := openProcs(t, c, 3, 2, opts)
+	dead, err := ps[0].sem.Acquire(bg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ps[1].sem.Acquire(bg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *fleet.Permit, 1)
+	go func() {
+		p, err := ps[2].sem.Acquire(bg(t))
+		if err != nil {
+			t.Errorf("waiter after the holder's client closed = %v, want a grant", err)
+		}
+		got <- p
+	}()
+	waitWaiting(t, ps[1].sem, 1)
+	start := time.Now()
+	ps[0].cli.Close() // the process is gone: no keepalive, no revoke
+	var wp *fleet.Permit
+	select {
+	case wp = <-got:
+		if wp == nil {
+			t.FailNow()
+		}
+	case <-time.After(ttl + 3*time.Second):
+		t.Fatalf("waiter not granted %v after the holder's client closed (TTL %v)", ttl+3*time.Second, ttl)
+	}
+	t.Logf("permit returned %v after the client closed (TTL %v)", time.Since(start).Round(time.Millisecond), ttl)
+	select {
+	case <-dead.Done():
+	case <-time.After(time.Second):
+		t.Errorf("dead holder's Permit not Done")
+	}
+	if other.Err() != nil {
+		t.Fatalf("the other holder's Permit: Err = %v, want nil (unaffected)", other.Err())
+	}
+	if st, _ := ps[1].sem.Stats(bg(t)); st.InUse != 2 {
+		t.Fatalf("InUse = %d, want 2 (the other holder and the granted waiter)", st.InUse)
+	}
+	other.Release()
+	wp.Release()
+	settled(t, c, opts, ps[1:], 2)
+}
+
+// testPartitionedHolder: a holder cut off from etcd (its client's TCP
+// connections dropped and refused) learns that its permit is lost once its
+// lease expires, the waiter elsewhere is granted, and after the partition
+// heals the same Semaphore acquires again (a new lease: the client
+// reconnected).
+func testPartitionedHolder(t *testing.T, c *cluster) {
+	const ttl = 2 * time.Second
+	opts := uniqueOpts(t, fleet.WithTTL(ttl))
+	lead := c.leader()
+	px := newProxy(t, c.members[lead].clientURL.Host)
+	cut := c.client(t, px.endpoint())
+	a, err := fleet.Open(bg(t), cut, "sem", append(opts, fleet.WithPermits(1))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Detach(bg(t))
+	b := openProcs(t, c, 1, 1, opts)[0].sem
+	h, err := a.Acquire(bg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *fleet.Permit, 1)
+	go func() {
+		p, err := b.Acquire(bg(t))
+		if err != nil {
+			t.Errorf("waiter: %v", err)
+		}
+		got <- p
+	}()
+	waitWaiting(t, b, 1)
+	start := time.Now()
+	px.partition()
+	var bp *fleet.Permit
+	select {
+	case bp = <-got:
+	case <-time.After(ttl + 5*time.Second):
+		t.Fatalf("waiter not granted %v after the holder was partitioned (TTL %v)", ttl+5*time.Second, ttl)
+	}
+	grantedAt := time.Since(start)
+	select {
+	case <-h.Done():
+		if !errors.Is(h.Err(), fleet.ErrLeaseLost) {
+			t.Fatalf("partitioned holder: Err = %v, want ErrLeaseLost", h.Err())
+		}
+	case <-time.After(ttl + 5*time.Second):
+		t.Fatalf("partitioned holder not told of the loss %v after the partition", ttl+5*time.Second)
+	}
+	t.Logf("waiter granted %v, holder told %v after the partition (TTL %v); the gap is the fencing window of docs/fleet.md",
+		grantedAt.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), ttl)
+	bp.Release()
+	px.heal()
+	ctx, cancel := context.WithTimeout(bg(t), 10*time.Second)
+	defer cancel()
+	p, err := a.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("Acquire after the partition healed = %v, want a grant (the client reconnects, a new lease is granted)", err)
+	}
+	p.Release()
+}
+
+// testCompaction: a process whose watch falls behind a compaction (its
+// connection is cut while the semaphore moves on and etcd compacts) resyncs
+// and still sees its waiter granted.
+func testCompaction(t *testing.T, c *cluster) {
+	opts := uniqueOpts(t, fleet.WithTTL(5*time.Second))
+	lead := c.leader()
+	px := newProxy(t, c.members[lead].clientURL.Host)
+	cut := c.client(t, px.endpoint())
+	holder := openProcs(t, c, 1, 1, opts)[0]
+	w, err := fleet.Open(bg(t), cut, "sem", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Detach(bg(t))
+	h, err := holder.sem.Acquire(bg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		p, err := w.Acquire(bg(t))
+		if err == nil {
+			p.Release()
+		}
+		got <- err
+	}()
+	waitWaiting(t, holder.sem, 1)
+	px.partition()
+	h.Release()
+	// Move the cluster on (outside the semaphore's prefix) and compact.
+	var rev int64
+	for i := range 20 {
+		r, err := holder.cli.Put(bg(t), fmt.Sprintf("/fleet-compaction-test/%d", i), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = r.Header.Revision
+	}
+	if _, err := holder.cli.Compact(bg(t), rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatalf("Compact(%d): %v", rev, err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	px.heal()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("waiter behind a compaction = %v, want a grant", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waiter not granted 10s after its watch came back behind a compaction")
+	}
+}

@@ -1,0 +1,329 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// maxRewriteOps is how many keys one SetMaxPermits or Close may rewrite:
+// etcd's default --max-txn-ops is 128 per Txn branch, compares included.
+const maxRewriteOps = 60
+
+// SetMaxPermits sets the semaphore's maximum to n, fleet-wide.
+//
+// Growing lets queued waiters everywhere be granted at once, in FIFO order.
+// Shrinking keeps holders: after a shrink below what is in use, InUse may
+// exceed MaxPermits until enough permits come back, and a grant of k then
+// waits until InUse + k <= n. Queued waiters that ask for more than n fail
+// with ErrTooLarge; the waiters behind them keep their order. It works after
+// Close.
+//
+// It is one read and one Txn, repeated if the semaphore changed in between.
+// A shrink must mark every holder and every waiter larger than n in that
+// Txn; if more than 60 keys need marking it fails, changing nothing. It
+// returns ctx.Err() or an error wrapping the client's if etcd could not be
+// asked, and panics with a message starting "fleet:" if n is negative or
+// larger than MaxPermitsLimit.
+func (s *Semaphore) SetMaxPermits(ctx context.Context, n int) error {
+	if n < 0 || int64(n) > MaxPermitsLimit {
+		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
+	}
+	return s.rewrite(ctx, "SetMaxPermits", func(v *view, st map[string]status) ([]clientv3.Op, []*entry, bool) {
+		if v.max == int64(n) {
+			return nil, nil, true
+		}
+		ops := []clientv3.Op{clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n)))}
+		if int64(n) > v.max {
+			return ops, nil, false
+		}
+		var marked []*entry
+		for _, e := range v.entries {
+			switch {
+			case e.flag != flagNone:
+			case st[e.key] == stGranted:
+				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagPinned, e.stamp), clientv3.WithIgnoreLease()))
+				marked = append(marked, e)
+			case st[e.key] == stWaiting && e.n > int64(n):
+				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagRejected, e.stamp), clientv3.WithIgnoreLease()))
+				marked = append(marked, e)
+			}
+		}
+		return ops, marked, false
+	})
+}
+
+// Close closes the semaphore fleet-wide: every Acquire queued in any
+// process fails with ErrClosed (which wraps core.ErrClosed), every later
+// Acquire fails the same way (one whose ctx is already done reports
+// ctx.Err()), and TryAcquire fails. Permits already held stay valid and can
+// be released. Close is idempotent and irreversible. To end only this
+// process's use of the semaphore, call Detach instead.
+//
+// It returns ctx.Err() or an error wrapping the client's if etcd could not
+// be asked, and fails changing nothing if more than 60 holders would need
+// marking in its Txn.
+func (s *Semaphore) Close(ctx context.Context) error {
+	return s.rewrite(ctx, "Close", func(v *view, st map[string]status) ([]clientv3.Op, []*entry, bool) {
+		if v.closed {
+			return nil, nil, true
+		}
+		ops := []clientv3.Op{clientv3.OpPut(s.pfx+keyClosed, "")}
+		var marked []*entry
+		for _, e := range v.entries {
+			if e.flag == flagNone && st[e.key] == stGranted {
+				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagPinned, e.stamp), clientv3.WithIgnoreLease()))
+				marked = append(marked, e)
+			}
+		}
+		return ops, marked, false
+	})
+}
+
+// rewrite reads the semaphore, lets plan compute the writes, and commits
+// them only if nothing was put under the prefix since the read (a new
+// waiter, a grant-changing flag, a new maximum) and every rewritten key
+// still is the one read (deletions do not change the prefix's modification
+// revisions, but they only free permits, which plan's decisions survive).
+// Pinning granted keys in the same Txn as the new maximum or the closed
+// flag is what keeps every grant in force (see grants).
+func (s *Semaphore) rewrite(ctx context.Context, op string, plan func(*view, map[string]status) ([]clientv3.Op, []*entry, bool)) error {
+	for {
+		v, err := s.read(ctx)
+		if err != nil {
+			return err
+		}
+		if !v.hasMax {
+			return fmt.Errorf("%w: %q", ErrNotExist, s.name)
+		}
+		st, _, _ := v.grants(s.mut.Load() == mutGrantByArrival)
+		ops, marked, done := plan(v, st)
+		if done {
+			return nil
+		}
+		if len(marked) > maxRewriteOps {
+			return fmt.Errorf("fleet: %s %q would mark %d queue keys in one Txn, more than %d", op, s.name, len(marked), maxRewriteOps)
+		}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.pfx).WithPrefix(), "<", v.rev+1)}
+		for _, e := range marked {
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(e.key), "=", e.createRev))
+		}
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.etcdErr(op, err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+	}
+}
+
+// read returns the semaphore's state from one linearizable Get.
+func (s *Semaphore) read(ctx context.Context) (*view, error) {
+	resp, err := s.cli.Get(ctx, s.pfx, clientv3.WithPrefix())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, s.etcdErr("read", err)
+	}
+	return viewOf(s.pfx, resp.Header.Revision, resp.Kvs), nil
+}
+
+// Stats is the state of a semaphore at one etcd revision.
+type Stats struct {
+	Revision   int64 // the etcd revision read
+	MaxPermits int
+	InUse      int // permits held (may exceed MaxPermits after a shrink)
+	Available  int // max(MaxPermits-InUse, 0)
+	Waiting    int // Acquire calls queued, in every process
+	Closed     bool
+}
+
+// Stats reads the whole semaphore with one linearizable Get and returns its
+// state, or ctx.Err() or an error wrapping the client's.
+func (s *Semaphore) Stats(ctx context.Context) (Stats, error) {
+	v, err := s.read(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	_, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival)
+	return Stats{Revision: v.rev, MaxPermits: int(v.max), InUse: int(inUse), Available: int(max(v.max-inUse, 0)), Waiting: waiting, Closed: v.closed}, nil
+}
+
+// MaxPermits returns the maximum in force (see Stats).
+func (s *Semaphore) MaxPermits(ctx context.Context) (int, error) {
+	st, err := s.Stats(ctx)
+	return st.MaxPermits, err
+}
+
+// InUse returns the number of permits held in the whole fleet (see Stats).
+func (s *Semaphore) InUse(ctx context.Context) (int, error) {
+	st, err := s.Stats(ctx)
+	return st.InUse, err
+}
+
+// AvailablePermits returns the permits neither held nor granted, never less
+// than 0 (see Stats). While waiters are queued the free permits are reserved
+// for the head waiter, so TryAcquire fails even when this is positive.
+func (s *Semaphore) AvailablePermits(ctx context.Context) (int, error) {
+	st, err := s.Stats(ctx)
+	return st.Available, err
+}
+
+// Waiting returns the number of Acquire calls queued in every process (see
+// Stats).
+func (s *Semaphore) Waiting(ctx context.Context) (int, error) {
+	st, err := s.Stats(ctx)
+	return st.Waiting, err
+}
+
+// Closed reports whether Close has been called by any process (see Stats).
+func (s *Semaphore) Closed(ctx context.Context) (bool, error) {
+	st, err := s.Stats(ctx)
+	return st.Closed, err
+}
+
+// Release returns n permits that this process holds, for callers that do not
+// keep the Permit (the golang.org/x/sync/semaphore style): it takes them
+// from this process's Permits, newest first, deleting the keys it empties
+// and lowering the weight of at most one other. Permits emptied this way
+// report ErrReleased. The oldest waiters anywhere are granted the permits.
+//
+// n == 0 does nothing. It returns an error wrapping the client's if etcd
+// could not be reached (the deletes are retried in the background, as for
+// Permit.Release). It panics with a message starting "fleet:" if n is
+// negative or more than this process holds.
+func (s *Semaphore) Release(n int) error {
+	if n < 0 {
+		panic(fmt.Sprintf("fleet: Release of negative n (%d)", n))
+	}
+	if n == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	var held []*local
+	total := 0
+	for _, l := range s.local {
+		if l.state == lsHeld {
+			held = append(held, l)
+			total += l.p.n
+		}
+	}
+	if total < n {
+		s.mu.Unlock()
+		panic(fmt.Sprintf("fleet: Release of %d permits, more than this process holds (%d)", n, total))
+	}
+	slices.SortFunc(held, func(a, b *local) int { return cmpInt(b.rev, a.rev) })
+	var deletes []string
+	var partial *local
+	rem := n
+	for _, l := range held {
+		if rem == 0 {
+			break
+		}
+		if l.p.n <= rem {
+			rem -= l.p.n
+			delete(s.local, l.key)
+			l.state = lsFailed
+			l.p.finishLocked(ErrReleased)
+			deletes = append(deletes, l.key)
+			continue
+		}
+		l.p.n -= rem
+		l.n -= int64(rem)
+		rem = 0
+		partial = l
+	}
+	var newN int64
+	if partial != nil {
+		newN = partial.n
+	}
+	s.mu.Unlock()
+	var firstErr error
+	for _, key := range deletes {
+		if err := s.deleteKey(key); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if partial != nil {
+		if err := s.shrinkKey(partial.key, newN); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// shrinkKey lowers a held key's weight to n, keeping its flag (a pin must
+// not be lost) and its create revision (its place).
+func (s *Semaphore) shrinkKey(key string, n int64) error {
+	ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
+	defer cancel()
+	for {
+		resp, err := s.cli.Get(ctx, key)
+		if err != nil {
+			return s.etcdErr("release", err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil // lost meanwhile: the permits are back anyway
+		}
+		kv := resp.Kvs[0]
+		e, ok := parseEntry(kv)
+		if !ok || e.n <= n {
+			return nil
+		}
+		t, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(key, encodeEntry(n, e.flag, e.stamp), clientv3.WithIgnoreLease())).Commit()
+		if err != nil {
+			return s.etcdErr("release", err)
+		}
+		if t.Succeeded {
+			return nil
+		}
+	}
+}
+
+// Detach ends this process's use of the semaphore; the semaphore itself
+// stays open for everyone else. It fails this process's queued Acquires
+// with ErrDetached, ends its Permits (Err reports ErrDetached), revokes its
+// lease so that etcd returns their permits at once, and stops its watch and
+// background goroutines. Later calls on the Semaphore fail with ErrDetached
+// (Permit.Release does nothing). Detach is idempotent; it returns an error
+// wrapping the client's if the revoke failed, in which case the permits
+// return when the lease expires.
+func (s *Semaphore) Detach(ctx context.Context) error {
+	s.mu.Lock()
+	if s.detached {
+		s.mu.Unlock()
+		return nil
+	}
+	s.detached = true
+	for _, l := range s.local {
+		switch l.state {
+		case lsPending, lsWaiting:
+			s.failLocked(l, ErrDetached)
+		case lsHeld:
+			l.p.finishLocked(ErrDetached)
+			delete(s.local, l.key)
+		default:
+			delete(s.local, l.key)
+		}
+	}
+	ls := s.lease
+	s.mu.Unlock()
+	var err error
+	if ls != nil {
+		if _, rerr := s.cli.Revoke(ctx, clientv3.LeaseID(ls.id)); rerr != nil {
+			err = s.etcdErr("detach: revoke lease", rerr)
+		}
+	}
+	s.cancelBg()
+	s.wg.Wait()
+	return err
+}

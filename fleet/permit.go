@@ -1,0 +1,109 @@
+package fleet
+
+import (
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// A Permit holds permits acquired from a Semaphore and returns them exactly
+// once. It is safe for concurrent use.
+//
+// Unlike core.Permit, a fleet Permit can be lost: if the process's lease
+// ends (the process was cut off from etcd for about the TTL, or the lease
+// was revoked) or its key is deleted by someone else, the permits go back
+// to the semaphore and other processes may be granted them. Done is then
+// closed and Err returns ErrLeaseLost; the holder must stop touching the
+// guarded resource. The holder learns this up to about a second after etcd
+// acted, so a resource that must never see two holders should also check
+// IsHeld in its own etcd Txns or take Revision as a fencing token
+// (docs/fleet.md).
+type Permit struct {
+	s     *Semaphore
+	key   string
+	rev   int64
+	lease int64
+	// n, err and done are protected by s.mu (the zero-permit Permit has no
+	// Semaphore and is never changed).
+	n    int
+	err  error
+	done chan struct{}
+}
+
+// Release returns the Permit's permits to the semaphore with one etcd
+// delete: the oldest waiter anywhere is granted them at that revision. It
+// returns nil once etcd applied the delete. If etcd could not be reached
+// within WithOpTimeout it returns an error wrapping the client's; the
+// Permit counts as released all the same (Done is closed), and the
+// Semaphore keeps retrying the delete in the background until it lands or
+// the lease expires. Releasing a Permit that is empty, already released or
+// lost does nothing and returns nil. It works after Close.
+func (p *Permit) Release() error {
+	if p == nil || p.s == nil {
+		return nil
+	}
+	s := p.s
+	s.mu.Lock()
+	if p.n == 0 || p.err != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	if l := s.local[p.key]; l != nil && l.p == p {
+		delete(s.local, p.key)
+		l.state = lsFailed
+	}
+	p.finishLocked(ErrReleased)
+	s.mu.Unlock()
+	return s.deleteKey(p.key)
+}
+
+// finishLocked ends the Permit with err (ErrReleased, ErrLeaseLost, ...).
+func (p *Permit) finishLocked(err error) {
+	if p.err != nil {
+		return
+	}
+	p.n = 0
+	p.err = err
+	close(p.done)
+}
+
+func (p *Permit) lock() func() {
+	if p.s == nil {
+		return func() {}
+	}
+	p.s.mu.Lock()
+	return p.s.mu.Unlock
+}
+
+// Count returns the number of permits the Permit holds: what was acquired,
+// less what Semaphore.Release took from it, or 0 once released or lost.
+func (p *Permit) Count() int {
+	defer p.lock()()
+	return p.n
+}
+
+// Done returns a channel that is closed when the Permit stops holding its
+// permits: after Release, after Semaphore.Release took all of them, or when
+// they were lost (see Err). It is never closed for the empty Permit of
+// AcquireN(ctx, 0).
+func (p *Permit) Done() <-chan struct{} { return p.done }
+
+// Err returns nil while the Permit holds its permits, and once Done is
+// closed: ErrReleased after a release, ErrLeaseLost if they were lost (the
+// process's lease ended or the key was deleted), or ErrDetached after
+// Semaphore.Detach.
+func (p *Permit) Err() error {
+	defer p.lock()()
+	return p.err
+}
+
+// Revision returns the etcd revision at which the permits were requested
+// (the create revision of the Permit's key). It increases with every grant
+// of the semaphore in FIFO order, so a resource can use it as a fencing
+// token: reject a request carrying a smaller token than one already seen.
+func (p *Permit) Revision() int64 { return p.rev }
+
+// IsHeld returns an etcd comparison that holds exactly while the Permit's
+// key exists: put it in the If of your own Txn to make a write conditional
+// on still holding the permits (like concurrency.Mutex.IsOwner).
+func (p *Permit) IsHeld() clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(p.key), "=", p.rev)
+}

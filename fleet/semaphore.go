@@ -1,0 +1,607 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// A Semaphore is one process's handle on a weighted counting semaphore that
+// lives in etcd and is shared by every process that opens the same name on
+// the same cluster. It is safe for concurrent use. Create it with Open and
+// end this process's part in it with Detach.
+//
+// Waiters are served strictly in etcd revision order across every process
+// and machine, with direct handoff: a released permit goes to the oldest
+// waiter at the revision of the release, never to a newcomer. However many
+// goroutines use it, a Semaphore holds one etcd lease (every key it writes
+// is attached to it, so a crashed process's permits and queue places vanish
+// when the lease expires) and one watch on the semaphore's keys.
+//
+// Memory model: the Release whose delete reaches etcd at revision R
+// synchronizes, through etcd's linearizability, before the Acquire that is
+// granted at R returns, in any process. Within one process this is also a
+// happens-before edge in the Go memory model, because the grant is delivered
+// by the goroutine that applied R.
+type Semaphore struct {
+	cli       *clientv3.Client
+	name      string
+	pfx       string
+	ttl       time.Duration
+	opTimeout time.Duration
+
+	// now stamps enqueued keys (diagnostic only; the GrantByArrival mutant
+	// orders by it). Tests may replace it before the first Acquire.
+	now func() time.Time
+	// mut selects a deliberately broken behaviour for the mutant tests.
+	mut atomic.Int32
+
+	bg       context.Context // cancelled by Detach
+	cancelBg context.CancelFunc
+	wg       sync.WaitGroup
+	reapKick chan struct{}
+
+	// mu protects everything below.
+	mu       sync.Mutex
+	lease    *leaseState    // the lease new keys go under; nil when none
+	granting chan struct{}  // closed when the lease grant in flight ends
+	leases   map[int64]bool // every lease this Semaphore granted: their keys are ours
+	seq      uint64
+	local    map[string]*local // this process's queue keys, by key
+	mirror   *view             // the watch's copy of the semaphore; nil before the first sync
+	detached bool
+
+	watchStarts atomic.Int64 // watches opened, for tests
+}
+
+type leaseState struct {
+	id int64
+}
+
+// localState is where one of this process's queue keys stands.
+type localState uint8
+
+const (
+	lsPending   localState = iota // the enqueue Txn is in flight
+	lsWaiting                     // in the queue, not granted
+	lsHeld                        // granted, owned by a Permit
+	lsAbandoned                   // only with the KeepOnCancel mutant
+	lsFailed
+)
+
+type local struct {
+	key   string
+	lease int64
+	n     int64
+	rev   int64 // revision of the Txn that created the key; 0 while pending
+	state localState
+	ch    chan result // receives the one outcome of a waiting Acquire
+	p     *Permit
+}
+
+type result struct {
+	p   *Permit
+	err error
+}
+
+// Mutants, selected by tests through export_test.go.
+const (
+	mutNone           = iota
+	mutGrantByArrival // order the queue by the enqueuing clients' clocks
+	mutKeepOnCancel   // a cancelled Acquire leaves its key in the queue
+	mutSilentLoss     // a lost Permit is dropped without telling its holder
+)
+
+// An Option configures Open.
+type Option func(*options)
+
+type options struct {
+	permits   int64
+	ttl       time.Duration
+	opTimeout time.Duration
+	prefix    string
+}
+
+// WithPermits creates the semaphore with n permits if it does not exist
+// yet. If it exists with a different maximum, Open fails with
+// ErrPermitsMismatch. Without WithPermits, Open fails with ErrNotExist for a
+// semaphore nobody created.
+func WithPermits(n int) Option { return func(o *options) { o.permits = int64(n) } }
+
+// WithTTL sets the TTL of the process's lease (default 10 s, rounded up to
+// whole seconds; etcd may raise it to its minimum). A process that crashes
+// or loses contact with the cluster loses its permits and queue places
+// after about this long; a shorter TTL returns them sooner but makes a slow
+// or paused process lose them more easily.
+func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
+
+// WithOpTimeout bounds each etcd request made without a caller's ctx
+// (Permit.Release, Release, cleanup after a cancelled Acquire; default 5 s).
+func WithOpTimeout(d time.Duration) Option { return func(o *options) { o.opTimeout = d } }
+
+// WithPrefix sets the etcd key prefix under which semaphores live (default
+// "/gosync/fleet/"). Every process sharing a semaphore must use the same one.
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// DefaultTTL is the lease TTL when WithTTL is not given.
+const DefaultTTL = 10 * time.Second
+
+// MaxPermitsLimit is the largest maximum a semaphore can have.
+const MaxPermitsLimit = math.MaxInt64 / 2
+
+// Open opens the semaphore called name on the cluster cli talks to.
+//
+// With WithPermits(n) the first opener creates it with n permits; a later
+// Open WithPermits(n) succeeds if the stored maximum is n and fails with
+// ErrPermitsMismatch otherwise. Without WithPermits, Open fails with
+// ErrNotExist if nobody created it. A name must be 1 to 128 characters from
+// [A-Za-z0-9._-] and not "." or "..": anything else fails with ErrBadName,
+// so no name can reach into another semaphore's keys. etcd errors are
+// returned wrapped.
+//
+// Open starts the Semaphore's watch; its lease is granted by the first
+// Acquire. Call Detach when the process is done with it. Open panics with a
+// message starting "fleet:" if cli is nil or n is negative.
+func Open(ctx context.Context, cli *clientv3.Client, name string, opts ...Option) (*Semaphore, error) {
+	if cli == nil {
+		panic("fleet: Open with a nil client")
+	}
+	o := options{permits: -1, ttl: DefaultTTL, opTimeout: 5 * time.Second, prefix: "/gosync/fleet/"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if o.permits > MaxPermitsLimit {
+		return nil, fmt.Errorf("fleet: WithPermits(%d) is more than MaxPermitsLimit", o.permits)
+	}
+	if o.prefix == "" {
+		return nil, fmt.Errorf("%w: empty key prefix", ErrBadName)
+	}
+	pfx := o.prefix + name + "/"
+	if o.permits >= 0 {
+		resp, err := cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(pfx+keyMax), "=", 0)).
+			Then(clientv3.OpPut(pfx+keyMax, padPermits(o.permits))).
+			Else(clientv3.OpGet(pfx + keyMax)).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("fleet: open %q: %w", name, err)
+		}
+		if !resp.Succeeded {
+			kvs := resp.Responses[0].GetResponseRange().Kvs
+			if len(kvs) == 1 && string(kvs[0].Value) != padPermits(o.permits) {
+				return nil, fmt.Errorf("%w: %q has %s permits, Open asked for %d", ErrPermitsMismatch, name, strings.TrimLeft(string(kvs[0].Value), "0"), o.permits)
+			}
+		}
+	} else {
+		resp, err := cli.Get(ctx, pfx+keyMax)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: open %q: %w", name, err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, fmt.Errorf("%w: %q (Open it WithPermits to create it)", ErrNotExist, name)
+		}
+	}
+	s := &Semaphore{
+		cli: cli, name: name, pfx: pfx, ttl: o.ttl, opTimeout: o.opTimeout,
+		now:      time.Now,
+		reapKick: make(chan struct{}, 1),
+		leases:   make(map[int64]bool),
+		local:    make(map[string]*local),
+	}
+	s.bg, s.cancelBg = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.watchLoop()
+	go s.reapLoop()
+	return s, nil
+}
+
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 128 {
+		return fmt.Errorf("%w %q: want 1 to 128 characters, not \".\" or \"..\"", ErrBadName, name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%w %q: character %q is not one of [A-Za-z0-9._-]", ErrBadName, name, c)
+		}
+	}
+	return nil
+}
+
+// Name returns the semaphore's name.
+func (s *Semaphore) Name() string { return s.name }
+
+// Acquire acquires one permit. It is AcquireN(ctx, 1).
+func (s *Semaphore) Acquire(ctx context.Context) (*Permit, error) { return s.AcquireN(ctx, 1) }
+
+// AcquireN acquires n permits, blocking until they are granted, ctx is done,
+// or the semaphore is closed. Waiters are served strictly in the order etcd
+// committed their enqueue (revision order), across every process: while any
+// waiter is queued, a new AcquireN queues behind it even if enough permits
+// are free. An uncontended AcquireN is one etcd round trip.
+//
+// On success it returns a Permit holding n permits and a nil error. Watch
+// the Permit's Done channel: the permits can be lost with the lease.
+//
+// On failure it returns a nil Permit, holds nothing, and leaves no permit
+// stranded: its queue key is deleted (a grant that raced the failure passes
+// to the next waiter), by the call itself within WithOpTimeout or else by
+// the Semaphore's background cleanup, and at the latest when the lease
+// expires. The error is
+//   - ctx.Err() if ctx is done, including before the call;
+//   - an error satisfying errors.Is(err, ErrClosed) (and core.ErrClosed) if
+//     the semaphore is closed before the permits are granted;
+//   - an error satisfying errors.Is(err, ErrTooLarge) (and
+//     core.ErrTooLarge) at once if n exceeds the maximum, or later if
+//     SetMaxPermits shrinks the maximum below n while it waits;
+//   - ErrLeaseLost if the process's lease ended while it waited;
+//   - ErrDetached after Detach;
+//   - ErrNotExist if the semaphore's keys were deleted from etcd;
+//   - an error wrapping the etcd client's if the cluster could not be
+//     asked; it never blocks past ctx because of the cluster.
+//
+// n == 0 succeeds with an empty Permit after one read that checks the
+// semaphore is not closed. AcquireN panics with a message starting "fleet:"
+// if n is negative.
+func (s *Semaphore) AcquireN(ctx context.Context, n int) (*Permit, error) {
+	if n < 0 {
+		panic(fmt.Sprintf("fleet: AcquireN with negative n (%d)", n))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return s.acquireZero(ctx)
+	}
+	p, _, err := s.acquire(ctx, int64(n), true)
+	return p, err
+}
+
+// TryAcquire acquires one permit without waiting. It is TryAcquireN(ctx, 1).
+func (s *Semaphore) TryAcquire(ctx context.Context) (*Permit, bool, error) {
+	return s.TryAcquireN(ctx, 1)
+}
+
+// TryAcquireN acquires n permits without waiting for other holders. It is
+// one etcd round trip when it succeeds and two when it fails.
+//
+// On success it returns a Permit holding n permits, true and a nil error.
+// It returns nil, false, nil, holding nothing, if fewer than n permits are
+// free, if any waiter is queued anywhere (a TryAcquire never barges past a
+// waiter), if n exceeds the maximum, or if the semaphore is closed. It
+// returns nil, false and an error if ctx ends or the cluster could not be
+// asked. n == 0 succeeds with an empty Permit unless the semaphore is
+// closed. TryAcquireN panics with a message starting "fleet:" if n is
+// negative.
+func (s *Semaphore) TryAcquireN(ctx context.Context, n int) (*Permit, bool, error) {
+	if n < 0 {
+		panic(fmt.Sprintf("fleet: TryAcquireN with negative n (%d)", n))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		p, err := s.acquireZero(ctx)
+		if errors.Is(err, ErrClosed) {
+			return nil, false, nil
+		}
+		return p, err == nil, err
+	}
+	p, ok, err := s.acquire(ctx, int64(n), false)
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrTooLarge) {
+		return nil, false, nil
+	}
+	return p, ok, err
+}
+
+func (s *Semaphore) acquireZero(ctx context.Context) (*Permit, error) {
+	v, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.refusal(s.name, 0); err != nil {
+		return nil, err
+	}
+	return &Permit{done: make(chan struct{})}, nil
+}
+
+// acquire enqueues a key for n permits in one Txn that also reads the whole
+// semaphore, and decides from that read whether the key is granted at once.
+// If not and wait is set, it waits for the watch to see the grant.
+func (s *Semaphore) acquire(ctx context.Context, n int64, wait bool) (*Permit, bool, error) {
+	ls, err := s.ensureLease(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	if s.detached {
+		s.mu.Unlock()
+		return nil, false, ErrDetached
+	}
+	s.seq++
+	l := &local{key: queueKey(s.pfx, ls.id, s.seq), lease: ls.id, n: n, ch: make(chan result, 1)}
+	// Registered before the Txn is sent: the watch may see the key before
+	// the Txn's response arrives, and the cleanup deletes keys of ours that
+	// no local record claims.
+	s.local[l.key] = l
+	s.mu.Unlock()
+
+	tctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	resp, err := s.cli.Txn(tctx).
+		If(clientv3.Compare(clientv3.Value(s.pfx+keyMax), ">", padPermits(n-1)), // max >= n
+			clientv3.Compare(clientv3.Version(s.pfx+keyClosed), "=", 0)).
+		Then(clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id))),
+			clientv3.OpGet(s.pfx, clientv3.WithPrefix())).
+		Else(clientv3.OpGet(s.pfx, clientv3.WithPrefix())).
+		Commit()
+	cancel()
+	if err != nil {
+		// The outcome is unknown: the key may exist or appear later.
+		// Dropping the record makes it an orphan the cleanup deletes.
+		s.forget(l)
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, s.etcdErr("acquire", err)
+	}
+	rng := resp.Responses[len(resp.Responses)-1].GetResponseRange()
+	v := viewOf(s.pfx, resp.Header.Revision, rng.Kvs)
+	if !resp.Succeeded {
+		s.forget(l)
+		return nil, false, v.refusal(s.name, n)
+	}
+	st, _, _ := v.grants(s.mut.Load() == mutGrantByArrival)
+
+	s.mu.Lock()
+	if l.state == lsFailed { // the lease ended while the Txn was in flight
+		s.mu.Unlock()
+		r := <-l.ch
+		return nil, false, r.err
+	}
+	l.rev = resp.Header.Revision
+	if st[l.key] == stGranted {
+		p := s.holdLocked(l)
+		s.mu.Unlock()
+		return p, true, nil
+	}
+	if !wait {
+		delete(s.local, l.key)
+		s.mu.Unlock()
+		_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
+		return nil, false, nil
+	}
+	l.state = lsWaiting
+	// The watch may already be past the Txn's revision.
+	s.evaluateLocked()
+	s.mu.Unlock()
+
+	select {
+	case r := <-l.ch:
+		return r.p, r.err == nil, r.err
+	case <-ctx.Done():
+		return nil, false, s.cancelWait(l, ctx.Err())
+	}
+}
+
+// cancelWait ends a waiting Acquire whose ctx is done: it deletes the key,
+// which passes on a grant that raced the cancellation.
+func (s *Semaphore) cancelWait(l *local, err error) error {
+	s.mu.Lock()
+	select {
+	case r := <-l.ch:
+		if r.err != nil {
+			// Failed first (closed, too large, lease lost): the key is
+			// already ours to forget; report the ctx error like core.
+			s.mu.Unlock()
+			return err
+		}
+		// Granted first: the Permit never reaches the caller, so the
+		// grant is passed on by deleting the key below.
+		r.p.finishLocked(err)
+	default:
+	}
+	if s.mut.Load() == mutKeepOnCancel {
+		l.state = lsAbandoned
+		s.mu.Unlock()
+		return err
+	}
+	delete(s.local, l.key)
+	l.state = lsFailed
+	s.mu.Unlock()
+	// Bounded by cleanupGrace, not by the caller's (done) ctx nor by
+	// WithOpTimeout: a cancelled Acquire returns promptly even while etcd
+	// elects a leader; the cleanup then retries the delete.
+	_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
+	return err
+}
+
+// cleanupGrace bounds how long a cancelled Acquire waits for its key's
+// delete before leaving it to the background cleanup.
+const cleanupGrace = 300 * time.Millisecond
+
+// forget drops l's record after a failed or refused enqueue.
+func (s *Semaphore) forget(l *local) {
+	s.mu.Lock()
+	if s.local[l.key] == l {
+		delete(s.local, l.key)
+	}
+	l.state = lsFailed
+	s.mu.Unlock()
+	s.kickReaper()
+}
+
+// holdLocked turns a granted record into a Permit.
+func (s *Semaphore) holdLocked(l *local) *Permit {
+	l.state = lsHeld
+	l.p = &Permit{s: s, key: l.key, rev: l.rev, lease: l.lease, n: int(l.n), done: make(chan struct{})}
+	return l.p
+}
+
+// failLocked ends a waiting or pending record with err.
+func (s *Semaphore) failLocked(l *local, err error) {
+	delete(s.local, l.key)
+	l.state = lsFailed
+	l.ch <- result{err: err}
+}
+
+// refusal explains why an enqueue Txn's compares failed, from the state it
+// read, or returns nil if nothing stops a request for n.
+func (v *view) refusal(name string, n int64) error {
+	switch {
+	case !v.hasMax:
+		return fmt.Errorf("%w: %q has no maximum key in etcd (deleted?)", ErrNotExist, name)
+	case v.closed:
+		return fmt.Errorf("%w: %q", ErrClosed, name)
+	case n > v.max:
+		return fmt.Errorf("%w: %q: AcquireN(%d) with MaxPermits %d", ErrTooLarge, name, n, v.max)
+	}
+	return nil
+}
+
+func (s *Semaphore) etcdErr(op string, err error) error {
+	return fmt.Errorf("fleet: %s %q: etcd: %w", op, s.name, err)
+}
+
+// ensureLease returns the current lease, granting one if there is none.
+// Concurrent callers share one grant; each waits for it only until its own
+// ctx ends.
+func (s *Semaphore) ensureLease(ctx context.Context) (*leaseState, error) {
+	for {
+		s.mu.Lock()
+		if s.detached {
+			s.mu.Unlock()
+			return nil, ErrDetached
+		}
+		if ls := s.lease; ls != nil {
+			s.mu.Unlock()
+			return ls, nil
+		}
+		if ch := s.granting; ch != nil {
+			s.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		s.granting = ch
+		s.mu.Unlock()
+		ls, err := s.grantLease(ctx)
+		s.mu.Lock()
+		s.granting = nil
+		close(ch)
+		s.mu.Unlock()
+		return ls, err
+	}
+}
+
+// grantLease grants a lease with the Semaphore's TTL and keeps it alive.
+func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
+	ttl := int64((s.ttl + time.Second - 1) / time.Second)
+	tctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	g, err := s.cli.Grant(tctx, max(ttl, 1))
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, s.etcdErr("grant lease", err)
+	}
+	ch, err := s.cli.KeepAlive(s.bg, g.ID)
+	if err != nil {
+		return nil, s.etcdErr("keep lease alive", err)
+	}
+	ls := &leaseState{id: int64(g.ID)}
+	s.mu.Lock()
+	if s.detached {
+		s.mu.Unlock()
+		rctx, cancel := context.WithTimeout(context.Background(), s.opTimeout)
+		_, _ = s.cli.Revoke(rctx, g.ID)
+		cancel()
+		return nil, ErrDetached
+	}
+	s.lease = ls
+	s.leases[ls.id] = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.keepAliveLoop(ls, ch)
+	return ls, nil
+}
+
+// keepAliveLoop drains the lease's keepalive responses. The client closes
+// the channel when the lease expired or was revoked, when no response came
+// for a whole TTL (a partition: the server expires the lease at about the
+// same time), or when Detach cancels it. Every Permit and waiter of the lease
+// then learns that it is lost, and the next Acquire grants a new lease.
+func (s *Semaphore) keepAliveLoop(ls *leaseState, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+	defer s.wg.Done()
+	for range ch {
+	}
+	s.mu.Lock()
+	if s.lease == ls {
+		s.lease = nil
+	}
+	for _, l := range s.local {
+		if l.lease != ls.id {
+			continue
+		}
+		s.loseLocked(l)
+	}
+	detached := s.detached
+	s.mu.Unlock()
+	if !detached {
+		// The server may still hold the lease (a partition that healed):
+		// revoke it so its keys go now rather than at expiry.
+		ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
+		_, _ = s.cli.Revoke(ctx, clientv3.LeaseID(ls.id))
+		cancel()
+	}
+}
+
+// loseLocked ends one record whose key is gone or whose lease ended.
+func (s *Semaphore) loseLocked(l *local) {
+	switch l.state {
+	case lsPending, lsWaiting:
+		s.failLocked(l, ErrLeaseLost)
+	case lsHeld:
+		delete(s.local, l.key)
+		l.state = lsFailed
+		if s.mut.Load() == mutSilentLoss {
+			return
+		}
+		l.p.finishLocked(ErrLeaseLost)
+	default:
+		delete(s.local, l.key)
+	}
+}
+
+// deleteKey deletes one of our queue keys within WithOpTimeout. On failure
+// the key is an orphan that the background cleanup retries.
+func (s *Semaphore) deleteKey(key string) error { return s.deleteKeyWithin(key, s.opTimeout) }
+
+func (s *Semaphore) deleteKeyWithin(key string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(s.bg, d)
+	defer cancel()
+	if _, err := s.cli.Delete(ctx, key); err != nil {
+		s.kickReaper()
+		return s.etcdErr("release", err)
+	}
+	return nil
+}
+
+func (s *Semaphore) kickReaper() {
+	select {
+	case s.reapKick <- struct{}{}:
+	default:
+	}
+}
