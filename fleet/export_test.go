@@ -28,3 +28,21 @@ func SetClock(s *Semaphore, now func() time.Time) { s.now = now }
 
 // WatchStarts returns how many watches s has opened.
 func WatchStarts(s *Semaphore) int64 { return s.watchStarts.Load() }
+
+// Debug describes s's local records and its mirror, for failure messages.
+func Debug(s *Semaphore) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := fmt.Sprintf("lease=%v leases=%v watches=%d resyncs=%d knownRev=%d", s.lease, s.leases, s.watchStarts.Load(), s.resyncs, s.knownRev)
+	for k, l := range s.local {
+		out += fmt.Sprintf("\n  local %s state=%d rev=%d n=%d", k[len(s.pfx):], l.state, l.rev, l.n)
+	}
+	if v := s.mirror; v != nil {
+		st, inUse, waiting := v.grants(false)
+		out += fmt.Sprintf("\n  mirror rev=%d max=%d closed=%v inUse=%d waiting=%d", v.rev, v.max, v.closed, inUse, waiting)
+		for k, e := range v.entries {
+			out += fmt.Sprintf("\n    %s cr=%d lease=%x n=%d flag=%c status=%d", k[len(s.pfx):], e.createRev, e.lease, e.n, e.flag, st[k])
+		}
+	}
+	return out
+}

@@ -12,7 +12,16 @@ import (
 // etcd's default --max-txn-ops is 128 per Txn branch, compares included.
 const maxRewriteOps = 60
 
-// SetMaxPermits sets the semaphore's maximum to n, fleet-wide.
+// SetMaxPermits sets the semaphore's maximum to n, fleet-wide, within
+// WithOpTimeout. It is SetMaxPermitsContext without the error: use that to
+// learn whether etcd could be reached.
+func (s *Semaphore) SetMaxPermits(n int) {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	_ = s.SetMaxPermitsContext(ctx, n)
+}
+
+// SetMaxPermitsContext sets the semaphore's maximum to n, fleet-wide.
 //
 // Growing lets queued waiters everywhere be granted at once, in FIFO order.
 // Shrinking keeps holders: after a shrink below what is in use, InUse may
@@ -27,7 +36,7 @@ const maxRewriteOps = 60
 // returns ctx.Err() or an error wrapping the client's if etcd could not be
 // asked, and panics with a message starting "fleet:" if n is negative or
 // larger than MaxPermitsLimit.
-func (s *Semaphore) SetMaxPermits(ctx context.Context, n int) error {
+func (s *Semaphore) SetMaxPermitsContext(ctx context.Context, n int) error {
 	if n < 0 || int64(n) > MaxPermitsLimit {
 		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
 	}
@@ -55,7 +64,17 @@ func (s *Semaphore) SetMaxPermits(ctx context.Context, n int) error {
 	})
 }
 
-// Close closes the semaphore fleet-wide: every Acquire queued in any
+// Close closes the semaphore fleet-wide within WithOpTimeout. It is
+// CloseContext without the error: use that to learn whether etcd could be
+// reached. Close does not end this process's use of the semaphore: that is
+// Detach.
+func (s *Semaphore) Close() {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	_ = s.CloseContext(ctx)
+}
+
+// CloseContext closes the semaphore fleet-wide: every Acquire queued in any
 // process fails with ErrClosed (which wraps core.ErrClosed), every later
 // Acquire fails the same way (one whose ctx is already done reports
 // ctx.Err()), and TryAcquire fails. Permits already held stay valid and can
@@ -65,7 +84,7 @@ func (s *Semaphore) SetMaxPermits(ctx context.Context, n int) error {
 // It returns ctx.Err() or an error wrapping the client's if etcd could not
 // be asked, and fails changing nothing if more than 60 holders would need
 // marking in its Txn.
-func (s *Semaphore) Close(ctx context.Context) error {
+func (s *Semaphore) CloseContext(ctx context.Context) error {
 	return s.rewrite(ctx, "Close", func(v *view, st map[string]status) ([]clientv3.Op, []*entry, bool) {
 		if v.closed {
 			return nil, nil, true
@@ -156,55 +175,101 @@ func (s *Semaphore) Stats(ctx context.Context) (Stats, error) {
 	return Stats{Revision: v.rev, MaxPermits: int(v.max), InUse: int(inUse), Available: int(max(v.max-inUse, 0)), Waiting: waiting, Closed: v.closed}, nil
 }
 
-// MaxPermits returns the maximum in force (see Stats).
-func (s *Semaphore) MaxPermits(ctx context.Context) (int, error) {
-	st, err := s.Stats(ctx)
-	return st.MaxPermits, err
+// snapshot is Stats within WithOpTimeout, or, if etcd cannot be asked,
+// the state as of the latest revision this process's watch has seen.
+func (s *Semaphore) snapshot() Stats {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if st, err := s.Stats(ctx); err == nil {
+		return st
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.mirror
+	if v == nil {
+		return Stats{}
+	}
+	_, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival)
+	return Stats{Revision: v.rev, MaxPermits: int(v.max), InUse: int(inUse), Available: int(max(v.max-inUse, 0)), Waiting: waiting, Closed: v.closed}
 }
 
-// InUse returns the number of permits held in the whole fleet (see Stats).
-func (s *Semaphore) InUse(ctx context.Context) (int, error) {
-	st, err := s.Stats(ctx)
-	return st.InUse, err
-}
+// MaxPermits returns the maximum in force: the count the semaphore was
+// created with or the last SetMaxPermits. Like the other introspection
+// methods it reads the cluster within WithOpTimeout (one linearizable Get),
+// falls back to this process's latest view of the semaphore if etcd cannot
+// be asked, and returns a snapshot that may be stale by the time it is used.
+// Stats reads every figure at one revision and reports errors.
+func (s *Semaphore) MaxPermits() int { return s.snapshot().MaxPermits }
+
+// InUse returns the number of permits held in the whole fleet, between 0
+// and MaxPermits except after SetMaxPermits shrank the maximum below the
+// number held (see MaxPermits for how it reads).
+func (s *Semaphore) InUse() int { return s.snapshot().InUse }
 
 // AvailablePermits returns the permits neither held nor granted, never less
-// than 0 (see Stats). While waiters are queued the free permits are reserved
-// for the head waiter, so TryAcquire fails even when this is positive.
-func (s *Semaphore) AvailablePermits(ctx context.Context) (int, error) {
-	st, err := s.Stats(ctx)
-	return st.Available, err
+// than 0. While waiters are queued the free permits are reserved for the
+// head waiter, so TryAcquire fails even when this is positive (see
+// MaxPermits for how it reads).
+func (s *Semaphore) AvailablePermits() int { return s.snapshot().Available }
+
+// Waiting returns the number of Acquire calls queued and not yet granted or
+// failed, in every process (see MaxPermits for how it reads).
+func (s *Semaphore) Waiting() int { return s.snapshot().Waiting }
+
+// Closed reports whether Close has been called by any process (see
+// MaxPermits for how it reads).
+func (s *Semaphore) Closed() bool { return s.snapshot().Closed }
+
+// Release returns n permits that this process holds, within WithOpTimeout.
+// It is ReleaseContext without the error.
+func (s *Semaphore) Release(n int) {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	_ = s.ReleaseContext(ctx, n)
 }
 
-// Waiting returns the number of Acquire calls queued in every process (see
-// Stats).
-func (s *Semaphore) Waiting(ctx context.Context) (int, error) {
-	st, err := s.Stats(ctx)
-	return st.Waiting, err
-}
-
-// Closed reports whether Close has been called by any process (see Stats).
-func (s *Semaphore) Closed(ctx context.Context) (bool, error) {
-	st, err := s.Stats(ctx)
-	return st.Closed, err
-}
-
-// Release returns n permits that this process holds, for callers that do not
-// keep the Permit (the golang.org/x/sync/semaphore style): it takes them
-// from this process's Permits, newest first, deleting the keys it empties
-// and lowering the weight of at most one other. Permits emptied this way
-// report ErrReleased. The oldest waiters anywhere are granted the permits.
-//
-// n == 0 does nothing. It returns an error wrapping the client's if etcd
-// could not be reached (the deletes are retried in the background, as for
-// Permit.Release). It panics with a message starting "fleet:" if n is
-// negative or more than this process holds.
-func (s *Semaphore) Release(n int) error {
+// TryRelease returns n permits like Release and reports true, or, if this
+// process holds fewer than n, changes nothing and reports false. It panics
+// with a message starting "fleet:" if n is negative.
+func (s *Semaphore) TryRelease(n int) bool {
 	if n < 0 {
 		panic(fmt.Sprintf("fleet: Release of negative n (%d)", n))
 	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	ok, _ := s.release(ctx, n)
+	return ok
+}
+
+// ReleaseContext returns n permits that this process holds, for callers
+// that do not keep the Permit (the golang.org/x/sync/semaphore style): it
+// takes them from this process's Permits, newest first, deleting the keys
+// it empties and lowering the weight of at most one other. Permits emptied
+// this way report ErrReleased. The oldest waiters anywhere are granted the
+// permits.
+//
+// n == 0 does nothing. It returns an error wrapping the client's (or
+// ctx.Err()) if etcd could not be reached: deletes are retried in the
+// background, as for Permit.Release; a lowered weight that did not reach
+// etcd keeps those permits held until the Permit is released or its lease
+// ends. It panics with a message starting "fleet:" if n is negative or more
+// than this process holds.
+func (s *Semaphore) ReleaseContext(ctx context.Context, n int) error {
+	if n < 0 {
+		panic(fmt.Sprintf("fleet: Release of negative n (%d)", n))
+	}
+	ok, err := s.release(ctx, n)
+	if !ok {
+		panic(fmt.Sprintf("fleet: Release of %d permits, more than this process holds", n))
+	}
+	return err
+}
+
+// release is ReleaseContext, reporting false instead of releasing more than
+// this process holds.
+func (s *Semaphore) release(ctx context.Context, n int) (bool, error) {
 	if n == 0 {
-		return nil
+		return true, nil
 	}
 	s.mu.Lock()
 	var held []*local
@@ -217,7 +282,7 @@ func (s *Semaphore) Release(n int) error {
 	}
 	if total < n {
 		s.mu.Unlock()
-		panic(fmt.Sprintf("fleet: Release of %d permits, more than this process holds (%d)", n, total))
+		return false, nil
 	}
 	slices.SortFunc(held, func(a, b *local) int { return cmpInt(b.rev, a.rev) })
 	var deletes []string
@@ -247,23 +312,21 @@ func (s *Semaphore) Release(n int) error {
 	s.mu.Unlock()
 	var firstErr error
 	for _, key := range deletes {
-		if err := s.deleteKey(key); err != nil && firstErr == nil {
+		if err := s.deleteKeyCtx(ctx, key); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	if partial != nil {
-		if err := s.shrinkKey(partial.key, newN); err != nil && firstErr == nil {
+		if err := s.shrinkKey(ctx, partial.key, newN); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
-	return firstErr
+	return true, firstErr
 }
 
 // shrinkKey lowers a held key's weight to n, keeping its flag (a pin must
 // not be lost) and its create revision (its place).
-func (s *Semaphore) shrinkKey(key string, n int64) error {
-	ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
-	defer cancel()
+func (s *Semaphore) shrinkKey(ctx context.Context, key string, n int64) error {
 	for {
 		resp, err := s.cli.Get(ctx, key)
 		if err != nil {

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"context"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -29,14 +31,26 @@ type Permit struct {
 }
 
 // Release returns the Permit's permits to the semaphore with one etcd
+// delete, bounded by WithOpTimeout: the oldest waiter anywhere is granted
+// them at that revision. It is ReleaseContext without the error.
+func (p *Permit) Release() {
+	if p == nil || p.s == nil {
+		return
+	}
+	ctx, cancel := p.s.opCtx()
+	defer cancel()
+	_ = p.ReleaseContext(ctx)
+}
+
+// ReleaseContext returns the Permit's permits to the semaphore with one etcd
 // delete: the oldest waiter anywhere is granted them at that revision. It
 // returns nil once etcd applied the delete. If etcd could not be reached
-// within WithOpTimeout it returns an error wrapping the client's; the
-// Permit counts as released all the same (Done is closed), and the
+// before ctx ends it returns an error wrapping the client's (or ctx.Err());
+// the Permit counts as released all the same (Done is closed), and the
 // Semaphore keeps retrying the delete in the background until it lands or
 // the lease expires. Releasing a Permit that is empty, already released or
 // lost does nothing and returns nil. It works after Close.
-func (p *Permit) Release() error {
+func (p *Permit) ReleaseContext(ctx context.Context) error {
 	if p == nil || p.s == nil {
 		return nil
 	}
@@ -52,7 +66,7 @@ func (p *Permit) Release() error {
 	}
 	p.finishLocked(ErrReleased)
 	s.mu.Unlock()
-	return s.deleteKey(p.key)
+	return s.deleteKeyCtx(ctx, p.key)
 }
 
 // finishLocked ends the Permit with err (ErrReleased, ErrLeaseLost, ...).

@@ -56,9 +56,20 @@ type Semaphore struct {
 	seq      uint64
 	local    map[string]*local // this process's queue keys, by key
 	mirror   *view             // the watch's copy of the semaphore; nil before the first sync
-	detached bool
+	// knownRev is the newest revision any response has shown this process;
+	// lagSince is when the mirror was first seen behind it (zero when not).
+	knownRev    int64
+	lagSince    time.Time
+	watchCancel context.CancelFunc // ends the current watch pass
+	// watchHeard is when the watch last delivered anything (events or a
+	// progress notification); probeAt is when the reaper asked etcd for a
+	// progress notification that has not arrived yet (zero if none).
+	watchHeard time.Time
+	probeAt    time.Time
+	detached   bool
 
 	watchStarts atomic.Int64 // watches opened, for tests
+	resyncs     int          // watches restarted because the mirror lagged (under mu)
 }
 
 type leaseState struct {
@@ -265,13 +276,21 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (*Permit, error) {
 	return p, err
 }
 
-// TryAcquire acquires one permit without waiting. It is TryAcquireN(ctx, 1).
-func (s *Semaphore) TryAcquire(ctx context.Context) (*Permit, bool, error) {
-	return s.TryAcquireN(ctx, 1)
+// TryAcquire acquires one permit without waiting. It is TryAcquireN(1).
+func (s *Semaphore) TryAcquire() (*Permit, bool) { return s.TryAcquireN(1) }
+
+// TryAcquireN acquires n permits without waiting for other holders, within
+// WithOpTimeout. It is TryAcquireNContext with that timeout, reporting an
+// etcd error as false; use TryAcquireNContext to tell the two apart.
+func (s *Semaphore) TryAcquireN(n int) (*Permit, bool) {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	p, ok, _ := s.TryAcquireNContext(ctx, n)
+	return p, ok
 }
 
-// TryAcquireN acquires n permits without waiting for other holders. It is
-// one etcd round trip when it succeeds and two when it fails.
+// TryAcquireNContext acquires n permits without waiting for other holders.
+// It is one etcd round trip when it succeeds and two when it fails.
 //
 // On success it returns a Permit holding n permits, true and a nil error.
 // It returns nil, false, nil, holding nothing, if fewer than n permits are
@@ -279,9 +298,8 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (*Permit, bool, error) {
 // waiter), if n exceeds the maximum, or if the semaphore is closed. It
 // returns nil, false and an error if ctx ends or the cluster could not be
 // asked. n == 0 succeeds with an empty Permit unless the semaphore is
-// closed. TryAcquireN panics with a message starting "fleet:" if n is
-// negative.
-func (s *Semaphore) TryAcquireN(ctx context.Context, n int) (*Permit, bool, error) {
+// closed. It panics with a message starting "fleet:" if n is negative.
+func (s *Semaphore) TryAcquireNContext(ctx context.Context, n int) (*Permit, bool, error) {
 	if n < 0 {
 		panic(fmt.Sprintf("fleet: TryAcquireN with negative n (%d)", n))
 	}
@@ -300,6 +318,11 @@ func (s *Semaphore) TryAcquireN(ctx context.Context, n int) (*Permit, bool, erro
 		return nil, false, nil
 	}
 	return p, ok, err
+}
+
+// opCtx bounds a call that has no ctx of its own by WithOpTimeout.
+func (s *Semaphore) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.bg, s.opTimeout)
 }
 
 func (s *Semaphore) acquireZero(ctx context.Context) (*Permit, error) {
@@ -367,6 +390,7 @@ func (s *Semaphore) acquire(ctx context.Context, n int64, wait bool) (*Permit, b
 		return nil, false, r.err
 	}
 	l.rev = resp.Header.Revision
+	s.knownRev = max(s.knownRev, l.rev)
 	if st[l.key] == stGranted {
 		p := s.holdLocked(l)
 		s.mu.Unlock()
@@ -585,15 +609,20 @@ func (s *Semaphore) loseLocked(l *local) {
 	}
 }
 
-// deleteKey deletes one of our queue keys within WithOpTimeout. On failure
+// deleteKeyWithin deletes one of our queue keys within d. On failure
 // the key is an orphan that the background cleanup retries.
-func (s *Semaphore) deleteKey(key string) error { return s.deleteKeyWithin(key, s.opTimeout) }
-
 func (s *Semaphore) deleteKeyWithin(key string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(s.bg, d)
 	defer cancel()
+	return s.deleteKeyCtx(ctx, key)
+}
+
+func (s *Semaphore) deleteKeyCtx(ctx context.Context, key string) error {
 	if _, err := s.cli.Delete(ctx, key); err != nil {
 		s.kickReaper()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return s.etcdErr("release", err)
 	}
 	return nil

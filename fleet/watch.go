@@ -31,20 +31,26 @@ func (s *Semaphore) watchLoop() {
 		backoff = 10 * time.Millisecond
 		s.mu.Lock()
 		s.mirror = viewOf(s.pfx, resp.Header.Revision, resp.Kvs)
+		s.watchHeard, s.probeAt = time.Now(), time.Time{}
 		s.evaluateLocked()
 		s.mu.Unlock()
 
 		s.watchStarts.Add(1)
 		wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(s.bg))
+		s.mu.Lock()
+		s.watchCancel = wcancel
+		s.mu.Unlock()
 		wch := s.cli.Watch(wctx, s.pfx, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 		for wr := range wch {
 			if wr.Err() != nil || wr.Canceled {
 				break
 			}
-			if len(wr.Events) == 0 {
+			s.mu.Lock()
+			s.watchHeard, s.probeAt = time.Now(), time.Time{}
+			if len(wr.Events) == 0 { // a progress notification
+				s.mu.Unlock()
 				continue
 			}
-			s.mu.Lock()
 			for _, ev := range wr.Events {
 				if ev.Type == clientv3.EventTypeDelete {
 					s.mirror.del(s.pfx, string(ev.Kv.Key))
@@ -135,13 +141,84 @@ func (s *Semaphore) reapLoop() {
 		}
 		s.mu.Lock()
 		keys := s.orphansLocked()
+		s.checkLagLocked()
+		probe := s.probeLocked()
 		s.mu.Unlock()
-		for _, key := range keys {
+		if probe {
+			// The answer comes on the watch stream (same metadata as
+			// the watch's ctx, so the same stream), if it is synced.
+			ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(s.bg), s.opTimeout)
+			_ = s.cli.RequestProgress(ctx)
+			cancel()
+		}
+		// One Txn per 64 orphans: under overload, orphans pile up exactly
+		// when each round trip is slowest.
+		for len(keys) > 0 {
+			batch := keys[:min(len(keys), 64)]
+			keys = keys[len(batch):]
+			ops := make([]clientv3.Op, len(batch))
+			for i, key := range batch {
+				ops[i] = clientv3.OpDelete(key)
+			}
 			ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
-			_, _ = s.cli.Delete(ctx, key)
+			_, _ = s.cli.Txn(ctx).Then(ops...).Commit()
 			cancel()
 		}
 	}
+}
+
+// resyncAfter is how long the mirror may stay behind a revision this
+// process knows exists before the watch is restarted from a fresh read.
+const resyncAfter = time.Second
+
+// checkLagLocked restarts the watch if the mirror has stayed behind a
+// revision this process has seen in a response (its own enqueue, at least)
+// for resyncAfter. A watch stream can fall far behind when etcd moves it to
+// its slow, unsynced group or while a member restarts; a waiter must not
+// sit out its ctx waiting for news the cluster already holds.
+func (s *Semaphore) checkLagLocked() {
+	if s.mirror == nil || s.mirror.rev >= s.knownRev {
+		s.lagSince = time.Time{}
+		return
+	}
+	if s.lagSince.IsZero() {
+		s.lagSince = time.Now()
+		return
+	}
+	if time.Since(s.lagSince) >= resyncAfter && s.watchCancel != nil {
+		s.lagSince = time.Time{}
+		s.resyncs++
+		s.watchCancel()
+	}
+}
+
+// probeLocked decides whether to ask etcd for a progress notification: a
+// waiter is queued and the watch has been silent for resyncAfter. If a probe
+// sent earlier got no answer within resyncAfter, the watch is behind (etcd
+// answers only synced watchers) or broken: it is restarted from a fresh
+// read instead.
+func (s *Semaphore) probeLocked() bool {
+	waiting := false
+	for _, l := range s.local {
+		if l.state == lsWaiting {
+			waiting = true
+			break
+		}
+	}
+	if !waiting || s.mirror == nil || time.Since(s.watchHeard) < resyncAfter {
+		s.probeAt = time.Time{}
+		return false
+	}
+	if s.probeAt.IsZero() {
+		s.probeAt = time.Now()
+		return true
+	}
+	if time.Since(s.probeAt) >= resyncAfter && s.watchCancel != nil {
+		s.probeAt = time.Time{}
+		s.resyncs++
+		s.watchCancel()
+	}
+	return false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
