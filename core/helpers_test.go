@@ -86,3 +86,18 @@ func resizeUntilStopped(s *core.Semaphore, sizes []int, yieldEvery int) (stop fu
 		wg.Wait()
 	}
 }
+
+// acquireCancelledSoon calls AcquireN(n) with a ctx derived from base that
+// another goroutine cancels after yielding spins times: a cancellation that
+// races the queueing, the grant or the Park, depending on spins.
+func acquireCancelledSoon(s *core.Semaphore, base context.Context, n, spins int) (core.Permit, error) {
+	ctx, cancel := context.WithCancel(base)
+	defer cancel()
+	go func() {
+		for range spins {
+			runtime.Gosched()
+		}
+		cancel()
+	}()
+	return s.AcquireN(ctx, n)
+}

@@ -66,16 +66,7 @@ func runStorm(t *testing.T, cfg stormConfig) {
 				case 0: // never ends: the inlined fast path, then the queue
 					p, err = s.AcquireN(base, n)
 				case 1, 2: // cancelled by someone else, soon or a bit later
-					ctx, cancel := context.WithCancel(base)
-					spins := rng.IntN(4) * mode
-					go func() {
-						for range spins {
-							runtime.Gosched()
-						}
-						cancel()
-					}()
-					p, err = s.AcquireN(ctx, n)
-					cancel()
+					p, err = acquireCancelledSoon(s, base, n, rng.IntN(4)*mode)
 				case 3: // already done
 					ctx, cancel := context.WithCancel(base)
 					cancel()
