@@ -176,20 +176,33 @@ func (s *Semaphore) count(r AcquireResult) {
 	}
 }
 
-// queuedAt returns the observation in force when a waiter joins the queue,
-// with the time, or nil and the zero Time (no clock read) if no Observer is
-// attached.
-func (s *Semaphore) queuedAt() (*observation, time.Time) {
+// queuedObservation returns the observation a waiter joining the queue
+// reports to, or nil if no Observer is attached. Called with s.mu held,
+// before the waiter is unlocked into the queue: SetObserver replaces the
+// observation only under mu, so this is the Observer attached when the
+// waiter joined, as SetObserver documents. (Read after the unlock, a
+// SetObserver that ran in between would get a waiter that queued before it.)
+func (s *Semaphore) queuedObservation() *observation {
 	o := s.obs.Load()
 	if o == nil || o.o == nil {
-		return nil, time.Time{}
+		return nil
 	}
-	return o, time.Now()
+	return o
+}
+
+// start reads the clock for a waiter that reports to o, and reads nothing
+// (returning the zero Time) if o is nil. Called after s.mu is unlocked, so
+// the clock read never lengthens the critical section.
+func (o *observation) start() time.Time {
+	if o == nil {
+		return time.Time{}
+	}
+	return time.Now()
 }
 
 // waited counts the outcome of a queued AcquireN and reports it to the
-// Observer that was attached when it queued (o, from queuedAt); nothing if
-// none was.
+// Observer that was attached when it queued (o, from queuedObservation);
+// nothing if none was.
 func (o *observation) waited(since time.Time, n int, r AcquireResult) {
 	if o == nil {
 		return

@@ -163,8 +163,11 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		}
 	}
 	s.pushBack(w)
+	// Under mu, with w in the queue: the Observer attached now is the one
+	// w reports to (see queuedObservation).
+	obs := s.queuedObservation()
 	s.mu.Unlock()
-	obs, since := s.queuedAt()
+	since := obs.start()
 
 	for {
 		err := w.parker.Park(ctx)
