@@ -123,3 +123,42 @@ func (e *env) quick() context.Context {
 	e.onUnwind(cancel)
 	return ctx
 }
+
+// untilQueued waits until waiting() exceeds before: a call started on
+// another goroutine, whose result arrives on c, has joined a queue. If the
+// call returns instead, returned reports it; if it has not queued within the
+// bound, that is reported as a hang of what. ok is false in both cases and
+// if the subtest's context ended first.
+func untilQueued[T any](e *env, what string, waiting func() int, before int, c <-chan T, returned func(T)) bool {
+	e.t.Helper()
+	deadline := time.Now().Add(e.bound())
+	for waiting() <= before {
+		select {
+		case r := <-c:
+			returned(r)
+			return false
+		case <-e.ctx.Done():
+			return false
+		case <-time.After(e.scaled(pollInterval)):
+		}
+		if time.Now().After(deadline) {
+			e.hung(fmt.Sprintf("%s with %d waiting: Waiting() still %d after %v, want it to queue", what, before, waiting(), e.bound()))
+			return false
+		}
+	}
+	return true
+}
+
+// waitGroup waits for wg, whose goroutines return once the subtest's
+// context ends, at most the bound; false if they did not (reported as a
+// hang of what) or the context ended first.
+func (e *env) waitGroup(wg *sync.WaitGroup, what string) bool {
+	e.t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	_, ok := recv(e, done, what)
+	if !ok {
+		<-done // the unwind makes them return.
+	}
+	return ok
+}

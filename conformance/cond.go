@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/compio-sync/gosync/core"
 )
@@ -68,15 +67,10 @@ func (e *env) queueCondWait(c condAPI, l *heldLocker, ctx context.Context) (cond
 		l.Unlock()
 		errc <- err
 	}()
-	for c.Waiting() <= before {
-		select {
-		case err := <-errc:
-			e.t.Errorf("Cond.Wait() with nobody signalling = %v, want it to park", err)
-			return condWait{}, false
-		case <-e.ctx.Done():
-			return condWait{}, false
-		case <-time.After(50 * time.Microsecond):
-		}
+	if !untilQueued(e, "Cond.Wait(ctx)", c.Waiting, before, errc, func(err error) {
+		e.t.Errorf("Cond.Wait() with nobody signalling = %v, want it to park", err)
+	}) {
+		return condWait{}, false
 	}
 	return condWait{err: errc, held: heldc}, true
 }
@@ -328,7 +322,11 @@ func (s *suite) condTests(e0 *env) {
 			}
 			data = 1
 			c.Signal()
-			if g := <-got; g != 1 && e.ctx.Err() == nil {
+			g, ok := recv(e, got, "Cond.Wait() after Signal()")
+			if !ok {
+				return
+			}
+			if g != 1 && e.ctx.Err() == nil {
 				e.t.Fatalf("data after Wait() = %d, want 1 (written before Signal)", g)
 			}
 		}

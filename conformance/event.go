@@ -63,15 +63,10 @@ func (e *env) queueEventWaits(ev eventAPI, ctxs ...context.Context) ([]<-chan er
 	for _, ctx := range ctxs {
 		before := ev.Waiting()
 		c := goErr(func() error { return ev.Wait(ctx) })
-		for ev.Waiting() <= before {
-			select {
-			case err := <-c:
-				e.t.Errorf("Wait() on a clear Event with %d waiting = %v, want it to park", before, err)
-				return nil, false
-			case <-e.ctx.Done():
-				return nil, false
-			case <-time.After(50 * time.Microsecond):
-			}
+		if !untilQueued(e, "Event.Wait(ctx)", ev.Waiting, before, c, func(err error) {
+			e.t.Errorf("Wait() on a clear Event with %d waiting = %v, want it to park", before, err)
+		}) {
+			return nil, false
 		}
 		cs = append(cs, c)
 	}
@@ -333,7 +328,9 @@ func (s *suite) eventTests(e0 *env) {
 			}
 			data = 1
 			ev.Set()
-			wg.Wait()
+			if !e.waitGroup(&wg, "4 Event.Waits after Set()") {
+				return
+			}
 		}
 	})
 
@@ -380,7 +377,7 @@ func (s *suite) eventTests(e0 *env) {
 			}
 		})
 		close(stop)
-		notifier.Wait()
+		notifier.Wait() // it stops at once: it never blocks.
 		if got := ev.Waiting(); got != 0 {
 			e.t.Errorf("Waiting() after every Wait returned = %d, want 0", got)
 		}

@@ -38,22 +38,10 @@ func (e *env) enqueue(ctx context.Context, s semaphore, n int) (<-chan result, b
 	e.t.Helper()
 	before := s.Waiting()
 	c := acquireAsync(ctx, s, n)
-	deadline := time.Now().Add(e.bound())
-	for s.Waiting() <= before {
-		select {
-		case r := <-c:
-			e.t.Errorf("AcquireN(ctx, %d) with %d permits available and %d waiting = (Permit{%d}, %v), want it to queue", n, s.AvailablePermits(), before, r.p.Count(), r.err)
-			return nil, false
-		case <-e.ctx.Done():
-			return nil, false
-		case <-time.After(e.scaled(pollInterval)):
-		}
-		if time.Now().After(deadline) {
-			e.hung(fmt.Sprintf("AcquireN(ctx, %d) with %d waiting: Waiting() still %d after %v, want it to queue", n, before, s.Waiting(), e.bound()))
-			return nil, false
-		}
-	}
-	return c, true
+	ok := untilQueued(e, fmt.Sprintf("AcquireN(ctx, %d)", n), s.Waiting, before, c, func(r result) {
+		e.t.Errorf("AcquireN(ctx, %d) with %d permits available and %d waiting = (Permit{%d}, %v), want it to queue", n, s.AvailablePermits(), before, r.p.Count(), r.err)
+	})
+	return c, ok
 }
 
 // await waits for an asynchronous result that should come at once; ok is
