@@ -56,10 +56,12 @@ func (p *parker) Unpark() {
 	}
 }
 
-// Park consumes a pending token and returns nil; otherwise it submits a
-// FUTEX_WAIT and sleeps until an Unpark (nil), ctx is done (ctx.Err(),
-// leaving any later token pending), or the backend is closed (an error
-// wrapping ErrClosed) or fails (an error saying how).
+// Park consumes a pending token and returns nil; otherwise it waits in the
+// Go scheduler for up to the Backend's WithGoWait duration (see goPark),
+// then submits a FUTEX_WAIT and sleeps, until an Unpark (nil), ctx is done
+// (ctx.Err(), leaving any later token pending), or the backend is closed
+// (an error wrapping ErrClosed) or fails (an error saying how; a failure
+// is noticed once the Go phase has ended).
 func (p *parker) Park(ctx context.Context) error {
 	if p.word.CompareAndSwap(wordToken, wordEmpty) {
 		return nil
