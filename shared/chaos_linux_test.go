@@ -48,12 +48,14 @@ func TestChaos(t *testing.T) {
 		kind = "mixed"
 	}
 	live := map[string]*child{}
+	isLocker := map[string]bool{}
 	spawned, lockers := 0, 0
 	spawn := func() {
 		spawned++
 		id := fmt.Sprint("k", spawned)
 		if spawned%7 == 0 {
 			lockers++
+			isLocker[id] = true
 			live[id] = startChild(t, id, "lock", name, "")
 			return
 		}
@@ -65,10 +67,14 @@ func TestChaos(t *testing.T) {
 	start := time.Now()
 	for k := 0; k < kills; k++ {
 		time.Sleep(time.Duration(20+rand.IntN(100)) * time.Millisecond)
+		// A child that hangs inside the lock stalls everyone until it dies:
+		// kill it first (it has had one interval to take the lock).
 		var victim *child
 		for _, c := range live { // map order is random enough
 			victim = c
-			break
+			if isLocker[c.id] {
+				break
+			}
 		}
 		glog.markDead(victim.id)
 		victim.kill()

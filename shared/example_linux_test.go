@@ -45,7 +45,7 @@ func Example() {
 	stdin.Close()
 
 	// The second process died holding a permit. A waiter looks for dead
-	// processes every 200 ms or so and returns what they held.
+	// processes every 100 ms or so and returns what they held.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	q, err := sem.Acquire(ctx)

@@ -21,13 +21,13 @@ const (
 	// to pollJitter, so that waiters spread out); waiters further back,
 	// whose turn a dead holder cannot be blocking directly, look every
 	// pollFar, so that 10,000 waiters do not wake 50,000 times a second.
-	pollInterval = 200 * time.Millisecond
+	pollInterval = 100 * time.Millisecond
 	pollJitter   = 50 * time.Millisecond
 	pollNear     = 8
 	pollFar      = 2 * time.Second
 	// sweepInterval throttles the search for dead processes across all
 	// processes: at most one per interval.
-	sweepInterval = 200 * time.Millisecond
+	sweepInterval = 100 * time.Millisecond
 )
 
 // A Semaphore is one process's handle on a shared semaphore: a weighted
