@@ -1,0 +1,96 @@
+package shared_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/shared"
+)
+
+// TestDetachFailsItsWaitersAndReturnsItsPermits: Detach fails the handle's
+// queued Acquires with ErrClosed, returns what the handle holds to the
+// other handles, and leaves the semaphore open for them.
+func TestDetachFailsItsWaitersAndReturnsItsPermits(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	a, name := create(t, 2)
+	b := attachTo(t, name)
+	if _, err := b.AcquireN(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { _, err := b.Acquire(context.Background()); got <- err }()
+	waitFor(t, func() bool { return a.Waiting() == 1 })
+	if err := b.Detach(); err != nil {
+		t.Fatalf("Detach = %v", err)
+	}
+	if err := <-got; !errors.Is(err, shared.ErrClosed) {
+		t.Errorf("Acquire queued on a detaching handle = %v, want ErrClosed", err)
+	}
+	if n, w := a.AvailablePermits(), a.Waiting(); n != 2 || w != 0 {
+		t.Errorf("after Detach of the holder, AvailablePermits, Waiting = %d, %d, want 2, 0", n, w)
+	}
+	if a.Closed() {
+		t.Errorf("Detach closed the semaphore for the other handles")
+	}
+	if _, err := b.Acquire(context.Background()); !errors.Is(err, shared.ErrClosed) {
+		t.Errorf("Acquire on a detached handle = %v, want ErrClosed", err)
+	}
+}
+
+// TestSlotsRunOut: a region's waiter and process slots are fixed at
+// creation; past them Acquire and Open fail with ErrNoSlots instead of
+// blocking or corrupting anything.
+func TestSlotsRunOut(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	s, name := create(t, 1, shared.WithWaiterSlots(1), shared.WithProcessSlots(2))
+	p, _ := s.Acquire(context.Background())
+	go s.Acquire(context.Background()) // takes the only waiter slot
+	waitFor(t, func() bool { return s.Waiting() == 1 })
+	if _, err := s.Acquire(context.Background()); !errors.Is(err, shared.ErrNoSlots) {
+		t.Errorf("Acquire with every waiter slot queued = %v, want ErrNoSlots", err)
+	}
+	attachTo(t, name) // the second process slot
+	if h, err := shared.OpenExisting(name); !errors.Is(err, shared.ErrNoSlots) {
+		if err == nil {
+			h.Detach()
+		}
+		t.Errorf("OpenExisting with every process slot attached = %v, want ErrNoSlots", err)
+	}
+	p.Release()
+	if err := s.CheckInvariants(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOpenRefusesAnotherPIDNamespace: a process in another PID namespace
+// cannot check the liveness of this one's processes, so Open refuses the
+// region rather than robbing them.
+func TestOpenRefusesAnotherPIDNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a PID namespace")
+	}
+	_, name := create(t, 1)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRole+"=open", childName+"="+name, childID+"=ns")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe() // open until the child exits: EOF would make it quit early
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	out, err := cmd.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Skipf("cannot start a child in a new PID namespace here: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); !strings.Contains(got, "another PID namespace") {
+		t.Errorf("child in a new PID namespace said %q, want a refusal naming the PID namespace", got)
+	} else {
+		t.Log(got)
+	}
+}
