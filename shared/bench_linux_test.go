@@ -11,10 +11,13 @@ package shared_test
 // cross-process alternatives a Go user has (System V semaphore with
 // SEM_UNDO, flock job slots, a jobserver pipe).
 //
-// BenchmarkCrossHandoff: two processes pass two 1-permit semaphores back and
-// forth (each iteration is two handoffs, one each way); beside it the floor,
-// a raw shared-futex ping-pong between two processes. Reports p50 and p99
-// per handoff.
+// BenchmarkCrossHandoff: two processes take turns on a 1-permit semaphore,
+// each holding it for holdFor (so the other is queued) and stamping
+// CLOCK_MONOTONIC before it releases; a handoff is the receiver's time of
+// return minus that stamp. Beside it the floor: a raw shared-futex
+// ping-pong between two processes, holding and stamping the same way.
+// Reports p50 and p99 per handoff, and the share of turns that were
+// handoffs.
 //
 // BenchmarkCrossContended: 2, 8 and 64 processes each take and return one
 // of 2 permits in a loop (b.N acquisitions in all); reports the most OS
@@ -364,12 +367,15 @@ func pingPongChild(out logger) int {
 			return 2
 		}
 		defer unmap()
+		stamp := (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(word), 8))
 		readyThenWait(out)
 		w := shared.FutexWaiter{}
 		for range iters {
 			for word.Load() == 0 {
 				w.Wait(context.Background(), word, 0)
 			}
+			hold()
+			stamp.Store(monotonic())
 			word.Store(0)
 			w.Wake(word, 1)
 		}
@@ -462,15 +468,20 @@ func BenchmarkCrossHandoff(b *testing.B) {
 				}
 				defer unmap()
 				kids, start = startCross(b, "pingpong", crossParams{kind: kind, dir: path}, 1, b.N)
+				// Like the semaphore below: each side holds the turn for
+				// holdFor, stamps the time and passes it; the receiver's
+				// handoff is now minus the stamp.
+				stamp := (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(word), 8))
 				w := shared.FutexWaiter{}
 				measure = func() (time.Duration, bool) {
-					t0 := time.Now()
+					hold()
+					stamp.Store(monotonic())
 					word.Store(1)
 					w.Wake(word, 1)
 					for word.Load() == 1 {
 						w.Wait(context.Background(), word, 1)
 					}
-					return time.Since(t0) / 2, true // a round trip is two handoffs
+					return time.Duration(monotonic() - stamp.Load()), true
 				}
 			} else {
 				// Both processes loop Acquire, hold for holdFor, stamp the
