@@ -11,8 +11,8 @@
 //   - Every waiter in every process is served in the order it queued.
 //   - Close fails every queued Acquire in every process with ErrClosed.
 //   - A process that dies, even by SIGKILL, loses nothing: the permits it
-//     held return and its queued requests leave the queue within about a
-//     second (see docs/shared.md), and if it died holding the region's
+//     held return and its queued requests leave the queue within a few
+//     hundred milliseconds (see docs/shared.md), and if it died holding the region's
 //     internal lock, the update it had begun is rolled back by whoever
 //     takes the lock over.
 //

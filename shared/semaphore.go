@@ -36,9 +36,10 @@ const (
 // for concurrent use by the goroutines of its process. Create or open one
 // with Open; release it with Detach (or let the process exit).
 //
-// Every operation takes the region's internal lock, a word in the region
-// that records its holder's process identity, and changes the state inside
-// a journaled transaction (see lock.go): a process may die at any
+// Every operation except Closed, MaxPermits, AvailablePermits and Waiting
+// (single-word snapshots) takes the region's internal lock, a word in the
+// region that records its holder's process identity, and changes the state
+// inside a journaled transaction (see lock.go): a process may die at any
 // instruction and the others lose nothing. The permits a handle acquires
 // are counted in its process slot, so that when its process dies they
 // return to the semaphore.
