@@ -12,11 +12,14 @@ import (
 // that a correct implementation does within microseconds: a queued waiter
 // served after the Release that grants it, a waiter joining the queue, a
 // Park returning after its Unpark, a ping-pong loop taking its next step. It
-// is about a million times the expected time, so a loaded machine under the
-// race detector cannot trip it; a wait that runs past it is a hang (almost
-// always a lost wakeup), reported at once by name instead of by the
-// watchdog minutes later.
-const waitBound = 5 * time.Second
+// is a hundred thousand times the expected time and a thousand times the
+// worst scheduling delay seen on a loaded 2-core machine under the race
+// detector, so a correct implementation does not trip it; a wait that runs
+// past it is a hang (almost always a lost wakeup), reported at once by name
+// instead of by the watchdog minutes later. A hung subtest costs about this
+// long, and a backend that loses wakeups hangs ten to twenty subtests, which
+// is what keeps a whole Run against it under two minutes.
+const waitBound = 3 * time.Second
 
 // hangHint is what a bounded wait that expired most likely means.
 const hangHint = "a lost wakeup (an Unpark dropped, or a token lost because Unpark came before Park), a grant that never came, or an ignored ctx"

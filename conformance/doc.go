@@ -23,7 +23,7 @@
 // load, a rapid state-machine model check and a porcupine
 // linearizability check against a sequential FIFO-semaphore model. Each
 // subtest gets a fresh Backend, a bound on every wait that should take
-// microseconds (5 s times the TimeScale: a lost wakeup becomes a failure
+// microseconds (3 s times the TimeScale: a lost wakeup becomes a failure
 // naming what was awaited, and the subtest is cut short), a watchdog as the
 // last resort for a hang anywhere else, and a goroutine-leak check when it
 // ends.

@@ -31,7 +31,7 @@ var hanging = []struct {
 // (issue 10, item 5: "a full Run against any broken backend finishes in
 // under 2 minutes with the failing subtests named in --- FAIL lines"). This
 // is the one wall-clock bound in the suite's tests, asked for by the issue:
-// the bounded waits take 5 s per hung subtest and about ten subtests hang.
+// the bounded waits take 3 s per hung subtest and ten to twenty hang.
 const failFastBound = 2 * time.Minute
 
 // TestHangingBackendsFailFast runs the whole suite (-short, as a third-party

@@ -51,7 +51,7 @@ func buildOptions(opts []Option) options {
 // TimeScale multiplies every time bound of the suite by f: the windows in
 // which a call that must block is watched ("blocks", 20 ms times f), the
 // bound on each wait that a correct implementation ends quickly (a queued
-// waiter being served, a waiter joining the queue: 5 s times f, after which
+// waiter being served, a waiter joining the queue: 3 s times f, after which
 // the subtest fails as hung), the deadlines of the contexts the workloads
 // cancel, the polling intervals, the leak check's grace and the per-subtest
 // watchdog (2 minutes times f, at most 10 minutes). The default, 1, suits an
@@ -60,7 +60,7 @@ func buildOptions(opts []Option) options {
 // slower it is, for example TimeScale(100) for an etcd cluster on loopback
 // (a round trip of about a millisecond). A larger f never makes a correct
 // implementation fail; it makes a broken one take longer to be named (a
-// hung wait costs 5 s times f), so choose the smallest f that the
+// hung wait costs 3 s times f), so choose the smallest f that the
 // implementation passes reliably.
 //
 // TimeScale panics with a message starting "conformance:" if f is not a
