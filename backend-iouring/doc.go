@@ -12,6 +12,12 @@
 // io_uring_enter. See docs/iouring.md for the design choices and their
 // measurements.
 //
+// WordWaiter (Backend.WordWaiter) waits on 32-bit words in memory shared
+// with other processes through the same ring, with shared (not private)
+// futex keys: it is the io_uring Waiter of the cross-process semaphore in
+// github.com/compio-sync/gosync/shared (see docs/shared.md), where a kernel
+// waiter is the only way to park a waiter of another process.
+//
 // Kernel-mediated wakes cost microseconds where the pure-Go generic backend
 // hands off between goroutines in about 150 ns: choose this backend for what
 // the ring gives (waits visible as ring requests, one completion path with
