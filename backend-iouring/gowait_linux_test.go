@@ -142,3 +142,17 @@ func TestWithGoWaitNegativePanics(t *testing.T) {
 	}()
 	iouring.WithGoWait(-1)
 }
+
+// TestGoPhaseCancelRacingUnparkKeepsExactlyOneToken is the kernel wait's
+// cancel-versus-Unpark race run in the Go phase: a ctx that ends as Unpark
+// swaps the token in and signals must leave exactly one token, consumed by
+// that Park (nil) or pending for the next (ctx.Err()). The second run's
+// 20us phase lets the race also straddle the move to the kernel.
+func TestGoPhaseCancelRacingUnparkKeepsExactlyOneToken(t *testing.T) {
+	watchdog(t, 2*time.Minute)
+	for _, d := range []time.Duration{time.Hour, 20 * time.Microsecond} {
+		b := newBackendWith(t, iouring.WithGoWait(d))
+		// Announced: in the Go phase (3) or, once it ended, the kernel (2).
+		cancelRacingUnpark(t, b, func(p any) bool { s := iouring.WordState(p); return s == 3 || s == 2 })
+	}
+}

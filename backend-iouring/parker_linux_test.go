@@ -87,6 +87,16 @@ func TestCancelledParkLeavesLaterTokenPending(t *testing.T) {
 func TestCancelRacingUnparkKeepsExactlyOneToken(t *testing.T) {
 	watchdog(t, 2*time.Minute)
 	b := newBackend(t)
+	cancelRacingUnpark(t, b, func(any) bool { return iouring.InFlight(b) == 1 })
+}
+
+// cancelRacingUnpark parks on a fresh Parker of b 2000 times, cancelling
+// the Park and unparking it at the same moment, every other time once
+// parked(p) says the wait is armed, and checks that the one token was either
+// consumed (Park = nil, none left) or left pending (Park = ctx.Err(), one
+// left), never lost or doubled.
+func cancelRacingUnpark(t *testing.T, b *iouring.Backend, parked func(p any) bool) {
+	t.Helper()
 	p := b.NewParker()
 	cancelled, cancelAll := context.WithCancel(context.Background())
 	cancelAll()
@@ -96,7 +106,7 @@ func TestCancelRacingUnparkKeepsExactlyOneToken(t *testing.T) {
 		done := make(chan error)
 		go func() { done <- p.Park(ctx) }()
 		if i%2 == 0 {
-			waitFor(func() bool { return iouring.InFlight(b) == 1 })
+			waitFor(func() bool { return parked(p) })
 		}
 		var wg sync.WaitGroup
 		wg.Add(2)
