@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,4 +156,53 @@ func TestGoPhaseCancelRacingUnparkKeepsExactlyOneToken(t *testing.T) {
 		// Announced: in the Go phase (3) or, once it ended, the kernel (2).
 		cancelRacingUnpark(t, b, func(p any) bool { s := iouring.WordState(p); return s == 3 || s == 2 })
 	}
+}
+
+// TestGoPhaseCloseRacingUnparkKeepsExactlyOneToken closes the Backend while
+// a Park waits in the Go phase, at the moment an Unpark swaps the token in:
+// Park either consumes the token (nil, none left) or fails with ErrClosed
+// and leaves it pending, where the next Park finds it even on the closed
+// Backend. The token is never lost or doubled.
+func TestGoPhaseCloseRacingUnparkKeepsExactlyOneToken(t *testing.T) {
+	watchdog(t, 2*time.Minute)
+	cancelled, cancelAll := context.WithCancel(context.Background())
+	cancelAll()
+	var nils, closes int
+	for i := range 300 {
+		b, err := iouring.New(iouring.WithGoWait(time.Hour))
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skipf("io_uring futex ops unavailable here: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := b.NewParker()
+		ch := parkAsync(context.Background(), p)
+		waitFor(func() bool { return iouring.WordState(p) == 3 })
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := b.Close(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+		})
+		wg.Go(p.Unpark)
+		wg.Wait()
+		err = result(t, ch)
+		probe := p.Park(cancelled) // consumes a pending token, else ctx.Err()
+		switch {
+		case err == nil:
+			nils++
+			if !errors.Is(probe, context.Canceled) {
+				t.Fatalf("round %d: Park = nil, then a second token was found (probe = %v)", i, probe)
+			}
+		case errors.Is(err, iouring.ErrClosed):
+			closes++
+			if probe != nil {
+				t.Fatalf("round %d: Park = %v, and the Unpark's token was lost (probe = %v)", i, err, probe)
+			}
+		default:
+			t.Fatalf("round %d: Park = %v, want nil or ErrClosed", i, err)
+		}
+	}
+	t.Logf("outcomes: %d consumed, %d closed with the token left pending", nils, closes)
 }
