@@ -74,8 +74,13 @@ test-arm64:
 test-windows:
 	@scripts/wine/test-windows.sh
 
+# make bench also prints the cross-process table (the shared module against
+# System V semaphores, flock slots and a jobserver pipe; Linux only) into
+# benchmarks/results/shared.txt.
 bench:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile quick -out results
+	@echo "==> cross-process table (shared): benchmarks/results/shared.txt"
+	@set -o pipefail; cd shared && $(GO) test -run '^$$' -bench Cross -benchtime 20000x -count 3 -cpu 2 . | tee ../benchmarks/results/shared.txt
 
 bench-full:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results
