@@ -37,7 +37,9 @@
 // guarantees, and repeat it (-count=50) to give rare interleavings a
 // chance. Timing-based checks compare medians with a reference measured in
 // the same run and are generous, so they catch wakes delayed by tens of
-// milliseconds, not by microseconds.
+// milliseconds, not by microseconds. The bounds on quick waits assume that
+// the machine runs a woken goroutine within 3 s; on an emulator that cannot,
+// set CONFORMANCE_TIMESCALE rather than read a hang into the failure.
 //
 // # Dependencies
 //
@@ -51,7 +53,10 @@
 // Under testing.Short (go test -short), or with the [Short] option of
 // RunSemaphore, the suite scales load sizes and iteration counts down for
 // slow or limited implementations; it never skips a correctness subtest on
-// its own (only [Skip] does, and reports it). The environment variable
-// CONFORMANCE_WATCHDOG (a time.ParseDuration string, default 2m times the
-// TimeScale) sets the per-subtest watchdog.
+// its own (only [Skip] does, and reports it). Two environment variables
+// adapt a run to the machine: CONFORMANCE_TIMESCALE (a factor of at least 1)
+// multiplies every time bound, on top of the [TimeScale] the implementation
+// declares, for an emulator or an overloaded runner; CONFORMANCE_WATCHDOG (a
+// time.ParseDuration string, default 2m times the TimeScale, at most 10m)
+// sets the per-subtest watchdog.
 package conformance

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,9 @@ func TestHangingBackendsFailFast(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMutantChild$", "-test.v", "-test.short",
 				"-test.count=1", "-test.timeout="+(2*failFastBound).String(), "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name)
+			// The defaults are what is being tested: no scaling from the
+			// parent's environment.
+			cmd.Env = append(withoutEnv(os.Environ(), "CONFORMANCE_TIMESCALE", "CONFORMANCE_WATCHDOG"), mutantEnv+"="+m.name)
 			cmd.WaitDelay = 10 * time.Second
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
@@ -86,4 +89,16 @@ func failedSubtests(out []byte) map[string]bool {
 		failed[string(m[1])] = true
 	}
 	return failed
+}
+
+// withoutEnv returns env without the variables named.
+func withoutEnv(env []string, names ...string) []string {
+	var out []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

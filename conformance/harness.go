@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,11 @@ const (
 	// per-subtest watchdog, as a time.ParseDuration string (for example
 	// "5m" for a very slow backend, or "10s" to make hangs cheap).
 	watchdogEnv = "CONFORMANCE_WATCHDOG"
+	// timeScaleEnv names the environment variable that multiplies the
+	// TimeScale (1 under Run) for the machine rather than the
+	// implementation: an emulator (QEMU user mode, Wine) or an overloaded
+	// CI runner, where even an in-process handoff can take milliseconds.
+	timeScaleEnv = "CONFORMANCE_TIMESCALE"
 )
 
 // suite is one Run or RunSemaphore: the factories, the declared options and
@@ -54,6 +61,13 @@ type suite struct {
 }
 
 func newSuite(o options) *suite {
+	if v := os.Getenv(timeScaleEnv); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 1) || math.IsInf(f, 0) {
+			panic(fmt.Sprintf("conformance: %s=%q is not a finite factor >= 1", timeScaleEnv, v))
+		}
+		o.scale *= f
+	}
 	s := &suite{options: o, watchdog: min(o.scaled(defaultWatchdog), maxWatchdog), short: testing.Short() || o.forceShort}
 	if v := os.Getenv(watchdogEnv); v != "" {
 		d, err := time.ParseDuration(v)
