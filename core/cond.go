@@ -69,11 +69,15 @@ func (c *Cond) Backend() Backend { return c.q.backend }
 // sync.Mutex ends the program).
 //
 // A Wait whose ctx ends at the moment Signal picks it returns ctx.Err() and
-// passes the signal to the next waiter that was already waiting when Signal
-// was called, so no signal is lost (if there is none, the signal wakes
-// nobody, as if the cancellation had come first). A Wait whose ctx ends at
-// the moment of a Broadcast returns ctx.Err(); the Broadcast woke every
-// waiter, so nothing is passed on.
+// passes the signal to the oldest waiter still queued that was already
+// waiting when Signal was called. If there is none, the signal wakes
+// nobody. That includes the case where a later Signal has already woken
+// every such waiter: a Wait that started between the two Signals then
+// stays parked, although had the cancellation come first each Signal would
+// have woken one. The usual loop is not hurt: that Wait checked its
+// condition after the first Signal's change. A Wait whose ctx ends at the
+// moment of a Broadcast returns ctx.Err(); the Broadcast woke every waiter,
+// so nothing is passed on.
 func (c *Cond) Wait(ctx context.Context) error {
 	if done := ctx.Done(); done != nil {
 		select {

@@ -73,11 +73,16 @@ func (e *Event) Backend() Backend { return e.q.backend }
 //     Backend's if parking failed.
 //
 // A Wait whose ctx ends at the moment NotifyOne picks it returns ctx.Err()
-// and passes the wakeup to the next waiter that was already queued when
-// NotifyOne was called, so no wakeup is lost (if there is none, the wakeup
-// wakes nobody, as if the cancellation had come first). A Wait whose ctx
-// ends at the moment of a Set or Close returns ctx.Err(); those woke every
-// waiter, so nothing is passed on.
+// and passes the wakeup to the oldest waiter still queued that was already
+// queued when NotifyOne was called. If there is none, the wakeup wakes
+// nobody. That includes the case where a later NotifyOne has already woken
+// every such waiter: then a waiter that queued between the two NotifyOnes
+// stays parked, although had the cancellation come first the two would
+// have woken two waiters (the older one by the first, it by the second),
+// so a caller that counts on one wakeup per NotifyOne can lose one when a
+// waiter is cancelled. A Wait whose ctx ends at the moment of a Set or
+// Close returns ctx.Err(); those woke every waiter, so nothing is passed
+// on.
 func (e *Event) Wait(ctx context.Context) error {
 	// Inlined fast path for a set event and a context that can never end.
 	if ctx.Done() == nil && e.state.Load() == eventSet {

@@ -211,8 +211,13 @@ func (q *notifyQueue) abandon(ctx context.Context, w *notifyWaiter, err error) e
 		// gets an error, so the wakeup was not used: pass it to the next
 		// waiter that was already queued when it was given, as AcquireN
 		// passes on permits granted in such a race. If there is none, the
-		// wakeup finds nobody to wake, as it would have if w had been
-		// cancelled just before it.
+		// wakeup finds nobody to wake. (If later single wakeups took every
+		// such waiter, the waiter that took the first of them could have
+		// had this one, and that later wakeup a waiter queued since; passing
+		// along that chain would need the history of the later wakeups, and
+		// a naive pass to the latest horizon over-wakes when two in a chain
+		// are turned down. So this wakeup is lost; Event.Wait and Cond.Wait
+		// document it.)
 		q.wakeOneLocked(w.horizon, &wake)
 	}
 	// notifyWokeAll and notifyClosed woke every waiter: nothing to pass on.
