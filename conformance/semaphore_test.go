@@ -25,6 +25,23 @@ func TestRunSemaphoreMutex(t *testing.T) {
 	conformance.RunSemaphore(t, func(t *testing.T, permits int) *mutexSem { return newMutexSem(permits) }, mutexSemOptions()...)
 }
 
+// TestIgnoreGoroutines: a goroutine the implementation keeps for the whole
+// test (here, one per semaphore, ended by the test's Cleanup) fails the leak
+// check unless IgnoreGoroutines names it; the mutant zoo proves the first
+// half ("semaphore: leaks a goroutine per semaphore").
+func TestIgnoreGoroutines(t *testing.T) {
+	never := make(chan struct{})
+	t.Cleanup(func() { close(never) })
+	conformance.RunSemaphore(t, func(t *testing.T, permits int) *mutexSem {
+		go parkForever(never)
+		return newMutexSem(permits)
+	}, append(mutexSemOptions(), conformance.Short(),
+		conformance.IgnoreGoroutines("github.com/compio-sync/gosync/conformance_test.parkForever"))...)
+}
+
+// parkForever is the goroutine a leaking semaphore starts.
+func parkForever(until <-chan struct{}) { <-until }
+
 func mutexSemOptions() []conformance.Option {
 	return []conformance.Option{
 		conformance.Errors(errMutexClosed, errMutexTooLarge),
@@ -46,6 +63,8 @@ var semaphoreMutants = []struct {
 		[]string{"FIFO/NoBargingByTryAcquire"}},
 	{"semaphore: a cancelled head strands the free permits (golang/go#37852)", func(s *mutexSem) { s.strandOnCancel = true },
 		[]string{"Cancel/CancelHeadPassesFreePermits"}},
+	{"semaphore: leaks a goroutine per semaphore", func(*mutexSem) { go parkForever(nil) },
+		[]string{"FIFO/StrictOrder", "Close/AcquireAfterClose"}},
 }
 
 // runSemaphoreMutant is TestMutantChild for a semaphore mutant.
