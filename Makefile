@@ -12,7 +12,7 @@ MODULES := $(patsubst %/go.mod,%,$(wildcard */go.mod))
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all test fmt-check vet staticcheck vet-cross build-gowork-off test-race \
-	test-386 test-arm64 test-windows bench bench-full bench-shared stress help
+	test-386 test-arm64 test-windows bench bench-full bench-shared bench-fleet stress help
 
 all: test
 
@@ -21,6 +21,7 @@ help:
 	@echo "make bench       quick benchmark comparison (tables and charts, under 5 minutes)"
 	@echo "make bench-full  the same with enough runs for benchstat significance"
 	@echo "make bench-shared  the cross-process semaphore against SysV, flock and jobserver (Linux)"
+	@echo "make bench-fleet   the etcd semaphore against concurrency.Mutex and a bare watch, on embedded etcd"
 	@echo "make stress      the conformance suite with -race -count=50 (long; not in CI)"
 
 test: fmt-check vet staticcheck vet-cross build-gowork-off test-race test-386 test-arm64 test-windows
@@ -90,6 +91,14 @@ bench-full:
 # shared-futex ping-pong (docs/shared.md). Linux only; about 2 minutes.
 bench-shared:
 	@cd shared && $(GO) test -run '^$$' -bench Cross -benchtime 20000x -count 5 -cpu 2 .
+
+# The fleet (etcd) semaphore against etcd's concurrency.Mutex (uncontended
+# round trips, 1/16/256 waiters over 4 clients) and its handoff against a
+# bare watch notification, all on one embedded etcd member (docs/fleet.md).
+# Fixed iteration counts, 5 runs each; a few minutes.
+bench-fleet:
+	@cd fleet && $(GO) test -run '^$$' -bench 'Uncontended|Handoff' -benchtime 200x -count 5 -cpu 2 . && \
+		$(GO) test -run '^$$' -bench 'Waiters' -benchtime 512x -count 3 -cpu 2 .
 
 # The conformance suite over every backend available here, 50 times under
 # -race (roughly 5 minutes per backend on 2 cores; not run by CI).

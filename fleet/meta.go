@@ -242,16 +242,17 @@ func (s *Semaphore) TryRelease(n int) bool {
 }
 
 // ReleaseContext returns n permits that this process holds, for callers
-// that do not keep the Permit (the golang.org/x/sync/semaphore style): it
-// takes them from this process's Permits, newest first, deleting the keys
-// it empties and lowering the weight of at most one other. Permits emptied
-// this way report ErrReleased. The oldest waiters anywhere are granted the
-// permits.
+// that do not keep the Permit (the golang.org/x/sync/semaphore style). The
+// process's permits are one pool, as core's are: it deletes this process's
+// keys newest first and lowers the weight of at most one more, whichever
+// goroutine acquired them, and leaves the Permit values alone (their Count
+// stays what was acquired; do not also call their Release). The oldest
+// waiters anywhere are granted the permits.
 //
 // n == 0 does nothing. It returns an error wrapping the client's (or
 // ctx.Err()) if etcd could not be reached: deletes are retried in the
 // background, as for Permit.Release; a lowered weight that did not reach
-// etcd keeps those permits held until the Permit is released or its lease
+// etcd keeps those permits held until the key is released or its lease
 // ends. It panics with a message starting "fleet:" if n is negative or more
 // than this process holds.
 func (s *Semaphore) ReleaseContext(ctx context.Context, n int) error {
@@ -277,7 +278,7 @@ func (s *Semaphore) release(ctx context.Context, n int) (bool, error) {
 	for _, l := range s.local {
 		if l.state == lsHeld {
 			held = append(held, l)
-			total += l.p.n
+			total += int(l.n)
 		}
 	}
 	if total < n {
@@ -292,15 +293,18 @@ func (s *Semaphore) release(ctx context.Context, n int) (bool, error) {
 		if rem == 0 {
 			break
 		}
-		if l.p.n <= rem {
-			rem -= l.p.n
+		// The Permits themselves are left alone, as in core: Release(n)
+		// returns a count, and its caller does its own bookkeeping (their
+		// Count stays what was acquired). A key emptied here is no longer
+		// tracked, so its Permit's Release does nothing more and its loss
+		// is not reported.
+		if int(l.n) <= rem {
+			rem -= int(l.n)
 			delete(s.local, l.key)
 			l.state = lsFailed
-			l.p.finishLocked(ErrReleased)
 			deletes = append(deletes, l.key)
 			continue
 		}
-		l.p.n -= rem
 		l.n -= int64(rem)
 		rem = 0
 		partial = l

@@ -88,14 +88,14 @@ func (p *Permit) lock() func() {
 }
 
 // Count returns the number of permits the Permit holds: what was acquired,
-// less what Semaphore.Release took from it, or 0 once released or lost.
+// or 0 once released or lost (Semaphore.Release does not change it).
 func (p *Permit) Count() int {
 	defer p.lock()()
 	return p.n
 }
 
 // Done returns a channel that is closed when the Permit stops holding its
-// permits: after Release, after Semaphore.Release took all of them, or when
+// permits: after Release, or when
 // they were lost (see Err). It is never closed for the empty Permit of
 // AcquireN(ctx, 0).
 func (p *Permit) Done() <-chan struct{} { return p.done }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/compio-sync/gosync/core"
 )
 
 // A Semaphore is one process's handle on a weighted counting semaphore that
@@ -47,6 +48,11 @@ type Semaphore struct {
 	cancelBg context.CancelFunc
 	wg       sync.WaitGroup
 	reapKick chan struct{}
+	// gate admits at most maxEnqueues enqueue Txns of this process to etcd
+	// at a time: the local queue in front of the global one. Blocked
+	// senders on a channel are served in arrival order, so goroutines of
+	// one process enqueue in the order they arrived here.
+	gate chan struct{}
 
 	// mu protects everything below.
 	mu       sync.Mutex
@@ -56,6 +62,13 @@ type Semaphore struct {
 	seq      uint64
 	local    map[string]*local // this process's queue keys, by key
 	mirror   *view             // the watch's copy of the semaphore; nil before the first sync
+	// mirrorInUse and mirrorWaiting are grants() of the mirror, as of the
+	// last evaluation.
+	mirrorInUse   int64
+	mirrorWaiting int
+	// deleted holds keys of ours whose delete etcd confirmed and the watch
+	// has not delivered yet: not orphans, whatever the mirror says.
+	deleted map[string]bool
 	// knownRev is the newest revision any response has shown this process;
 	// lagSince is when the mirror was first seen behind it (zero when not).
 	knownRev    int64
@@ -144,8 +157,9 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 // DefaultTTL is the lease TTL when WithTTL is not given.
 const DefaultTTL = 10 * time.Second
 
-// MaxPermitsLimit is the largest maximum a semaphore can have.
-const MaxPermitsLimit = math.MaxInt64 / 2
+// MaxPermitsLimit is the largest maximum a semaphore can have: core's, so
+// that a limit moves between the two unchanged.
+const MaxPermitsLimit = core.MaxPermitsLimit
 
 // Open opens the semaphore called name on the cluster cli talks to.
 //
@@ -205,8 +219,10 @@ func Open(ctx context.Context, cli *clientv3.Client, name string, opts ...Option
 		cli: cli, name: name, pfx: pfx, ttl: o.ttl, opTimeout: o.opTimeout,
 		now:      time.Now,
 		reapKick: make(chan struct{}, 1),
+		gate:     make(chan struct{}, maxEnqueues),
 		leases:   make(map[int64]bool),
 		local:    make(map[string]*local),
+		deleted:  make(map[string]bool),
 	}
 	s.bg, s.cancelBg = context.WithCancel(context.Background())
 	s.wg.Add(2)
@@ -256,8 +272,11 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Permit, error) { return s.Acq
 //   - ErrLeaseLost if the process's lease ended while it waited;
 //   - ErrDetached after Detach;
 //   - ErrNotExist if the semaphore's keys were deleted from etcd;
-//   - an error wrapping the etcd client's if the cluster could not be
-//     asked; it never blocks past ctx because of the cluster.
+//   - an error wrapping the etcd client's if the cluster refused or failed
+//     the request. AcquireN waits for the cluster as long as ctx allows
+//     (the client waits for a connection): pass a ctx with a deadline to
+//     bound it when the cluster may be unreachable. It never blocks past
+//     ctx by more than the 300 ms it gives the delete of its key.
 //
 // n == 0 succeeds with an empty Permit after one read that checks the
 // semaphore is not closed. AcquireN panics with a message starting "fleet:"
@@ -272,7 +291,7 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (*Permit, error) {
 	if n == 0 {
 		return s.acquireZero(ctx)
 	}
-	p, _, err := s.acquire(ctx, int64(n), true)
+	p, _, err := s.acquire(ctx, int64(n))
 	return p, err
 }
 
@@ -290,7 +309,8 @@ func (s *Semaphore) TryAcquireN(n int) (*Permit, bool) {
 }
 
 // TryAcquireNContext acquires n permits without waiting for other holders.
-// It is one etcd round trip when it succeeds and two when it fails.
+// It is a read and, if the permits are free and nobody waits, a conditional
+// put: two etcd round trips, more if the semaphore changed in between.
 //
 // On success it returns a Permit holding n permits, true and a nil error.
 // It returns nil, false, nil, holding nothing, if fewer than n permits are
@@ -313,7 +333,7 @@ func (s *Semaphore) TryAcquireNContext(ctx context.Context, n int) (*Permit, boo
 		}
 		return p, err == nil, err
 	}
-	p, ok, err := s.acquire(ctx, int64(n), false)
+	p, ok, err := s.tryAcquire(ctx, int64(n))
 	if errors.Is(err, ErrClosed) || errors.Is(err, ErrTooLarge) {
 		return nil, false, nil
 	}
@@ -336,52 +356,90 @@ func (s *Semaphore) acquireZero(ctx context.Context) (*Permit, error) {
 	return &Permit{done: make(chan struct{})}, nil
 }
 
-// acquire enqueues a key for n permits in one Txn that also reads the whole
-// semaphore, and decides from that read whether the key is granted at once.
-// If not and wait is set, it waits for the watch to see the grant.
-func (s *Semaphore) acquire(ctx context.Context, n int64, wait bool) (*Permit, bool, error) {
+// newLocal registers a pending record for a new key of lease ls. It is
+// registered before the Txn is sent: the watch may see the key before the
+// Txn's response arrives, and the cleanup deletes keys of ours that no local
+// record claims.
+func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.detached {
+		return nil, ErrDetached
+	}
+	s.seq++
+	l := &local{key: queueKey(s.pfx, ls.id, s.seq), lease: ls.id, n: n, ch: make(chan result, 1)}
+	s.local[l.key] = l
+	return l, nil
+}
+
+// txnFailed handles an enqueue Txn that returned an error: its outcome is
+// unknown, so the key may exist or appear later. Dropping the record makes
+// it an orphan; deleting it at once (bounded by cleanupGrace) keeps a
+// failed call from leaving a queue place behind it, and the cleanup retries.
+func (s *Semaphore) txnFailed(ctx context.Context, l *local, op string, err error) error {
+	s.forget(l)
+	_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return s.etcdErr(op, err)
+}
+
+// acquire enqueues a key for n permits with one Txn and waits until the rule
+// in grants() grants it. When this process's latest view says the key may be
+// granted at once, the same Txn also reads the whole semaphore and decides
+// from that read, so an uncontended Acquire is one round trip; when the view
+// shows a queue, the read (O(keys) in etcd) is skipped and the watch brings
+// the grant. Either way the decision is the rule's at some revision at or
+// after the enqueue, so the view's staleness costs time, never correctness.
+func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error) {
 	ls, err := s.ensureLease(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	s.mu.Lock()
-	if s.detached {
-		s.mu.Unlock()
-		return nil, false, ErrDetached
+	l, err := s.newLocal(ls, n)
+	if err != nil {
+		return nil, false, err
 	}
-	s.seq++
-	l := &local{key: queueKey(s.pfx, ls.id, s.seq), lease: ls.id, n: n, ch: make(chan result, 1)}
-	// Registered before the Txn is sent: the watch may see the key before
-	// the Txn's response arrives, and the cleanup deletes keys of ours that
-	// no local record claims.
-	s.local[l.key] = l
+	s.mu.Lock()
+	// Full permits alone do not skip the read: they may be this process's
+	// own release that the watch has not delivered yet.
+	readBack := s.mirror == nil || s.mirrorWaiting == 0
 	s.mu.Unlock()
-
-	tctx, cancel := context.WithTimeout(ctx, s.opTimeout)
-	resp, err := s.cli.Txn(tctx).
+	then := []clientv3.Op{clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id)))}
+	if readBack {
+		then = append(then, clientv3.OpGet(s.pfx, clientv3.WithPrefix()))
+	}
+	select {
+	case s.gate <- struct{}{}:
+	case <-ctx.Done():
+		s.forget(l)
+		return nil, false, ctx.Err()
+	}
+	// Bounded by ctx alone, like concurrency.Mutex.Lock: under load the
+	// enqueues of many goroutines queue in etcd, and any fixed bound would
+	// turn a slow grant into a failure.
+	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.Value(s.pfx+keyMax), ">", padPermits(n-1)), // max >= n
 			clientv3.Compare(clientv3.Version(s.pfx+keyClosed), "=", 0)).
-		Then(clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id))),
-			clientv3.OpGet(s.pfx, clientv3.WithPrefix())).
+		Then(then...).
 		Else(clientv3.OpGet(s.pfx, clientv3.WithPrefix())).
 		Commit()
-	cancel()
+	<-s.gate
 	if err != nil {
-		// The outcome is unknown: the key may exist or appear later.
-		// Dropping the record makes it an orphan the cleanup deletes.
-		s.forget(l)
-		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
-		}
-		return nil, false, s.etcdErr("acquire", err)
+		return nil, false, s.txnFailed(ctx, l, "acquire", err)
 	}
-	rng := resp.Responses[len(resp.Responses)-1].GetResponseRange()
-	v := viewOf(s.pfx, resp.Header.Revision, rng.Kvs)
 	if !resp.Succeeded {
 		s.forget(l)
-		return nil, false, v.refusal(s.name, n)
+		rng := resp.Responses[0].GetResponseRange()
+		return nil, false, viewOf(s.pfx, resp.Header.Revision, rng.Kvs).refusal(s.name, n)
 	}
-	st, _, _ := v.grants(s.mut.Load() == mutGrantByArrival)
+	granted := false
+	if readBack {
+		rng := resp.Responses[1].GetResponseRange()
+		st, _, _ := viewOf(s.pfx, resp.Header.Revision, rng.Kvs).grants(s.mut.Load() == mutGrantByArrival)
+		granted = st[l.key] == stGranted
+	}
 
 	s.mu.Lock()
 	if l.state == lsFailed { // the lease ended while the Txn was in flight
@@ -391,16 +449,10 @@ func (s *Semaphore) acquire(ctx context.Context, n int64, wait bool) (*Permit, b
 	}
 	l.rev = resp.Header.Revision
 	s.knownRev = max(s.knownRev, l.rev)
-	if st[l.key] == stGranted {
+	if granted {
 		p := s.holdLocked(l)
 		s.mu.Unlock()
 		return p, true, nil
-	}
-	if !wait {
-		delete(s.local, l.key)
-		s.mu.Unlock()
-		_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
-		return nil, false, nil
 	}
 	l.state = lsWaiting
 	// The watch may already be past the Txn's revision.
@@ -413,6 +465,58 @@ func (s *Semaphore) acquire(ctx context.Context, n int64, wait bool) (*Permit, b
 	case <-ctx.Done():
 		return nil, false, s.cancelWait(l, ctx.Err())
 	}
+}
+
+// tryAcquire takes n permits only if a new key would be granted at once:
+// it reads the semaphore, and if nobody waits and n fit, puts the key in a
+// Txn that commits only if nothing was put under the prefix since the read
+// (deletions only free permits). So a failed TryAcquire never enters the
+// queue, not even for a moment, and cannot block anyone. A changed
+// semaphore means another read, up to 8 times; then it reports false.
+func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, error) {
+	ls, err := s.ensureLease(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for range 8 {
+		v, err := s.read(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		if v.refusal(s.name, n) != nil {
+			return nil, false, nil
+		}
+		if _, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival); waiting > 0 || inUse+n > v.max {
+			return nil, false, nil
+		}
+		l, err := s.newLocal(ls, n)
+		if err != nil {
+			return nil, false, err
+		}
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(s.pfx).WithPrefix(), "<", v.rev+1)).
+			Then(clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id)))).
+			Commit()
+		if err != nil {
+			return nil, false, s.txnFailed(ctx, l, "try acquire", err)
+		}
+		if !resp.Succeeded {
+			s.forget(l)
+			continue
+		}
+		s.mu.Lock()
+		if l.state == lsFailed {
+			s.mu.Unlock()
+			r := <-l.ch
+			return nil, false, r.err
+		}
+		l.rev = resp.Header.Revision
+		s.knownRev = max(s.knownRev, l.rev)
+		p := s.holdLocked(l)
+		s.mu.Unlock()
+		return p, true, nil
+	}
+	return nil, false, nil
 }
 
 // cancelWait ends a waiting Acquire whose ctx is done: it deletes the key,
@@ -446,6 +550,11 @@ func (s *Semaphore) cancelWait(l *local, err error) error {
 	_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
 	return err
 }
+
+// maxEnqueues bounds the enqueue Txns one Semaphore has in flight: a
+// thousand goroutines of one process must not become a thousand concurrent
+// proposals (etcd answers "request timed out" long before it applies them).
+const maxEnqueues = 16
 
 // cleanupGrace bounds how long a cancelled Acquire waits for its key's
 // delete before leaving it to the background cleanup.
@@ -618,13 +727,21 @@ func (s *Semaphore) deleteKeyWithin(key string, d time.Duration) error {
 }
 
 func (s *Semaphore) deleteKeyCtx(ctx context.Context, key string) error {
-	if _, err := s.cli.Delete(ctx, key); err != nil {
+	resp, err := s.cli.Delete(ctx, key)
+	if err != nil {
 		s.kickReaper()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return s.etcdErr("release", err)
 	}
+	s.mu.Lock()
+	// Only a delete that removed the key: a key that did not exist yet
+	// (an enqueue still in flight) must stay an orphan when it appears.
+	if resp.Deleted > 0 && s.mirror != nil && s.mirror.rev < resp.Header.Revision {
+		s.deleted[key] = true
+	}
+	s.mu.Unlock()
 	return nil
 }
 

@@ -505,3 +505,40 @@ func checkLeaseLossReported(ctx context.Context, ps []*proc) error {
 	}
 	return nil
 }
+
+// TestOneLeaseOneWatchPerProcess: however many goroutines of one process
+// wait, the process holds one lease and one watch, and its waiters are
+// served (issue 12: scale within a process).
+func TestOneLeaseOneWatchPerProcess(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	ps := openProcs(t, sharedCluster(t), 1, 2, uniqueOpts(t, fleet.WithTTL(fleet.DefaultTTL)))
+	s := ps[0].sem
+	var mu sync.Mutex
+	leases := make(map[int64]bool)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for range 3 {
+				p, err := s.Acquire(bg(t))
+				if err != nil {
+					t.Errorf("Acquire: %v", err)
+					return
+				}
+				mu.Lock()
+				leases[fleet.PermitLease(p)] = true
+				mu.Unlock()
+				p.Release()
+			}
+		})
+	}
+	wg.Wait()
+	if len(leases) != 1 {
+		t.Errorf("64 goroutines of one process used %d leases, want 1", len(leases))
+	}
+	if w := fleet.WatchStarts(s); w != 1 {
+		t.Errorf("the process opened %d watches, want 1", w)
+	}
+	if st, _ := s.Stats(bg(t)); st.InUse != 0 || st.Waiting != 0 {
+		t.Errorf("Stats after 192 grants = %+v, want InUse 0, Waiting 0", st)
+	}
+}

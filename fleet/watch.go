@@ -31,6 +31,7 @@ func (s *Semaphore) watchLoop() {
 		backoff = 10 * time.Millisecond
 		s.mu.Lock()
 		s.mirror = viewOf(s.pfx, resp.Header.Revision, resp.Kvs)
+		clear(s.deleted)
 		s.watchHeard, s.probeAt = time.Now(), time.Time{}
 		s.evaluateLocked()
 		s.mu.Unlock()
@@ -54,6 +55,7 @@ func (s *Semaphore) watchLoop() {
 			for _, ev := range wr.Events {
 				if ev.Type == clientv3.EventTypeDelete {
 					s.mirror.del(s.pfx, string(ev.Kv.Key))
+					delete(s.deleted, string(ev.Kv.Key))
 				} else {
 					s.mirror.put(s.pfx, ev.Kv)
 				}
@@ -76,7 +78,8 @@ func (s *Semaphore) evaluateLocked() {
 	if v == nil {
 		return
 	}
-	st, _, _ := v.grants(s.mut.Load() == mutGrantByArrival)
+	st, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival)
+	s.mirrorInUse, s.mirrorWaiting = inUse, waiting
 	for key, l := range s.local {
 		if l.rev == 0 || l.rev > v.rev {
 			continue // pending, or the mirror has not seen its Txn yet
@@ -116,7 +119,7 @@ func (s *Semaphore) orphansLocked() []string {
 	}
 	var keys []string
 	for key, e := range s.mirror.entries {
-		if s.leases[e.lease] && s.local[key] == nil {
+		if s.leases[e.lease] && s.local[key] == nil && !s.deleted[key] {
 			keys = append(keys, key)
 		}
 	}
