@@ -237,7 +237,7 @@ func (s *Semaphore) TryRelease(n int) bool {
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	ok, _ := s.release(ctx, n)
+	ok, _ := s.release(ctx, n, false)
 	return ok
 }
 
@@ -259,7 +259,7 @@ func (s *Semaphore) ReleaseContext(ctx context.Context, n int) error {
 	if n < 0 {
 		panic(fmt.Sprintf("fleet: Release of negative n (%d)", n))
 	}
-	ok, err := s.release(ctx, n)
+	ok, err := s.release(ctx, n, false)
 	if !ok {
 		panic(fmt.Sprintf("fleet: Release of %d permits, more than this process holds", n))
 	}
@@ -267,8 +267,8 @@ func (s *Semaphore) ReleaseContext(ctx context.Context, n int) error {
 }
 
 // release is ReleaseContext, reporting false instead of releasing more than
-// this process holds.
-func (s *Semaphore) release(ctx context.Context, n int) (bool, error) {
+// this process holds, or, with upTo, releasing what it holds up to n.
+func (s *Semaphore) release(ctx context.Context, n int, upTo bool) (bool, error) {
 	if n == 0 {
 		return true, nil
 	}
@@ -282,8 +282,11 @@ func (s *Semaphore) release(ctx context.Context, n int) (bool, error) {
 		}
 	}
 	if total < n {
-		s.mu.Unlock()
-		return false, nil
+		if !upTo {
+			s.mu.Unlock()
+			return false, nil
+		}
+		n = total
 	}
 	slices.SortFunc(held, func(a, b *local) int { return cmpInt(b.rev, a.rev) })
 	var deletes []string

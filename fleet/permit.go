@@ -60,13 +60,26 @@ func (p *Permit) ReleaseContext(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
+	n, own := p.n, 0
 	if l := s.local[p.key]; l != nil && l.p == p {
+		own = int(l.n)
 		delete(s.local, p.key)
 		l.state = lsFailed
 	}
 	p.finishLocked(ErrReleased)
 	s.mu.Unlock()
-	return s.deleteKeyCtx(ctx, p.key)
+	var err error
+	if own > 0 {
+		err = s.deleteKeyCtx(ctx, p.key)
+	}
+	// Semaphore.Release may have taken this Permit's key (the process's
+	// permits are one pool, as in core): return the rest from the pool.
+	if rest := n - own; rest > 0 {
+		if _, rerr := s.release(ctx, rest, true); err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 // finishLocked ends the Permit with err (ErrReleased, ErrLeaseLost, ...).
