@@ -46,3 +46,17 @@ func Debug(s *Semaphore) string {
 	}
 	return out
 }
+
+// LocalWaiters returns how many of s's Acquires wait with their key in the
+// queue and their own enqueue answered.
+func LocalWaiters(s *Semaphore) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range s.local {
+		if l.state == lsWaiting {
+			n++
+		}
+	}
+	return n
+}
