@@ -77,11 +77,16 @@ test-windows:
 
 # make bench also prints the cross-process table (the shared module against
 # System V semaphores, flock slots and a jobserver pipe; Linux only) into
-# benchmarks/results/shared.txt.
+# benchmarks/results/shared.txt, and the fleet table (the etcd semaphore
+# against concurrency.Mutex and a bare watch, on embedded etcd) into
+# benchmarks/results/fleet.txt.
 bench:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile quick -out results
 	@echo "==> cross-process table (shared): benchmarks/results/shared.txt"
 	@set -o pipefail; cd shared && $(GO) test -run '^$$' -bench Cross -benchtime 20000x -count 3 -cpu 2 . | tee ../benchmarks/results/shared.txt
+	@echo "==> fleet table (etcd): benchmarks/results/fleet.txt"
+	@set -o pipefail; cd fleet && { $(GO) test -run '^$$' -bench 'Uncontended|Handoff' -benchtime 200x -count 3 -cpu 2 . && \
+		$(GO) test -run '^$$' -bench 'Waiters' -benchtime 512x -count 1 -cpu 2 . ; } | tee ../benchmarks/results/fleet.txt
 
 bench-full:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results
