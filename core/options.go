@@ -27,12 +27,13 @@ type settings struct {
 // for throughput. Grants stay strictly FIFO among queued waiters, but the
 // yielding releaser goes to the back of the scheduler's queue: measured on 2
 // CPUs with 32 goroutines looping Acquire / 100 ns of work / Release on 1
-// permit (benchmarks, BenchmarkCallers), the time spent inside Release rises
-// from a p99.9 of about 0.1 µs to milliseconds, and the per-goroutine grant
-// counts spread from within a few percent of each other to a max/min ratio
-// above 30, while throughput improves by 2x to 10x in cells where every
-// goroutine loops on one or a few permits (benchmarks/README.md has the
-// numbers of the latest run). Choose it only for a batch workload where
+// permit (benchmarks, BenchmarkCallers, make bench at 030bbeb), the time
+// spent inside Release rises from a p99 of 0.2 µs and a p99.9 of 12 µs (x/sync:
+// 0.2 and 10 µs) to 78 µs and 1 ms, and the per-goroutine grant counts spread
+// from within 20% of each other (max/min 1.2, Jain's index 1.00) to a max/min
+// ratio of 74 (Jain 0.37), while throughput improves by 1.5x to 9x in most
+// cells where every goroutine loops on one permit (benchmarks/README.md has
+// the numbers of the latest run). Choose it only for a batch workload where
 // total throughput matters and no caller waits on a Release.
 //
 // The default, without this option, never yields or parks in Release: it
