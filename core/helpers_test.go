@@ -101,3 +101,32 @@ func acquireCancelledSoon(s *core.Semaphore, base context.Context, n, spins int)
 	}()
 	return s.AcquireN(ctx, n)
 }
+
+// acquireRounds runs round(i, k, p) for each successful TryAcquireN(k) on s,
+// k cycling through 1, 2, 3, until 1000 rounds have run, round returns
+// false, or 5,000,000 attempts were made. After a failed attempt it yields:
+// a resizer may keep the maximum below k for long stretches, more so on a
+// busy machine, so the tests run until they have exercised enough rather
+// than for a fixed number of attempts, and a semaphore that never grants
+// fails by name. It fails t if fewer than 1000 rounds ran and round never
+// stopped them.
+func acquireRounds(t *testing.T, s *core.Semaphore, round func(i, k int, p core.Permit) bool) {
+	t.Helper()
+	const want, attempts = 1000, 5_000_000
+	acquired := 0
+	for i := 0; acquired < want && i < attempts; i++ {
+		k := 1 + i%3
+		p, ok := s.TryAcquireN(k)
+		if !ok {
+			runtime.Gosched()
+			continue
+		}
+		acquired++
+		if !round(i, k, p) {
+			return
+		}
+	}
+	if acquired < want {
+		t.Errorf("only %d of %d TryAcquireN calls succeeded: the test exercised too little", acquired, attempts)
+	}
+}

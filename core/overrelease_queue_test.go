@@ -95,18 +95,7 @@ func TestReleaseJudgedExactlyDuringResizes(t *testing.T) {
 	defer stop()
 	s := core.NewSemaphore(4, chanBackend{})
 	defer resizeUntilStopped(s, []int{4, 1, 7, 0, 3, 9, 2, 5}, 8)()
-	// Run until enough rounds found their permits free (the resizer keeps
-	// the maximum below k much of the time, more so on a busy machine), with
-	// a bound on the attempts so a semaphore that never grants fails by name.
-	acquired := 0
-	for i := 0; acquired < 1000 && i < 5_000_000; i++ {
-		k := 1 + i%3
-		p, ok := s.TryAcquireN(k)
-		if !ok {
-			runtime.Gosched()
-			continue
-		}
-		acquired++
+	acquireRounds(t, s, func(i, k int, p core.Permit) bool {
 		if r := releasePanic(func() { s.Release(k + 1) }); !isOverReleasePanic(r) {
 			t.Fatalf("round %d: Release(%d) with %d held panicked with %v, want an over-release panic", i, k+1, k, r)
 		}
@@ -128,10 +117,8 @@ func TestReleaseJudgedExactlyDuringResizes(t *testing.T) {
 		if in := s.InUse(); in != 0 {
 			t.Fatalf("round %d: with nothing held InUse=%d", i, in)
 		}
-	}
-	if acquired < 1000 {
-		t.Errorf("only %d of 5000000 TryAcquireN calls succeeded: the test exercised too little", acquired)
-	}
+		return true
+	})
 }
 
 // TestReleaseToQueueWhileResizing queues a waiter that needs the whole
