@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,21 +41,10 @@ const callersChunk = 16
 // Every Release is timed (two clock reads per operation), so ns/op here is
 // not a throughput figure; BenchmarkContended measures throughput.
 func BenchmarkCallers(b *testing.B) {
-	ctx := context.Background()
-	for _, g := range callersGoroutines {
-		for _, permits := range callersPermits {
-			for _, work := range callersWork {
-				name := fmt.Sprintf("g=%d/permits=%d/work=%s", g, permits, workName(work))
-				b.Run(name, func(b *testing.B) {
-					Work(work) // calibrate outside the timed region
-					runContenders(b, permits, nil, func(b *testing.B, s Sem) {
-						runCallers(b, ctx, s, g, work)
-						mustAllFree(b, s, permits)
-					})
-				})
-			}
-		}
-	}
+	runGrid(b, callersGoroutines, callersPermits, callersWork, func(b *testing.B, s Sem, g, permits int, work time.Duration) {
+		runCallers(b, context.Background(), s, g, work)
+		mustAllFree(b, s, permits)
+	})
 }
 
 func runCallers(b *testing.B, ctx context.Context, s Sem, g int, work time.Duration) {

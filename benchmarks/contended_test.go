@@ -29,14 +29,23 @@ func workName(d time.Duration) string {
 // Acquire, sampled every 32nd operation. The goroutine count is exact when
 // GOMAXPROCS divides it (cmd/benchreport runs with -cpu=2).
 func BenchmarkContended(b *testing.B) {
-	for _, g := range contendedGoroutines {
-		for _, permits := range contendedPermits {
-			for _, work := range contendedWork {
+	runGrid(b, contendedGoroutines, contendedPermits, contendedWork, contendedCell)
+}
+
+// runGrid runs cell as sub-benchmark g=<g>/permits=<permits>/work=<work>/c=<contender>
+// for every combination of the given goroutine counts, permit counts and
+// critical sections, and every contender that can model the semaphore.
+// Work is calibrated before each cell, outside the timed region.
+func runGrid(b *testing.B, goroutines, permitCounts []int, works []time.Duration,
+	cell func(b *testing.B, s Sem, g, permits int, work time.Duration)) {
+	for _, g := range goroutines {
+		for _, permits := range permitCounts {
+			for _, work := range works {
 				name := fmt.Sprintf("g=%d/permits=%d/work=%s", g, permits, workName(work))
 				b.Run(name, func(b *testing.B) {
-					Work(work) // calibrate outside the timed region
+					Work(work)
 					runContenders(b, permits, nil, func(b *testing.B, s Sem) {
-						contendedCell(b, s, g, permits, work)
+						cell(b, s, g, permits, work)
 					})
 				})
 			}
