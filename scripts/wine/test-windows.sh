@@ -50,27 +50,34 @@ die() { printf '==> test-windows: FAIL: %s\n' "$*" >&2; exit 1; }
 # --- 1. tools ---------------------------------------------------------------
 command -v "$go" >/dev/null || die "the go command ($go) is not on PATH; install Go 1.26 or set GO"
 
-# build_only compiles and vets the windows/amd64 and windows/arm64 test
-# binaries without running them, then prints one SKIPPED line with the reason
-# ($1) and exits 0: a host that cannot run Wine is not a failure.
-build_only() {
-	local reason=$1 failed=() mod pkg goarch
+failed=()
+
+# vet_and_build vets every module for windows/$1 and compiles each package's
+# test binary without running it, adding what fails to failed.
+vet_and_build() {
+	local goarch=$1 mod pkg
 	for mod in $modules; do
-		for goarch in amd64 arm64; do
-			say "windows/$goarch: go vet and go test -c in $mod (not run)"
-			(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch CGO_ENABLED=0 "$go" vet ./...) ||
-				failed+=("$mod (windows/$goarch vet)")
-			for pkg in $(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch "$go" list ./...); do
-				(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch CGO_ENABLED=0 "$go" test -c -o /dev/null "$pkg") ||
-					failed+=("$pkg (windows/$goarch build)")
-			done
+		say "windows/$goarch: go vet and go test -c in $mod (not run)"
+		(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch CGO_ENABLED=0 "$go" vet ./...) ||
+			failed+=("$mod (windows/$goarch vet)")
+		for pkg in $(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch "$go" list ./...); do
+			(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=$goarch CGO_ENABLED=0 "$go" test -c -o /dev/null "$pkg") ||
+				failed+=("$pkg (windows/$goarch build)")
 		done
 	done
+}
+
+# build_only vets and compiles the windows/amd64 and windows/arm64 test
+# binaries without running them, then prints one SKIPPED line with the
+# reason ($1) and exits 0: a host that cannot run Wine is not a failure.
+build_only() {
+	vet_and_build amd64
+	vet_and_build arm64
 	if ((${#failed[@]})); then
 		for f in "${failed[@]}"; do say "FAIL: $f"; done
 		exit 1
 	fi
-	say "SKIPPED running: $reason; the Windows test binaries were vetted and compiled only"
+	say "SKIPPED running: $1; the Windows test binaries were vetted and compiled only"
 	exit 0
 }
 
@@ -132,7 +139,6 @@ cmp -s "$dll" "$system32/bcryptprimitives.dll" || cp "$dll" "$system32/bcryptpri
 bins=$build/bin
 rm -rf "$bins"
 mkdir -p "$bins"
-failed=()
 ran=()
 for mod in $modules; do
 	[[ -f $root/$mod/go.mod ]] || die "module $mod has no go.mod under $root"
@@ -168,15 +174,7 @@ for mod in $modules; do
 done
 
 # --- 5. windows/arm64: compile and vet only ---------------------------------
-for mod in $modules; do
-	say "windows/arm64: go vet and go test -c in $mod (not run)"
-	(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=arm64 CGO_ENABLED=0 "$go" vet ./...) ||
-		failed+=("$mod (windows/arm64 vet)")
-	for pkg in $(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=arm64 "$go" list ./...); do
-		(cd "$root/$mod" && GOWORK=off GOOS=windows GOARCH=arm64 CGO_ENABLED=0 "$go" test -c -o /dev/null "$pkg") ||
-			failed+=("$pkg (windows/arm64 build)")
-	done
-done
+vet_and_build arm64
 
 # --- summary ----------------------------------------------------------------
 elapsed=$(($(date +%s) - start))
