@@ -150,11 +150,10 @@ func (p *parker) goPark(ctx context.Context, d time.Duration) (done bool, err er
 			}
 			continue
 		case <-ctx.Done():
-			if p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
-				return true, ctx.Err()
-			}
-			// A token arrived together with the cancellation: either
-			// outcome is allowed; the token stays pending for the next Park.
+			// Withdraw the announcement. If the CAS fails, a token arrived
+			// together with the cancellation: either outcome is allowed,
+			// and the token stays pending for the next Park.
+			p.word.CompareAndSwap(wordGoWaiting, wordEmpty)
 			return true, ctx.Err()
 		case <-p.b.closing:
 			if p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
