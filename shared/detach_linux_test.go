@@ -94,3 +94,57 @@ func TestOpenRefusesAnotherPIDNamespace(t *testing.T) {
 		t.Log(got)
 	}
 }
+
+// TestDetachWaitsForOperations: Detach unmaps the region only after every
+// operation of the handle in progress has returned, and operations that
+// start afterwards never touch it (without that, the goroutines below fault
+// on the unmapped region). Their outcomes after Detach are those documented
+// for a detached handle.
+func TestDetachWaitsForOperations(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	_, name := create(t, 4)
+	for round := range 20 {
+		b := attachTo(t, name)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		for g := range 4 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for k := 0; ; k++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					switch (g + k) % 3 {
+					case 0:
+						if p, err := b.Acquire(context.Background()); err == nil {
+							p.Release()
+						} else if !errors.Is(err, shared.ErrClosed) {
+							t.Errorf("Acquire on a detaching handle = %v, want nil or ErrClosed", err)
+						}
+					case 1:
+						if p, ok := b.TryAcquire(); ok {
+							p.Release()
+						}
+					default:
+						b.InUse()
+						b.Held()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		if err := b.Detach(); err != nil {
+			t.Fatalf("Detach = %v", err)
+		}
+		time.Sleep(time.Millisecond) // operations keep starting on the detached handle
+		close(stop)
+		for range 4 {
+			<-done
+		}
+		if h := b.Held(); h != 0 {
+			t.Errorf("Held on a detached handle = %d, want 0", h)
+		}
+	}
+}

@@ -46,8 +46,10 @@ func (s *Semaphore) SweepNow() bool { return s.sweepNow() }
 //   - every slot in use and every held permit belongs to an attached
 //     process slot.
 func (s *Semaphore) CheckInvariants() error {
-	s.ops.RLock()
-	defer s.ops.RUnlock()
+	if !s.enter() {
+		return fmt.Errorf("handle detached")
+	}
+	defer s.leave()
 	s.lockAlways()
 	defer s.unlock()
 	r := s.r
