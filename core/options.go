@@ -14,6 +14,7 @@ type settings struct {
 	throughputOverFairness bool
 	maxWaiters             int
 	observer               Observer
+	overReleaseMsg         string
 }
 
 // WithThroughputOverFairness makes a Release that hands permits to a waiter
@@ -50,6 +51,22 @@ func WithThroughputOverFairness() Option {
 func WithMaxWaiters(k int) Option {
 	checkMaxWaiters("WithMaxWaiters", k)
 	return func(s *settings) { s.maxWaiters = k }
+}
+
+// WithOverReleasePanic makes Semaphore.Release panic with msg, exactly,
+// instead of core's message, when it would return more permits than are
+// held. Everything else about an over-release stays as without the option:
+// the excess is taken back before the panic, and the counts cannot be
+// trusted afterwards (a fast Acquire may have been granted some of the
+// excess in between). It is for a wrapper that keeps another package's API:
+// backend-generic/semaphore keeps x/sync's "semaphore: released more than
+// held" this way, with no deferred recover on its Release. It panics with a
+// message starting "core:" if msg is empty.
+func WithOverReleasePanic(msg string) Option {
+	if msg == "" {
+		panic("core: WithOverReleasePanic with an empty message")
+	}
+	return func(s *settings) { s.overReleaseMsg = msg }
 }
 
 // defaultMaxWaiters is the bound of a Semaphore created without

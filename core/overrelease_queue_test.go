@@ -18,8 +18,7 @@ func releasePanic(f func()) (r any) {
 	return nil
 }
 
-// overReleasePrefix is what backend-generic/semaphore matches to translate
-// core's over-release panic into x/sync's message: it must stay stable.
+// overReleasePrefix starts core's own over-release panic message.
 const overReleasePrefix = "core: Release of "
 
 // isOverReleasePanic reports whether r is core's over-release panic.
@@ -30,8 +29,8 @@ func isOverReleasePanic(r any) bool {
 
 // TestOverReleaseWithWaitersIsUndoneNotGranted over-releases while a
 // waiter is queued whose request the excess would fill. Release detects the
-// over-release from its add, so it must panic (with the message the x/sync
-// drop-in translates) and take the excess back without granting it: the
+// over-release from its add, so it must panic (with core's over-release
+// message) and take the excess back without granting it: the
 // waiter stays queued, the counts are as before, and the next legitimate
 // Release serves the waiter.
 func TestOverReleaseWithWaitersIsUndoneNotGranted(t *testing.T) {

@@ -311,7 +311,16 @@ func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
 func (s *Semaphore) overReleased(n int64) {
 	st := s.state.Add(-permitsDelta(n))
 	held := maxOf(s.cfg.Load()) - availOf(st)
-	panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, max(held, 0)))
+	s.panicOverRelease(n, max(held, 0))
+}
+
+// panicOverRelease panics for a Release of n permits while held were held:
+// with WithOverReleasePanic's message if the Semaphore has one.
+func (s *Semaphore) panicOverRelease(n, held int64) {
+	if s.overReleaseMsg != "" {
+		panic(s.overReleaseMsg)
+	}
+	panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, held))
 }
 
 // unlockAndWake unlocks mu and unparks the waiters on wake. By default that

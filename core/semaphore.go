@@ -41,6 +41,9 @@ type Semaphore struct {
 	backend Backend
 	// yieldAfterHandoff is WithThroughputOverFairness; set at creation.
 	yieldAfterHandoff bool
+	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
+	// set at creation.
+	overReleaseMsg string
 
 	// mu protects the queue, every grant to a queued waiter, setting and
 	// clearing flagQueued, Close, and every change of cfg. (Releases add to
@@ -83,7 +86,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 		}
 		o(&set)
 	}
-	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness}
+	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.maxWaiters.Store(int64(set.maxWaiters))
@@ -237,7 +240,8 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 //
 // Release works after Close. n == 0 does nothing. Release panics with a
 // message starting "core:" if n is negative or if more permits were released
-// than are held. An over-release is detected from the result of the add, so
+// than are held (with WithOverReleasePanic's message instead, for the
+// latter, if the Semaphore was created with it). An over-release is detected from the result of the add, so
 // it is caught after the fact: a concurrent Acquire may have been granted
 // some of the excess first, and after that panic the Semaphore's counts
 // cannot be trusted; and one that races both a SetMaxPermits (which moves
@@ -251,7 +255,7 @@ func (s *Semaphore) Release(n int) {
 		return
 	}
 	if int64(n) > MaxPermitsLimit {
-		panic(fmt.Sprintf("core: Release of %d permits, more than are held (%d)", n, s.InUse()))
+		s.panicOverRelease(int64(n), int64(s.InUse()))
 	}
 	s.add(int64(n), false)
 }

@@ -27,7 +27,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 
 	generic "github.com/compio-sync/gosync/backend-generic"
 	"github.com/compio-sync/gosync/core"
@@ -56,7 +55,7 @@ func NewWeighted(n int64) *Weighted {
 	if n < 0 || n > maxSize {
 		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, maxSize))
 	}
-	return &Weighted{sem: core.NewSemaphore(int(n), backend), size: n}
+	return &Weighted{sem: core.NewSemaphore(int(n), backend, overRelease), size: n}
 }
 
 // Acquire acquires the semaphore with a weight of n, blocking until resources
@@ -112,21 +111,13 @@ func (s *Weighted) Release(n int64) {
 		panic(errReleasedMoreThanHeld)
 	}
 	// core.Release is one atomic add; it detects an over-release from the
-	// add's result and panics with a core message, which is translated to
-	// x/sync's. (x/sync, too, has already changed its count when it panics.)
-	defer translateOverRelease()
+	// add's result and panics with x/sync's message (overRelease). (x/sync,
+	// too, has already changed its count when it panics.)
 	s.sem.Release(int(n))
 }
 
 const errReleasedMoreThanHeld = "semaphore: released more than held"
 
-// translateOverRelease turns core's over-release panic into x/sync's and
-// lets any other panic through unchanged.
-func translateOverRelease() {
-	if r := recover(); r != nil {
-		if msg, ok := r.(string); ok && strings.HasPrefix(msg, "core: Release of ") {
-			panic(errReleasedMoreThanHeld)
-		}
-		panic(r)
-	}
-}
+// overRelease gives every Weighted's core.Semaphore x/sync's over-release
+// panic message, without a deferred recover on the Release path.
+var overRelease = core.WithOverReleasePanic(errReleasedMoreThanHeld)
