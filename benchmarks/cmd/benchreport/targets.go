@@ -75,6 +75,7 @@ func Targets(w io.Writer, rs []Result) {
 	check("handoff: core+iouring p99 / raw futex ns/handoff", median(rs, "Handoff", "", "core+iouring", "p99-ns")/futex, "<=", 2)
 
 	fairTargets(check, rs)
+	dropInTargets(check, rs)
 	observedTargets(check, rs)
 
 	fmt.Fprintf(w, "\n  reference ratios (no target):\n")
