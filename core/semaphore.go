@@ -241,12 +241,13 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 // Release works after Close. n == 0 does nothing. Release panics with a
 // message starting "core:" if n is negative or if more permits were released
 // than are held (with WithOverReleasePanic's message instead, for the
-// latter, if the Semaphore was created with it). An over-release is detected from the result of the add, so
-// it is caught after the fact: a concurrent Acquire may have been granted
-// some of the excess first, and after that panic the Semaphore's counts
-// cannot be trusted; and one that races both a SetMaxPermits (which moves
-// the judgement under the mutex, against the word as it is then) and an
-// Acquire may go unnoticed. TryRelease checks before it changes anything.
+// latter, if the Semaphore was created with it). An over-release is
+// detected from the result of the add, so it is caught after the fact: a
+// concurrent Acquire may have been granted some of the excess first, and
+// after that panic the Semaphore's counts cannot be trusted; and one that
+// races both a SetMaxPermits (which moves the judgement under the mutex,
+// against the word as it is then) and an Acquire may go unnoticed.
+// TryRelease checks before it changes anything.
 func (s *Semaphore) Release(n int) {
 	if n <= 0 {
 		if n < 0 {
