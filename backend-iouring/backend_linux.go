@@ -40,7 +40,8 @@ type Backend struct {
 	inflight map[uint64]*parker // waits whose result was not delivered yet
 
 	closedFlag atomic.Bool   // mirrors closed for lock-free checks
-	closing    chan struct{} // closed by Close: ends the Go phase of every Park
+	closing    chan struct{} // closed by Close: stops the goPhase sweeper
+	gp         goPhase       // bounds the Go phase of every Park
 
 	cqMu  sync.Mutex // guards the completion side of r and batch
 	batch []ring.CQE
@@ -91,6 +92,8 @@ func New(opts ...Option) (*Backend, error) {
 		closing:    make(chan struct{}),
 	}
 	b.room.L = &b.mu
+	b.gp.tick = cfg.goWait / 2
+	b.gp.closing = b.closing
 	go b.reaper()
 	return b, nil
 }
@@ -142,6 +145,9 @@ func (b *Backend) close() error {
 		b.mu.Lock()
 	}
 	b.mu.Unlock()
+	// Every Park in its Go phase returns ErrClosed (unless its token came);
+	// the sweeper exits.
+	b.gp.close()
 	// Closing the eventfd wakes the reaper's Read with os.ErrClosed; the
 	// ring is unmapped only after the reaper stopped touching it.
 	errEfd := b.efd.Close()

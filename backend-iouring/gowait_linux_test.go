@@ -201,3 +201,48 @@ func TestGoPhaseCloseRacingUnparkKeepsExactlyOneToken(t *testing.T) {
 	}
 	t.Logf("outcomes: %d consumed, %d closed with the token left pending", nils, closes)
 }
+
+// TestGoPhaseSweeperExitsWhenIdle: the goroutine that bounds Go waits runs
+// only while Go waits exist; after the last one it exits on its own (no
+// goroutine ticking for an idle backend), and a later Go wait starts it
+// again.
+func TestGoPhaseSweeperExitsWhenIdle(t *testing.T) {
+	watchdog(t, 30*time.Second)
+	b := newBackendWith(t, iouring.WithGoWait(time.Millisecond))
+	p := b.NewParker()
+	for range 2 {
+		ch := parkAsync(context.Background(), p)
+		waitFor(func() bool { return iouring.WordState(p) == 3 })
+		if !iouring.Sweeping(b) {
+			t.Fatal("a Park is in its Go phase and no sweeper runs: nothing would ever move it to the kernel")
+		}
+		p.Unpark()
+		if err := result(t, ch); err != nil {
+			t.Fatalf("Park = %v, want nil", err)
+		}
+		waitFor(func() bool { return !iouring.Sweeping(b) })
+	}
+}
+
+// TestGoPhaseThresholdFollowsTheServiceRate: a quiet backend demotes a Go
+// wait after 3 sweeps (d to 1.5d); one whose waits keep re-registering
+// extends the Go phase to twice the time its recent rate needs to serve every
+// registered wait, capped at about 100d.
+func TestGoPhaseThresholdFollowsTheServiceRate(t *testing.T) {
+	for _, c := range []struct {
+		live, rate int
+		want       uint64
+	}{
+		{1, 0, 3},        // idle: the base Go phase
+		{1024, 0, 3},     // nobody re-registers: they are idle, not queued
+		{1, 1, 3},        // served faster than the base phase
+		{1024, 1100, 3},  // a turning queue: each wait is about one sweep
+		{1024, 33, 63},   // a slow queue: 2*1024/33+1 sweeps
+		{100000, 1, 201}, // capped at maxAge
+		{10, 2, 11},      // 2*10/2+1
+	} {
+		if got := iouring.GoPhaseThreshold(c.live, c.rate); got != c.want {
+			t.Errorf("threshold(live %d, rate %d) = %d sweeps, want %d", c.live, c.rate, got, c.want)
+		}
+	}
+}

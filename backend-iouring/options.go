@@ -39,13 +39,15 @@ func WithRingSize(sqEntries, cqEntries uint32) Option {
 }
 
 // WithGoWait sets how long Park waits in the Go scheduler before it arms an
-// io_uring FUTEX_WAIT: a handoff within d wakes the waiter as the generic
+// io_uring FUTEX_WAIT: a handoff meanwhile wakes the waiter as the generic
 // backend does (a goroutine wakeup, no system call), and only longer waits
-// sleep in the kernel, with no thread per waiter. The default is 1ms, which
-// keeps every in-process benchmark cell at least level with x/sync (a queue
-// of 1024 goroutines on one permit turns over in well under 1 ms); 0 arms
-// the kernel wait at once, for callers that want every wait in the kernel
-// (the behaviour before this option). A negative d panics.
+// sleep in the kernel, with no thread per waiter. A wait moves to the kernel
+// between d and 1.5d after it started when the backend is quiet; while the
+// backend's Parks keep coming back for new waits (a queue that is being
+// served), a wait stays in Go up to twice the time that rate needs to serve
+// every waiting Park, and at most about 100d (docs/iouring.md). The default
+// is 1ms; 0 arms the kernel wait at once, for callers that want every wait
+// in the kernel (the behaviour before this option). A negative d panics.
 func WithGoWait(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("iouring: WithGoWait with negative duration %v", d))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/compio-sync/gosync/backend-iouring/internal/ring"
@@ -29,11 +28,12 @@ type parker struct {
 	done chan int32    // result of the in-flight wait; one slot
 
 	// goWake carries Unpark's signal to a Park waiting in the Go scheduler
-	// (wordGoWaiting); one slot. A signal can outlive its wait (Park gave
-	// up on the wait just as Unpark swapped the token in): it is only a
-	// hint, and Park trusts the word, never the signal.
+	// (wordGoWaiting), or the goPhase sweeper's or Close's; one slot. A
+	// signal can outlive its wait (Park gave up on the wait just as Unpark
+	// swapped the token in): it is only a hint, and Park trusts the word
+	// and goPhase's flags, never the signal.
 	goWake chan struct{}
-	timer  *time.Timer // the Go wait's bound, created on first use
+	gp     gpLinks // the Go wait's registration; guarded by b.gp.mu
 }
 
 // Unpark publishes the token and, only if Park announced a wait, wakes it.
@@ -49,15 +49,14 @@ func (p *parker) Unpark() {
 		p.b.wake(&p.word)
 	case wordGoWaiting:
 		// After the Swap: Park, woken by the signal, must find the token.
-		select {
-		case p.goWake <- struct{}{}:
-		default: // a stale signal is pending; it wakes Park just as well
-		}
+		// A signal pending already (stale, or the sweeper's) wakes Park
+		// just as well.
+		signal(p.goWake)
 	}
 }
 
 // Park consumes a pending token and returns nil; otherwise it waits in the
-// Go scheduler for up to the Backend's WithGoWait duration (see goPark),
+// Go scheduler for the Backend's WithGoWait duration d to 1.5d (see goPark),
 // then submits a FUTEX_WAIT and sleeps, until an Unpark (nil), ctx is done
 // (ctx.Err(), leaving any later token pending), or the backend is closed
 // (an error wrapping ErrClosed) or fails (an error saying how; a failure
@@ -69,8 +68,8 @@ func (p *parker) Park(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if d := p.b.cfg.goWait; d > 0 {
-		if done, err := p.goPark(ctx, d); done {
+	if p.b.cfg.goWait > 0 {
+		if done, err := p.goPark(ctx); done {
 			return err
 		}
 	}
@@ -117,15 +116,22 @@ func (p *parker) Park(ctx context.Context) error {
 	}
 }
 
-// goPark waits up to d in the Go scheduler, before Park arms a kernel wait:
-// a handoff within d costs a goroutine wakeup (well under a microsecond)
-// instead of a futex wake system call and a completion through the ring
-// (several microseconds), which is what kept core+iouring behind x/sync
-// whenever a queue formed. It reports done with Park's result if the wait
-// ended with a token (nil), ctx (ctx.Err()) or Close (ErrClosed); otherwise
-// (d elapsed) it leaves the word wordEmpty or wordToken and Park goes on to
-// the kernel wait, which consumes a token that came meanwhile.
-func (p *parker) goPark(ctx context.Context, d time.Duration) (done bool, err error) {
+// goPark waits in the Go scheduler, before Park arms a kernel wait, until
+// the Backend's goPhase sweeper demotes the wait (between d and 1.5d, see
+// goPhase): a handoff meanwhile costs a goroutine wakeup (well under a
+// microsecond) instead of a futex wake system call and a completion through
+// the ring (several microseconds), which is what kept core+iouring behind
+// x/sync whenever a queue formed. It blocks on its own goWake channel only
+// (and ctx.Done when ctx can end), as the generic backend's Parker does. It
+// reports done with Park's result if the wait ended with a token (nil), ctx
+// (ctx.Err()) or Close (ErrClosed); otherwise (demoted) it leaves the word
+// wordEmpty and Park goes on to the kernel wait.
+func (p *parker) goPark(ctx context.Context) (done bool, err error) {
+	g := &p.b.gp
+	// Register before announcing: see goPhase.register's invariant.
+	if !g.register(p) {
+		return false, nil // closed: the kernel path fails with ErrClosed
+	}
 	// Announce the Go wait; if Unpark got in first, take its token.
 	if !p.word.CompareAndSwap(wordEmpty, wordGoWaiting) {
 		if p.word.CompareAndSwap(wordToken, wordEmpty) {
@@ -133,44 +139,44 @@ func (p *parker) goPark(ctx context.Context, d time.Duration) (done bool, err er
 		}
 		return false, nil // stale wordWaiting from an earlier round: kernel path
 	}
-	if p.timer == nil {
-		p.timer = time.NewTimer(d)
-	} else {
-		p.timer.Reset(d)
-	}
-	defer p.timer.Stop()
+	cancel := ctx.Done()
 	for {
-		select {
-		case <-p.goWake:
-			// Unpark swapped the token in before signalling. A stale signal
-			// (from a wait that gave up after Unpark's Swap) finds the
-			// word still wordGoWaiting: keep waiting.
-			if p.word.CompareAndSwap(wordToken, wordEmpty) {
-				return true, nil
+		if cancel == nil { // context.Background and friends never end
+			<-p.goWake
+		} else {
+			select {
+			case <-p.goWake:
+			case <-cancel:
+				// Withdraw the announcement. If the CAS fails, a token
+				// arrived together with the cancellation: either outcome is
+				// allowed, and the token stays pending for the next Park.
+				// The registration stays behind for the sweeper to drop.
+				p.word.CompareAndSwap(wordGoWaiting, wordEmpty)
+				return true, ctx.Err()
 			}
+		}
+		// Unpark swaps the token in before signalling, so a signal from
+		// Unpark finds it here: the common path, with no lock taken.
+		if p.word.CompareAndSwap(wordToken, wordEmpty) {
+			return true, nil
+		}
+		demoted, closed := g.outcome(p)
+		if !demoted && !closed {
+			// A stale signal (from a wait that gave up after Unpark's
+			// Swap): the word is still wordGoWaiting; keep waiting.
 			continue
-		case <-ctx.Done():
-			// Withdraw the announcement. If the CAS fails, a token arrived
-			// together with the cancellation: either outcome is allowed,
-			// and the token stays pending for the next Park.
-			p.word.CompareAndSwap(wordGoWaiting, wordEmpty)
-			return true, ctx.Err()
-		case <-p.b.closing:
-			if p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
-				return true, fmt.Errorf("iouring: Park: %w", ErrClosed)
-			}
+		}
+		// Withdraw the announcement: from here an Unpark leaves a token
+		// (and no signal) or, once the kernel wait is announced, wakes it.
+		// If the CAS fails the token is there already: take it.
+		if !p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
 			p.word.CompareAndSwap(wordToken, wordEmpty)
 			return true, nil
-		case <-p.timer.C:
-			// Withdraw the announcement: from here an Unpark leaves a
-			// token (and no signal) or, once the kernel wait is announced,
-			// wakes it. If the CAS fails the token is there already.
-			if !p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
-				p.word.CompareAndSwap(wordToken, wordEmpty)
-				return true, nil
-			}
-			return false, nil
 		}
+		if closed {
+			return true, fmt.Errorf("iouring: Park: %w", ErrClosed)
+		}
+		return false, nil
 	}
 }
 
