@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,10 +17,27 @@ const parkGrace = 50 * time.Microsecond
 // running: one goroutine holds the only permit, another blocks in Acquire,
 // the holder releases, and the waiter timestamps its return from Acquire.
 // Reported as p50-ns, p99-ns and max-ns over b.N handoffs; ns/op is
-// dominated by parkGrace and is not a result.
+// dominated by parkGrace and is not a result. c=futex-threads is the same
+// shape between two locked OS threads with raw futex wait/wake (Linux
+// only): the floor for a handoff to a waiter that has slept, which on a VM
+// includes waking an idle virtual CPU (issue 10 reads core+iouring's p99
+// against its p99).
 func BenchmarkHandoff(b *testing.B) {
 	ctx := context.Background()
 	Work(parkGrace)
+	b.Run("c=futex-threads", func(b *testing.B) {
+		lat, err := FutexHandoff(b.N, func() { Work(parkGrace) })
+		if errors.Is(err, errors.ErrUnsupported) {
+			b.Skip(err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := Summarize(lat)
+		b.ReportMetric(float64(p.P50), "p50-ns")
+		b.ReportMetric(float64(p.P99), "p99-ns")
+		b.ReportMetric(float64(p.Max), "max-ns")
+	})
 	runContenders(b, 1, nil, func(b *testing.B, s Sem) {
 		n := b.N
 		lat := make([]time.Duration, 0, n)

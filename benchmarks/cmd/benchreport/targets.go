@@ -76,6 +76,7 @@ func Targets(w io.Writer, rs []Result) {
 
 	fairTargets(check, rs)
 	dropInTargets(check, rs)
+	iouringTargets(check, rs)
 	observedTargets(check, rs)
 
 	fmt.Fprintf(w, "\n  reference ratios (no target):\n")
@@ -86,6 +87,8 @@ func Targets(w io.Writer, rs []Result) {
 		info("uncontended "+op+" (direct): xsync / core+generic-Release(n)", median(direct, "UncontendedDirect", cfg, "xsync", "ns/op")/median(direct, "UncontendedDirect", cfg, g+"-Release(n)", "ns/op"))
 		info("uncontended "+op+" (Sem interface): xsync / core+generic", median(rs, "Uncontended", cfg, "xsync", "ns/op")/median(rs, "Uncontended", cfg, g, "ns/op"))
 	}
+	info("handoff: core+iouring p99 / raw futex ns/handoff (hot ping-pong)", median(rs, "Handoff", "", "core+iouring", "p99-ns")/futex)
+	info("handoff: raw futex handoff p99 (futex-threads) / raw futex ns/handoff (hot ping-pong)", median(rs, "Handoff", "", "futex-threads", "p99-ns")/futex)
 	twoCore := median(rs, "Floor", "", "atomic-2core", "ns/op")
 	const c2 = "g=2/permits=64/work=0"
 	info("contended "+c2+": core+generic / two-core atomic floor", median(rs, "Contended", c2, g, "ns/op")/twoCore)
