@@ -2,6 +2,8 @@ package shared_test
 
 import (
 	"fmt"
+
+	"github.com/compio-sync/gosync/shared"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -33,6 +35,14 @@ func chaosKills(t *testing.T) int {
 // observer checks the region's invariants under the lock and the log of
 // grants never shows more than the maximum held by live children; at the
 // end, with every child gone, the semaphore is full and nobody waits.
+//
+// Beside it, a second semaphore is churned by fastWorkers children, whose
+// goroutines spend most of their time inside the pool fast path (the share
+// of fast-path grants is logged and must not be zero), so that kills land
+// inside fast-path acquires and releases, inside steals and inside
+// lock-path pool updates; every fifth of them dies inside a steal on
+// purpose (HangInsideSteal, at a random stage). Each round kills one child
+// of each semaphore; the same invariants and end state are checked.
 func TestChaos(t *testing.T) {
 	kills := chaosKills(t)
 	watchdog(t, 30*time.Second+time.Duration(kills)*time.Second)
@@ -47,6 +57,7 @@ func TestChaos(t *testing.T) {
 	if iouringAvailable() {
 		kind = "mixed"
 	}
+	fast := newFastChaos(t, kind)
 	live := map[string]*child{}
 	isLocker := map[string]bool{}
 	spawned, lockers := 0, 0
@@ -80,6 +91,7 @@ func TestChaos(t *testing.T) {
 		victim.kill()
 		delete(live, victim.id)
 		spawn()
+		fast.killOne(t)
 	}
 	for id, c := range live {
 		glog.markDead(id)
@@ -87,6 +99,7 @@ func TestChaos(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	checks := stop()
+	fast.finish(t)
 	glog.check(t)
 	locks, rollbacks, reclaimed := s.RecoveryCounts()
 	t.Logf("waiters %s: %d kills (%d inside the lock on purpose) in %v: %d grants logged, peak %d of %d, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes",
@@ -95,4 +108,86 @@ func TestChaos(t *testing.T) {
 		t.Errorf("no grant logged: the children never made progress")
 	}
 	expectFullAndEmpty(t, s, max)
+}
+
+// fastChaos is TestChaos's second semaphore, churned by fastWorkers
+// children and by children that die inside a steal.
+type fastChaos struct {
+	s       *shared.Semaphore
+	name    string
+	kind    string // of waiters, as in TestChaos
+	stop    func() int
+	live    map[string]*child
+	stealer map[string]bool
+	spawned int
+	// fast and all sum the last "fast F of N" report of every killed
+	// fastWorkers child; stealers counts the children that died inside a
+	// steal.
+	fast, all, stealers int
+}
+
+const fastChaosMax = 3
+
+func newFastChaos(t *testing.T, kind string) *fastChaos {
+	s, name := create(t, fastChaosMax)
+	f := &fastChaos{s: s, name: name, kind: kind, stop: observe(t, s), live: map[string]*child{}, stealer: map[string]bool{}}
+	for range 3 {
+		f.spawn(t)
+	}
+	return f
+}
+
+func (f *fastChaos) spawn(t *testing.T) {
+	f.spawned++
+	id := fmt.Sprint("f", f.spawned)
+	if f.spawned%5 == 0 {
+		f.stealer[id] = true
+		stage := []string{"journaled", "stolen"}[rand.IntN(2)]
+		f.live[id] = startChild(t, id, "steal", f.name, "stage="+stage)
+		return
+	}
+	f.live[id] = startChild(t, id, "fast", f.name, "g=2,maxw=3,"+childWaiter(f.kind, f.spawned))
+}
+
+// killOne SIGKILLs one child (a stealer first: it stalls the others) and
+// replaces it.
+func (f *fastChaos) killOne(t *testing.T) {
+	var victim *child
+	for _, c := range f.live {
+		victim = c
+		if f.stealer[c.id] {
+			break
+		}
+	}
+	f.reap(victim)
+	f.spawn(t)
+}
+
+func (f *fastChaos) reap(c *child) {
+	c.kill()
+	delete(f.live, c.id)
+	if f.stealer[c.id] {
+		f.stealers++
+		return
+	}
+	var fast, all int
+	for line := range c.lines { // closed once the dead child's output is read
+		fmt.Sscanf(line, c.id+" fast %d of %d", &fast, &all)
+	}
+	f.fast += fast
+	f.all += all
+}
+
+func (f *fastChaos) finish(t *testing.T) {
+	for _, c := range f.live {
+		f.reap(c)
+	}
+	checks := f.stop()
+	locks, rollbacks, reclaimed := f.s.RecoveryCounts()
+	t.Logf("fast-path semaphore: %d children killed (%d inside a steal on purpose), %d of their %d grants took the fast path, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes",
+		f.spawned, f.stealers, f.fast, f.all, checks, locks, rollbacks, reclaimed)
+	if f.fast == 0 {
+		t.Errorf("no fast-path grant in the fast-path children: the kills did not exercise the fast path")
+	}
+	expectFullAndEmpty(t, f.s, fastChaosMax)
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -144,6 +145,10 @@ func runChild(role string) int {
 		select {}
 	case "lock":
 		s.HangInsideLock(func() { out.printf("locked") })
+	case "steal":
+		s.HangInsideSteal(childStr("stage"), func() { out.printf("stealing") })
+	case "fast":
+		fastWorkers(s, out, childArg("g", 1), childArg("maxw", 1))
 	case "close":
 		s.Close()
 		out.printf("closed")
@@ -190,6 +195,47 @@ func workers(s *shared.Semaphore, out logger, g, iters, maxw, cancel int) {
 		})
 	}
 	wg.Wait()
+}
+
+// fastWorkers runs g goroutines that acquire (a third of the time
+// TryAcquire) a weight in [1, maxw] (1 three times out of four) and release
+// it at once, forever: most of their time is spent inside the pool fast
+// path, where a SIGKILL must lose nothing. Every 10 ms it prints
+// "fast F of N": how many of the N acquisitions so far took the fast path.
+func fastWorkers(s *shared.Semaphore, out logger, g, maxw int) {
+	var fast, all atomic.Int64
+	for range g {
+		go func() {
+			for k := 0; ; k++ {
+				w := 1
+				if rand.IntN(4) == 0 {
+					w = 1 + rand.IntN(maxw)
+				}
+				var p shared.Permit
+				if k%3 == 0 {
+					var ok bool
+					if p, ok = s.TryAcquireN(w); !ok {
+						continue
+					}
+				} else {
+					var err error
+					if p, err = s.AcquireN(context.Background(), w); err != nil {
+						out.printf("e %v", err)
+						continue
+					}
+				}
+				all.Add(1)
+				if p.Fast() {
+					fast.Add(1)
+				}
+				p.Release()
+			}
+		}()
+	}
+	for {
+		time.Sleep(10 * time.Millisecond)
+		out.printf("fast %d of %d", fast.Load(), all.Load())
+	}
 }
 
 // A child is a running child process.

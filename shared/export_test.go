@@ -11,6 +11,35 @@ func (p Permit) Order() (ticket, grant uint64, ok bool) {
 	return p.ticket, p.grant, p.queued
 }
 
+// Fast reports whether the Permit was taken from the handle's pool
+// without the region lock.
+func (p Permit) Fast() bool { return p.fast }
+
+// HangInsideSteal takes the region lock and starts a drain (a steal of
+// every pool's free permits), and at stage ("journaled": the steal entry
+// of the first undrained pool is published, its
+// CAS not yet made; "stolen": that CAS landed, available not yet
+// credited) calls ready and never returns: the test kills the process,
+// and the next owner of the lock must roll the steal back exactly. If no
+// pool is undrained it hangs after the drain, its steals uncommitted.
+func (s *Semaphore) HangInsideSteal(stage string, ready func()) {
+	want := map[string]int{"journaled": stageJournaled, "stolen": stageStolen}[stage]
+	hang := func() {
+		ready()
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	s.lockAlways()
+	s.drain(func(st int) {
+		if st == want {
+			hang()
+		}
+	})
+	// No undrained pool: die with the completed steals uncommitted.
+	hang()
+}
+
 // RecoveryCounts returns how many locks this handle took over from dead
 // owners, how many interrupted transactions it rolled back, and how many
 // dead processes it reclaimed.
@@ -39,7 +68,11 @@ func (s *Semaphore) SweepNow() bool { return s.sweepNow() }
 
 // CheckInvariants verifies, under the region lock, the invariants every
 // committed transaction preserves:
-//   - every permit is counted once: available + sum of held == max;
+//   - every permit is counted once: available + sum of held, pool free
+//     and pool held == max;
+//   - pool invariants D and F (pool.go): while anyone is queued or the
+//     semaphore is closed every attached pool is drained, and a drained
+//     pool has no free permits;
 //   - the queue is a well-formed doubly linked list from head to tail whose
 //     length is the waiting count, whose slots are all slotQueued, in
 //     increasing ticket order, and which holds every slotQueued slot;
@@ -55,13 +88,25 @@ func (s *Semaphore) CheckInvariants() error {
 	r := s.r
 	max := int64(r.u64(offMax).Load())
 	sum := s.avail()
+	mustDrain := r.u32(offWaiting).Load() != 0 || r.u32(offClosed).Load() != 0
 	for p := uint32(0); p < r.procs; p++ {
+		w := s.pool(p).Load()
 		h := s.held(p)
 		if h < 0 {
 			return fmt.Errorf("process slot %d holds %d permits", p, h)
 		}
-		if h != 0 && r.u64(r.proc(p)+procIdentity).Load() == 0 {
-			return fmt.Errorf("free process slot %d holds %d permits", p, h)
+		h += poolFree(w) + poolHeld(w)
+		if r.u64(r.proc(p)+procIdentity).Load() == 0 {
+			if h != 0 {
+				return fmt.Errorf("free process slot %d holds %d permits (pool %#x)", p, h, w)
+			}
+			continue
+		}
+		if w&poolDrained != 0 && poolFree(w) != 0 {
+			return fmt.Errorf("process slot %d: drained pool with %d free permits (invariant F)", p, poolFree(w))
+		}
+		if mustDrain && w&poolDrained == 0 {
+			return fmt.Errorf("process slot %d: undrained pool %#x while %d queued, closed %d (invariant D)", p, w, r.u32(offWaiting).Load(), r.u32(offClosed).Load())
 		}
 		sum += h
 	}

@@ -6,7 +6,8 @@ import (
 	"unsafe"
 )
 
-// The region layout (version 1). Every field is accessed only through
+// The region layout (version 2; version 1 had 32-byte process slots
+// without pool words). Every field is accessed only through
 // sync/atomic, at its natural alignment; 64-bit fields sit at multiples of 8
 // so that they are atomic on 32-bit targets too (the mapping is page
 // aligned). All integers are in the host's byte order: a region is shared
@@ -15,11 +16,11 @@ import (
 //	offset  size  field
 //	header, written once by the creator; magic last (it publishes the rest)
 //	   0     8    magic "GOSYNCSM"
-//	   8     4    version (1)
+//	   8     4    version (2)
 //	  12     4    header size (256)
 //	  16     4    process slots (P)
 //	  20     4    waiter slots (S)
-//	  24     4    journal capacity (J = 12S + 4P + 64 entries)
+//	  24     4    journal capacity (J = 12S + 6P + 64 entries)
 //	  28     4    reserved
 //	  32     8    total size in bytes
 //	  40     8    PID namespace inode of the creator (0: unknown)
@@ -40,12 +41,13 @@ import (
 //	 192     8    last sweep for dead processes (Unix nanoseconds)
 //	 200     4    next free waiter slot to try
 //	 256    16*J  journal: {offset | width bit, old value}
-//	  ..    32*P  process slots: {identity u64, held u64, reserved}
+//	  ..    64*P  process slots: {identity u64, held u64, pool u64 (see
+//	              pool.go), reserved}, one cache line each
 //	  ..    48*S  waiter slots: {state u32, proc u32, n u64, next u32,
 //	              prev u32, ticket u64, grant u64, reserved}
 const (
 	regionMagic   uint64 = 0x4d53434e5953_4f47 // "GOSYNCSM" little-endian
-	regionVersion uint32 = 1
+	regionVersion uint32 = 2
 	headerSize           = 256
 
 	offMagic      = 0
@@ -74,12 +76,13 @@ const (
 	offSlotHint  = 200
 
 	journalEntrySize = 16
-	procSize         = 32
+	procSize         = 64 // a cache line each: pools of different processes never share one
 	slotSize         = 48
 
 	// Process slot fields.
 	procIdentity = 0
 	procHeld     = 8
+	procPool     = 16
 
 	// Waiter slot fields.
 	slotState  = 0
@@ -92,6 +95,9 @@ const (
 
 	// journalWide marks a journal entry for a 64-bit word.
 	journalWide = 1 << 63
+	// journalSteal marks the entry of a steal of a pool word, rolled back
+	// only if the steal's CAS landed (see pool.go).
+	journalSteal = 1 << 62
 )
 
 // Waiter slot states. The state word is also the futex word its owner
@@ -131,8 +137,9 @@ func newLayout(procs, slots uint32) layout {
 	// grants every remaining queued slot. A granted slot costs 9 entries
 	// (available, held, unlink: head, next's prev, own next, waiting; next
 	// grant, grant order, state), a swept one 5 (unlink, state), a swept
-	// process 3 (available, held, identity); the rest is a few header words.
-	j := 12*slots + 4*procs + 64
+	// process 4 (available, held, pool, identity), a drain 2 per pool
+	// (steal, available); the rest is a few header and own-pool words.
+	j := 12*slots + 6*procs + 64
 	l := layout{procs: procs, slots: slots, journalCap: j}
 	l.journalOff = headerSize
 	l.procsOff = l.journalOff + uintptr(j)*journalEntrySize

@@ -172,7 +172,10 @@ func (s *Semaphore) set32(off uintptr, v uint32) {
 // the length that covers it is published, and the length is published
 // before the word it describes changes; so recovery restores every word
 // that may have changed, and nothing else.
-func (s *Semaphore) journal(off uint64, old uint64) {
+//
+// It returns the entry's offset (for a steal entry whose expected value a
+// retried CAS rewrites, see drain).
+func (s *Semaphore) journal(off uint64, old uint64) uintptr {
 	n := s.r.u32(offJournalLen).Load()
 	if n >= s.r.journalCap {
 		panic(fmt.Sprintf("shared: transaction exceeds the journal (%d entries)", s.r.journalCap))
@@ -181,6 +184,7 @@ func (s *Semaphore) journal(off uint64, old uint64) {
 	s.r.u64(e).Store(off)
 	s.r.u64(e + 8).Store(old)
 	s.r.u32(offJournalLen).Store(n + 1)
+	return e
 }
 
 // commit makes the open transaction permanent: once the length is 0, no
@@ -197,13 +201,18 @@ func (s *Semaphore) rollback() {
 	for i := n; i > 0; i-- {
 		e := s.r.journalOff + uintptr(i-1)*journalEntrySize
 		off, old := s.r.u64(e).Load(), s.r.u64(e+8).Load()
-		at := uintptr(off &^ journalWide)
+		at := uintptr(off &^ (journalWide | journalSteal))
 		if at < headerSize/2 || at+8 > s.r.size {
 			panic(fmt.Sprintf("shared: journal entry %d names offset %d outside the state (corrupt region)", i-1, at))
 		}
-		if off&journalWide != 0 {
+		switch {
+		case off&journalSteal != 0:
+			// A steal of a pool word: undone only if its CAS landed, which
+			// the word itself tells (see pool.go). Idempotent like the rest.
+			s.r.u64(at).CompareAndSwap(stealOf(old), old)
+		case off&journalWide != 0:
 			s.r.u64(at).Store(old)
-		} else {
+		default:
 			s.r.u32(at).Store(uint32(old))
 		}
 	}

@@ -102,6 +102,9 @@ func TestOpenRejectsInvalidFiles(t *testing.T) {
 		{"truncated-body", "truncated or corrupt", valid[:len(valid)-48]},
 		{"foreign", "another kind of file", bytes.Repeat([]byte("not a semaphore "), 64)},
 		{"wrong-version", "layout version 9", patched(8, 9)},
+		// Version 1 had no pool words: a handle of this version must not
+		// attach to it (nor one of version 1 to ours, which it rejects).
+		{"previous-version", "layout version 1, this package reads version 2", patched(8, 1)},
 		{"wrong-layout", "journal capacity", patched(24, 1)},
 		{"uninitialized", "not initialized", make([]byte, len(valid))},
 		{"empty", "shorter than the", nil},

@@ -25,6 +25,10 @@ func (s *Semaphore) addHeld(p uint32, d int64) {
 
 // pushBack appends waiter slot i to the queue.
 func (s *Semaphore) pushBack(i uint32) {
+	if s.r.u32(offWaiting).Load() == 0 {
+		// Invariant D: before anyone is queued, every pool is drained.
+		s.drain(nil)
+	}
 	o := s.r.slot(i)
 	tail := s.r.u32(offTail).Load()
 	s.set32(o+slotPrev, tail)
@@ -139,8 +143,12 @@ func (s *Semaphore) reclaim(p uint32) {
 		}
 		s.set32(o+slotState, slotFree)
 	}
-	s.addAvail(s.held(p))
+	// Its pool is frozen: the process is dead, or detaching with none of
+	// its operations running, so a plain journaled write is safe (O).
+	w := s.pool(p).Load()
+	s.addAvail(s.held(p) + poolFree(w) + poolHeld(w))
 	s.set64(s.r.proc(p)+procHeld, 0)
+	s.set64(s.r.proc(p)+procPool, poolDrained)
 	s.set64(s.r.proc(p)+procIdentity, 0)
 }
 

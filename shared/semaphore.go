@@ -81,6 +81,7 @@ type Permit struct {
 	// the order in which it queued and was granted (for FIFO tests).
 	ticket, grant uint64
 	queued        bool
+	fast          bool // taken from the handle's pool without the lock
 }
 
 // Release returns the Permit's permits to the semaphore, handing them to
@@ -154,6 +155,12 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 		}
 		return Permit{}, nil
 	}
+	// Fast path: n free in this handle's pool, which is undrained only
+	// while nobody is queued and the semaphore is open (invariant D in
+	// pool.go), so taking them barges past nobody.
+	if s.fastAcquire(int64(n)) {
+		return Permit{s: s, n: int64(n), fast: true}, nil
+	}
 	if err := s.lock(ctx); err != nil {
 		return Permit{}, err
 	}
@@ -172,15 +179,21 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 		s.unlock()
 		return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) with MaxPermits %d", s.name, ErrTooLarge, n, max)
 	}
-	// Fast path: nobody queued (so nobody is barged past) and enough free.
-	// Taking from available and adding to held in one transaction keeps
-	// every permit counted once even if this process dies right here.
-	if s.r.u32(offWaiting).Load() == 0 && s.avail() >= int64(n) {
-		s.addAvail(-int64(n))
-		s.addHeld(s.proc, int64(n))
-		s.commit()
-		s.unlock()
-		return Permit{s: s, n: int64(n)}, nil
+	// Nobody queued (so nobody is barged past): take n if they are free,
+	// counting the pools' free permits too (drain steals them). Taking
+	// from available and adding to held in one transaction keeps every
+	// permit counted once even if this process dies right here.
+	if s.r.u32(offWaiting).Load() == 0 {
+		if s.avail() < int64(n) {
+			s.drain(nil)
+		}
+		if s.avail() >= int64(n) {
+			s.addAvail(-int64(n))
+			s.creditHeld(int64(n))
+			s.commit()
+			s.unlock()
+			return Permit{s: s, n: int64(n)}, nil
+		}
 	}
 	i, ok := s.allocSlot(int64(n))
 	s.commit()
@@ -271,8 +284,13 @@ func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
 		s.unlink(i)
 	case slotGranted:
 		// Granted in a race with the failure: the caller gets an error,
-		// so the permits go back, to the next waiters first.
-		s.addHeld(s.proc, -n)
+		// so the permits go back, to the next waiters first. The grant
+		// counted them in the journaled held count, but a concurrent
+		// lock-path Release of this handle may have taken from it since
+		// (a handle's permits are fungible): debit from wherever they are.
+		if !s.debitHeld(n) {
+			panic(fmt.Sprintf("shared: a granted request of %d permits is not counted as held (corrupt region)", n))
+		}
 		s.addAvail(n)
 	}
 	s.set32(o+slotState, slotFree)
@@ -303,16 +321,26 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	if n == 0 {
 		return Permit{}, !s.Closed()
 	}
+	// The pool is undrained only while nobody is queued and the semaphore
+	// is open (invariant D), so this never barges either.
+	if s.fastAcquire(int64(n)) {
+		return Permit{s: s, n: int64(n), fast: true}, true
+	}
 	for try := 0; ; try++ {
 		s.lockAlways()
+		open := s.r.u32(offClosed).Load() == 0 && s.r.u32(offWaiting).Load() == 0
+		if open && s.avail() < int64(n) {
+			s.drain(nil) // the pools' free permits are free too
+		}
 		short := s.avail() < int64(n)
-		if s.r.u32(offClosed).Load() == 0 && s.r.u32(offWaiting).Load() == 0 && !short {
+		if open && !short {
 			s.addAvail(-int64(n))
-			s.addHeld(s.proc, int64(n))
+			s.creditHeld(int64(n))
 			s.commit()
 			s.unlock()
 			return Permit{s: s, n: int64(n)}, true
 		}
+		s.commit() // the drain: permits moved from pools to available
 		s.unlock()
 		// Too few free permits may mean a holder died: look (throttled)
 		// once, so that a polling TryAcquire loop also recovers them.
@@ -353,18 +381,23 @@ func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
 		return true
 	}
 	defer s.leave()
-	var wake wakeList
+	// Fast path: back to the pool's free part. The pool is undrained, so
+	// nobody is queued and owed these permits (invariant D).
+	if s.fastRelease(n) {
+		return true
+	}
 	s.lockAlways()
-	if h := s.held(s.proc); n > h {
+	if !s.debitHeld(n) {
+		h := s.heldAll()
+		s.commit() // debitHeld changed nothing
 		s.unlock()
 		if mustHold {
 			panic(fmt.Sprintf("shared: Release of %d permits, more than this handle holds (%d)", n, h))
 		}
 		return false
 	}
-	s.addHeld(s.proc, -n)
-	s.addAvail(n)
-	s.serveAndUnlock(wake)
+	s.placeReleased(n)
+	s.serveAndUnlock(nil)
 	return true
 }
 
@@ -390,6 +423,10 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	defer s.leave()
 	var wake wakeList
 	s.lockAlways()
+	// The pools' free permits join available first, so that a shrink is
+	// paid from them, and pools stay drained while available is negative
+	// (canPool).
+	s.drain(nil)
 	delta := int64(n) - int64(s.r.u64(offMax).Load())
 	s.set64(offMax, uint64(n))
 	s.addAvail(delta)
@@ -422,6 +459,7 @@ func (s *Semaphore) Close() {
 	var wake wakeList
 	s.lockAlways()
 	if s.r.u32(offClosed).Load() == 0 {
+		s.drain(nil) // invariant D: closed means every pool is drained
 		s.set32(offClosed, 1)
 		for h := s.r.u32(offHead).Load(); h != 0; {
 			i := h - 1
@@ -446,7 +484,13 @@ func (s *Semaphore) MaxPermits() int { return int(s.r.u64(offMax).Load()) }
 // AvailablePermits returns the number of permits neither held nor granted,
 // never less than 0. Permits of a dead process count as held until it is
 // swept. The result is a snapshot.
-func (s *Semaphore) AvailablePermits() int { return int(max(s.avail(), 0)) }
+func (s *Semaphore) AvailablePermits() int {
+	if !s.enter() {
+		return 0
+	}
+	defer s.leave()
+	return int(max(s.avail()+s.poolsFree(), 0))
+}
 
 // InUse returns the number of permits held, by every process together
 // (including a dead process not yet swept). The result is a snapshot.
@@ -456,7 +500,7 @@ func (s *Semaphore) InUse() int {
 	}
 	defer s.leave()
 	s.lockAlways()
-	n := int64(s.r.u64(offMax).Load()) - s.avail()
+	n := int64(s.r.u64(offMax).Load()) - s.avail() - s.poolsFree()
 	s.unlock()
 	return int(max(n, 0))
 }
@@ -467,7 +511,13 @@ func (s *Semaphore) Held() int {
 		return 0
 	}
 	defer s.leave()
-	return int(s.held(s.proc))
+	return int(s.heldAll())
+}
+
+// heldAll returns what this handle holds: its journaled held count and
+// its pool's held part.
+func (s *Semaphore) heldAll() int64 {
+	return s.held(s.proc) + poolHeld(s.pool(s.proc).Load())
 }
 
 // Waiting returns the number of Acquire calls queued, in every process, and
@@ -606,6 +656,9 @@ func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 			o := r.proc(p)
 			if r.u64(o+procIdentity).Load() == 0 {
 				s.set64(o+procHeld, 0)
+				// Drained: invariant D holds whether or not anyone is
+				// queued; the first lock-path operation undrains it.
+				s.set64(o+procPool, poolDrained)
 				s.set64(o+procIdentity, id)
 				s.commit()
 				s.unlock()
