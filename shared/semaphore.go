@@ -36,19 +36,22 @@ const (
 // for concurrent use by the goroutines of its process. Create or open one
 // with Open; release it with Detach (or let the process exit).
 //
-// Every operation except Closed, MaxPermits, AvailablePermits and Waiting
-// (single-word snapshots) takes the region's internal lock, a word in the
-// region that records its holder's process identity, and changes the state
-// inside a journaled transaction (see lock.go): a process may die at any
-// instruction and the others lose nothing. The permits a handle acquires
-// are counted in its process slot, so that when its process dies they
-// return to the semaphore.
+// An Acquire or Release whose permits fit this handle's pool (see
+// pool.go) is one CAS on the handle's own word in the region: while nobody
+// is queued, a handle that released permits re-acquires them without the
+// lock. Every other operation except the snapshots Closed, MaxPermits,
+// AvailablePermits and Waiting takes the region's internal lock, a word in
+// the region that records its holder's process identity, and changes the
+// state inside a journaled transaction (see lock.go): a process may die at
+// any instruction and the others lose nothing. The permits a handle
+// acquires are counted in its process slot (its held count or its pool),
+// so that when its process dies they return to the semaphore.
 //
 // Memory model: a Release of permits, in any process, happens before the
 // Acquire that receives those permits returns: both run under the region
-// lock, whose atomic operations order them (across processes this rests on
-// the hardware's ordering of sync/atomic operations, not on the Go memory
-// model, which speaks of one program).
+// lock or CAS the same pool word, whose atomic operations order them
+// (across processes this rests on the hardware's ordering of sync/atomic
+// operations, not on the Go memory model, which speaks of one program).
 type Semaphore struct {
 	r    *region
 	w    Waiter
