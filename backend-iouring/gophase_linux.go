@@ -54,21 +54,29 @@ const (
 
 // threshold returns the age (in sweeps) at which this sweep demotes a
 // registration. A backend whose Parks keep coming back for new Go waits
-// (rate per sweep, recently) is serving its waiters: at that rate the n
-// registered ones are all served within about n/rate sweeps, so a wait
-// younger than twice that is not idle but queued, and moving it to the
-// kernel would only make its handoff slower (a futex wake and a completion
-// instead of a goroutine wakeup) — which, in a queue of 1024 goroutines on
-// one permit, slowed every handoff enough that every wait outlasted a fixed
-// Go phase and the queue collapsed to kernel speed (issue 10). When nothing
-// re-registers (rate 0: the waiters are idle), or the estimate says less,
-// the Go phase is demoteAge sweeps.
+// (rate per sweep, recently) is serving its waiters: at that rate the live
+// registered ones are served within about live/rate sweeps on average, so a
+// wait younger than serviceFactor times that is not idle but queued, and
+// moving it to the kernel would only make its handoff slower (a futex wake
+// and a completion instead of a goroutine wakeup) — which, in a queue of
+// 1024 goroutines on one permit, slowed every handoff enough that every wait
+// outlasted a fixed Go phase and the queue collapsed to kernel speed (issue
+// 10). When nothing re-registers (rate 0: the waiters are idle), or the
+// estimate says less, the Go phase is demoteAge sweeps.
 func (g *goPhase) threshold() uint64 {
 	if g.rate == 0 {
 		return demoteAge
 	}
-	return uint64(min(max(2*g.live/g.rate+1, demoteAge), maxAge))
+	return uint64(min(max(serviceFactor*g.live/g.rate+1, demoteAge), maxAge))
 }
+
+// serviceFactor covers the tail of a queue's waits, not just their mean:
+// with 1024 goroutines on one permit core+generic's mean wait is about
+// 0.46 ms but its p99 is 3 to 4 ms, and a factor of 2 demoted enough of
+// that tail (each demoted handoff a few microseconds slower) to drag the
+// queue toward the collapse above in some runs (p99 wait 19-38 ms,
+// docs/iouring.md); 16 kept the p99 wait level with core+generic's.
+const serviceFactor = 16
 
 // gpLinks is what goPhase keeps in each parker. All fields are guarded by
 // goPhase.mu.

@@ -226,8 +226,8 @@ func TestGoPhaseSweeperExitsWhenIdle(t *testing.T) {
 
 // TestGoPhaseThresholdFollowsTheServiceRate: a quiet backend demotes a Go
 // wait after 3 sweeps (d to 1.5d); one whose waits keep re-registering
-// extends the Go phase to twice the time its recent rate needs to serve every
-// registered wait, capped at about 100d.
+// extends the Go phase to 16 times the time its recent rate needs to serve
+// every registered wait, capped at about 100d.
 func TestGoPhaseThresholdFollowsTheServiceRate(t *testing.T) {
 	for _, c := range []struct {
 		live, rate int
@@ -235,11 +235,11 @@ func TestGoPhaseThresholdFollowsTheServiceRate(t *testing.T) {
 	}{
 		{1, 0, 3},        // idle: the base Go phase
 		{1024, 0, 3},     // nobody re-registers: they are idle, not queued
-		{1, 1, 3},        // served faster than the base phase
-		{1024, 1100, 3},  // a turning queue: each wait is about one sweep
-		{1024, 33, 63},   // a slow queue: 2*1024/33+1 sweeps
-		{100000, 1, 201}, // capped at maxAge
-		{10, 2, 11},      // 2*10/2+1
+		{9, 1250, 3},     // one idle wait beside busy ones: the base phase
+		{1024, 1100, 15}, // a turning queue: 16*1024/1100+1 sweeps
+		{1024, 94, 175},  // a slow queue (10us sections): 16*1024/94+1
+		{1024, 33, 201},  // capped at maxAge
+		{10, 2, 81},      // 16*10/2+1
 	} {
 		if got := iouring.GoPhaseThreshold(c.live, c.rate); got != c.want {
 			t.Errorf("threshold(live %d, rate %d) = %d sweeps, want %d", c.live, c.rate, got, c.want)

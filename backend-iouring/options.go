@@ -44,8 +44,8 @@ func WithRingSize(sqEntries, cqEntries uint32) Option {
 // sleep in the kernel, with no thread per waiter. A wait moves to the kernel
 // between d and 1.5d after it started when the backend is quiet; while the
 // backend's Parks keep coming back for new waits (a queue that is being
-// served), a wait stays in Go up to twice the time that rate needs to serve
-// every waiting Park, and at most about 100d (docs/iouring.md). The default
+// served), a wait stays in Go up to 16 times the time that rate needs to
+// serve every waiting Park, and at most about 100d (docs/iouring.md). The default
 // is 1ms; 0 arms the kernel wait at once, for callers that want every wait
 // in the kernel (the behaviour before this option). A negative d panics.
 func WithGoWait(d time.Duration) Option {
