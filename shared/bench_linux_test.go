@@ -12,12 +12,15 @@ package shared_test
 // SEM_UNDO, flock job slots, a jobserver pipe).
 //
 // BenchmarkCrossHandoff: two processes take turns on a 1-permit semaphore,
-// each holding it for holdFor (so the other is queued) and stamping
-// CLOCK_MONOTONIC before it releases; a handoff is the receiver's time of
-// return minus that stamp. Beside it the floor: a raw shared-futex
-// ping-pong between two processes, holding and stamping the same way.
-// Reports p50 and p99 per handoff, and the share of turns that were
-// handoffs.
+// each holding it for holdFor, then waiting until the other is queued
+// (Waiting reports it), stamping CLOCK_MONOTONIC and releasing; a handoff
+// is the receiver's time of return minus that stamp. Every release is
+// therefore a handoff to a waiter that queued (and usually went to sleep)
+// before it. Beside it the floor: a raw shared-futex ping-pong between two
+// processes, holding and stamping the same way (its receiver is asleep in
+// FUTEX_WAIT when the word changes). Reports p50 and p99 per handoff, and
+// the share of turns that were handoffs (1 when the benchmark measures
+// what it says).
 //
 // BenchmarkCrossContended: 2, 8 and 64 processes each take and return one
 // of 2 permits in a loop (b.N acquisitions in all); reports the most OS
@@ -29,6 +32,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,8 +61,9 @@ type contender struct {
 	acquire, release func()
 	close            func()
 	// queued, for the shared semaphore, counts the acquisitions that were
-	// granted through the queue (handoffs).
-	queued func() int
+	// granted through the queue (handoffs); waiting is its Waiting.
+	queued  func() int
+	waiting func() int
 }
 
 // crossParams locate a contender's shared object; they travel to children
@@ -154,6 +159,7 @@ func openContender(p crossParams) (contender, error) {
 			release: func() { held.Release() },
 			close:   func() { s.Detach(); closeWaiter() },
 			queued:  func() int { return queued },
+			waiting: s.Waiting,
 		}, nil
 	case "sysv-undo":
 		const semUndo = 0x1000
@@ -236,6 +242,33 @@ func BenchmarkCrossUncontended(b *testing.B) {
 			p.Release()
 		}
 	})
+	// The shared semaphore is called directly, like core above, so that
+	// the two cells differ only in the semaphore; the other contenders go
+	// through their closures (a few ns, against their hundreds).
+	for _, kind := range []string{"shared-futex", "shared-iouring"} {
+		b.Run(kind+"-direct", func(b *testing.B) {
+			p := setupCross(b, kind, 1)
+			var opts []shared.Option
+			if kind == "shared-iouring" {
+				opt, closeWaiter, err := iouringOption()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer closeWaiter()
+				opts = append(opts, opt)
+			}
+			s, err := shared.OpenExisting(p.name, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Detach()
+			ctx := context.Background()
+			for b.Loop() {
+				p, _ := s.Acquire(ctx)
+				p.Release()
+			}
+		})
+	}
 	for _, kind := range crossKinds {
 		b.Run(kind, func(b *testing.B) {
 			c, err := openContender(setupCross(b, kind, 1))
@@ -395,15 +428,34 @@ func pingPongChild(out logger) int {
 	}
 	defer unmap()
 	readyThenWait(out)
+	turns := turnCounter(stamp)
 	for range iters {
 		c.acquire()
-		hold()
-		stamp.Store(monotonic())
-		c.release()
+		handOff(c, stamp, turns, 2*iters)
 	}
 	out.printf("done %d", processThreads())
 	c.close()
 	return 0
+}
+
+// turnCounter is the word after the stamp: the turns both sides of the
+// semaphore handoff have taken so far.
+func turnCounter(stamp *atomic.Uint64) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(stamp), 8))
+}
+
+// handOff is one side's turn after its Acquire returned: count the turn,
+// hold for holdFor, wait until the other side is queued (unless it has no
+// turns left of the total), stamp and release, so that the release hands
+// the permit to a waiter that queued before it.
+func handOff(c contender, stamp, turns *atomic.Uint64, total int) {
+	t := turns.Add(1)
+	hold()
+	for t < uint64(total) && c.waiting() == 0 {
+		runtime.Gosched()
+	}
+	stamp.Store(monotonic())
+	c.release()
 }
 
 // holdFor is how long each side of the semaphore handoff benchmark holds
@@ -484,11 +536,11 @@ func BenchmarkCrossHandoff(b *testing.B) {
 					return time.Duration(monotonic() - stamp.Load()), true
 				}
 			} else {
-				// Both processes loop Acquire, hold for holdFor, stamp the
-				// time, Release, on one permit. The other process queues
-				// during the hold, so each release is a handoff; an Acquire
-				// granted through the queue measures its handoff as now
-				// minus the releaser's stamp (CLOCK_MONOTONIC is shared).
+				// Both processes loop Acquire, hold for holdFor, wait for
+				// the other to be queued, stamp the time, Release, on one
+				// permit, so each release is a handoff; an Acquire granted
+				// through the queue measures its handoff as now minus the
+				// releaser's stamp (CLOCK_MONOTONIC is shared).
 				p := setupCross(b, kind, 1)
 				p.dir = filepath.Join(shared.DefaultDir, uniqueName(b))
 				if err := os.WriteFile(p.dir, make([]byte, 4096), 0o600); err != nil {
@@ -506,14 +558,13 @@ func BenchmarkCrossHandoff(b *testing.B) {
 				}
 				defer c.close()
 				kids, start = startCross(b, "pingpong", p, 1, b.N)
+				turns := turnCounter(stamp)
 				measure = func() (time.Duration, bool) {
 					before := c.queued()
 					c.acquire()
 					got := monotonic()
 					d, ok := time.Duration(got-stamp.Load()), c.queued() > before
-					hold()
-					stamp.Store(monotonic())
-					c.release()
+					handOff(c, stamp, turns, 2*b.N)
 					return d, ok
 				}
 			}
