@@ -21,7 +21,35 @@ func Sweeping(b *Backend) bool {
 // GoPhaseThreshold returns the age, in sweeps, at which a sweep demotes a
 // Go wait when live waits are registered and rate registrations per sweep
 // came recently.
-func GoPhaseThreshold(live, rate int) uint64 {
-	g := goPhase{live: live, rate: rate}
-	return g.threshold()
+func GoPhaseThreshold(live, rate int) uint64 { return threshold(live, rate) }
+
+// Sweep runs one sweep of b's Go phase now, as the sweeper's tick does.
+func Sweep(b *Backend) {
+	b.gp.mu.Lock()
+	defer b.gp.mu.Unlock()
+	b.gp.sweepLocked()
+}
+
+// IsMember reports whether p is in b's Go-phase members, where the sweeper
+// and Close reach it.
+func IsMember(b *Backend, p any) bool {
+	b.gp.mu.Lock()
+	defer b.gp.mu.Unlock()
+	for _, m := range b.gp.members {
+		if m == p.(*parker) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetHooks sets the hook enter runs when a member's Park found itself a
+// member, and the one a sweep runs before dropping an idle member (nil
+// removes them).
+func SetHooks(entered func(), leaving func(p any)) {
+	testHookEntered = entered
+	testHookLeaving = nil
+	if leaving != nil {
+		testHookLeaving = func(p *parker) { leaving(p) }
+	}
 }

@@ -246,3 +246,48 @@ func TestGoPhaseThresholdFollowsTheServiceRate(t *testing.T) {
 		}
 	}
 }
+
+// TestGoPhaseSweepDroppingAMemberKeepsOneThatJustAnnounced: a parker that
+// waited in Go before stays a member, which its next Park checks without a
+// lock, and the sweeper drops members idle for two epochs. The interleaving
+// where the sweeper has found the parker idle and is about to drop it while
+// its next Park announces a Go wait and finds itself still a member is
+// forced with hooks: the sweeper must see the announced wait and keep the
+// parker, or nothing would ever move that wait to the kernel or end it on
+// Close.
+func TestGoPhaseSweepDroppingAMemberKeepsOneThatJustAnnounced(t *testing.T) {
+	watchdog(t, time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(time.Hour)) // the sweeper never ticks on its own here
+	p := b.NewParker()
+	ch := parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 })
+	p.Unpark()
+	if err := result(t, ch); err != nil {
+		t.Fatalf("Park = %v, want nil", err)
+	}
+	iouring.Sweep(b) // epoch 1: the wait stamped in epoch 0 is one epoch old
+	if !iouring.IsMember(b, p) {
+		t.Fatal("the parker left the members one epoch after its Go wait; want it kept for two")
+	}
+	entered := make(chan struct{})
+	iouring.SetHooks(func() { close(entered) }, func(q any) {
+		if q != p {
+			return
+		}
+		// The sweep found p idle; its next Park announces and finds itself
+		// a member before the sweep clears the membership.
+		ch = parkAsync(context.Background(), p)
+		<-entered
+	})
+	defer iouring.SetHooks(nil, nil)
+	iouring.Sweep(b) // epoch 2: p looks idle
+	if !iouring.IsMember(b, p) {
+		t.Fatal("a sweep dropped a parker whose Park had announced its Go wait and found itself a member: the wait is unreachable")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := result(t, ch); !errors.Is(err, iouring.ErrClosed) {
+		t.Fatalf("Park after Close = %v, want ErrClosed", err)
+	}
+}

@@ -31,9 +31,9 @@ type parker struct {
 	// (wordGoWaiting), or the goPhase sweeper's or Close's; one slot. A
 	// signal can outlive its wait (Park gave up on the wait just as Unpark
 	// swapped the token in): it is only a hint, and Park trusts the word
-	// and goPhase's flags, never the signal.
+	// and goPhase's closed and demote fields, never the signal.
 	goWake chan struct{}
-	gp     gpLinks // the Go wait's registration; guarded by b.gp.mu
+	gp     gpState // the Go wait's stamp and membership (see goPhase)
 }
 
 // Unpark publishes the token and, only if Park announced a wait, wakes it.
@@ -128,10 +128,7 @@ func (p *parker) Park(ctx context.Context) error {
 // wordEmpty and Park goes on to the kernel wait.
 func (p *parker) goPark(ctx context.Context) (done bool, err error) {
 	g := &p.b.gp
-	// Register before announcing: see goPhase.register's invariant.
-	if !g.register(p) {
-		return false, nil // closed: the kernel path fails with ErrClosed
-	}
+	stamp := g.start(p) // before announcing: see goPhase.start's invariant
 	// Announce the Go wait; if Unpark got in first, take its token.
 	if !p.word.CompareAndSwap(wordEmpty, wordGoWaiting) {
 		if p.word.CompareAndSwap(wordToken, wordEmpty) {
@@ -139,8 +136,10 @@ func (p *parker) goPark(ctx context.Context) (done bool, err error) {
 		}
 		return false, nil // stale wordWaiting from an earlier round: kernel path
 	}
+	// After announcing: see goPhase.enter's invariant.
+	closed := !g.enter(p)
 	cancel := ctx.Done()
-	for {
+	for !closed {
 		if cancel == nil { // context.Background and friends never end
 			<-p.goWake
 		} else {
@@ -150,34 +149,34 @@ func (p *parker) goPark(ctx context.Context) (done bool, err error) {
 				// Withdraw the announcement. If the CAS fails, a token
 				// arrived together with the cancellation: either outcome is
 				// allowed, and the token stays pending for the next Park.
-				// The registration stays behind for the sweeper to drop.
 				p.word.CompareAndSwap(wordGoWaiting, wordEmpty)
 				return true, ctx.Err()
 			}
 		}
 		// Unpark swaps the token in before signalling, so a signal from
-		// Unpark finds it here: the common path, with no lock taken.
+		// Unpark finds it here: the common path.
 		if p.word.CompareAndSwap(wordToken, wordEmpty) {
 			return true, nil
 		}
-		demoted, closed := g.outcome(p)
-		if !demoted && !closed {
+		closed = g.closed.Load()
+		if !closed && !p.demoted(stamp) {
 			// A stale signal (from a wait that gave up after Unpark's
 			// Swap): the word is still wordGoWaiting; keep waiting.
 			continue
 		}
-		// Withdraw the announcement: from here an Unpark leaves a token
-		// (and no signal) or, once the kernel wait is announced, wakes it.
-		// If the CAS fails the token is there already: take it.
-		if !p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
-			p.word.CompareAndSwap(wordToken, wordEmpty)
-			return true, nil
-		}
-		if closed {
-			return true, fmt.Errorf("iouring: Park: %w", ErrClosed)
-		}
-		return false, nil
+		break
 	}
+	// Withdraw the announcement: from here an Unpark leaves a token (and no
+	// signal) or, once the kernel wait is announced, wakes it. If the CAS
+	// fails the token is there already: take it.
+	if !p.word.CompareAndSwap(wordGoWaiting, wordEmpty) {
+		p.word.CompareAndSwap(wordToken, wordEmpty)
+		return true, nil
+	}
+	if closed {
+		return true, fmt.Errorf("iouring: Park: %w", ErrClosed)
+	}
+	return false, nil
 }
 
 // wait arms one FUTEX_WAIT(word == wordWaiting) and returns its result. If
