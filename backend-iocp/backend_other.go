@@ -3,9 +3,11 @@
 package iocp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/compio-sync/gosync/core"
 )
@@ -38,3 +40,26 @@ func (*Backend) NewParker() core.Parker {
 func (*Backend) Close() error { return nil }
 
 var _ core.Backend = (*Backend)(nil)
+
+// A WordWaiter waits on words in shared memory through the completion port;
+// on this GOOS every call fails with an error satisfying
+// errors.Is(err, errors.ErrUnsupported).
+type WordWaiter struct{}
+
+// WordWaiter returns a WordWaiter whose calls fail: no Backend exists here.
+func (*Backend) WordWaiter() *WordWaiter { return &WordWaiter{} }
+
+var errNoWordWaiter = fmt.Errorf("iocp: WordWaiter: named events and completion ports exist only on Windows, this is GOOS=%s: %w",
+	runtime.GOOS, errors.ErrUnsupported)
+
+// AddRegion fails with an error satisfying errors.Is(err, errors.ErrUnsupported).
+func (*WordWaiter) AddRegion(string, []byte) error { return errNoWordWaiter }
+
+// RemoveRegion does nothing.
+func (*WordWaiter) RemoveRegion([]byte) {}
+
+// Wait fails with an error satisfying errors.Is(err, errors.ErrUnsupported).
+func (*WordWaiter) Wait(context.Context, *atomic.Uint32, uint32) error { return errNoWordWaiter }
+
+// Wake fails with an error satisfying errors.Is(err, errors.ErrUnsupported).
+func (*WordWaiter) Wake(*atomic.Uint32, int) error { return errNoWordWaiter }

@@ -38,6 +38,20 @@
 // After Close, every Park fails with an error wrapping [ErrClosed], so the
 // Acquire calls of Semaphores still using the Backend fail rather than hang.
 //
+// # Across processes
+//
+// [Backend.WordWaiter] waits on 32-bit words in memory shared between
+// processes (a named file mapping) for the shared module's cross-process
+// semaphore (github.com/compio-sync/gosync/shared), without either module
+// importing the other: each word gets a named auto-reset event, and a wait
+// on it registered with the thread pool posts a packet to the Backend's
+// port when the event is set, so no goroutine holds an OS thread while it
+// waits:
+//
+//	b, err := iocp.New()
+//	...
+//	sem, err := shared.Open("jobs", 4, shared.WithWaiter(b.WordWaiter()))
+//
 // The package compiles on every GOOS; only Windows has a working New. Its
 // tests run on Linux under Wine (see docs/iocp.md in the repository and
 // scripts/wine/test-windows.sh); on Windows, run them natively with

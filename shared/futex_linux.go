@@ -100,3 +100,6 @@ func futex(word *atomic.Uint32, op uintptr, val uint32, ts *unix.Timespec) unix.
 	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), op, uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
 	return errno
 }
+
+// defaultWaiter is the Waiter of a handle opened without WithWaiter.
+func defaultWaiter() (Waiter, error) { return FutexWaiter{}, nil }

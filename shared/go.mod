@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/compio-sync/gosync/backend-generic v0.0.0
+	github.com/compio-sync/gosync/backend-iocp v0.0.0
 	github.com/compio-sync/gosync/backend-iouring v0.0.0
 	github.com/compio-sync/gosync/conformance v0.0.0
 	github.com/compio-sync/gosync/core v0.0.0
@@ -19,6 +20,7 @@ require (
 
 replace (
 	github.com/compio-sync/gosync/backend-generic => ../backend-generic
+	github.com/compio-sync/gosync/backend-iocp => ../backend-iocp
 	github.com/compio-sync/gosync/backend-iouring => ../backend-iouring
 	github.com/compio-sync/gosync/conformance => ../conformance
 	github.com/compio-sync/gosync/core => ../core

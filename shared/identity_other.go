@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package shared
 
@@ -8,7 +8,7 @@ import (
 )
 
 func selfIdentity() (uint64, error) {
-	return 0, fmt.Errorf("shared: process identity: %w (implemented on Linux only)", errors.ErrUnsupported)
+	return 0, fmt.Errorf("shared: process identity: %w (implemented on Linux and Windows only)", errors.ErrUnsupported)
 }
 
 // alive says true: without a liveness oracle nothing may be reclaimed.

@@ -26,7 +26,8 @@ func defaultConfig() config {
 }
 
 // DefaultDir is where Open keeps semaphores: the tmpfs shared-memory
-// directory on Linux.
+// directory on Linux. On Windows a directory is only part of the name of
+// the file mapping (see regionKey in open_windows.go).
 const DefaultDir = "/dev/shm"
 
 // WithDir keeps the semaphore file in dir instead of DefaultDir. The
@@ -42,7 +43,9 @@ func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
 func WithGroup(gid int) Option { return func(c *config) { c.group = gid } }
 
 // WithWaiter makes the handle wait through w instead of FutexWaiter (for
-// example backend-iouring's WordWaiter, which needs no thread per waiter).
+// example backend-iouring's WordWaiter, which needs no thread per waiter;
+// on Windows, where it is required, backend-iocp's WordWaiter, a
+// RegionWaiter).
 // Handles with different Waiters can share one semaphore, provided each
 // Waiter meets the cross-process obligations in Waiter's documentation.
 func WithWaiter(w Waiter) Option { return func(c *config) { c.waiter = w } }
@@ -68,8 +71,8 @@ func validName(name string) error {
 		return fmt.Errorf("shared: semaphore name of %d bytes, longer than 255", len(name))
 	case name == "." || name == "..":
 		return fmt.Errorf("shared: semaphore name %q is not a file name", name)
-	case strings.ContainsAny(name, "/\x00"):
-		return fmt.Errorf("shared: semaphore name %q contains '/' or NUL (names may not escape the directory)", name)
+	case strings.ContainsAny(name, "/\x00"+osNameSeparators):
+		return fmt.Errorf("shared: semaphore name %q contains '/', NUL or a path separator of this system (names may not escape the directory)", name)
 	}
 	return nil
 }
@@ -114,9 +117,15 @@ func (e errShort) Unwrap() error { return ErrInvalid }
 // argument; errors satisfying errors.Is(err, fs.ErrPermission) when access
 // is denied; errors wrapping ErrInvalid for a truncated, foreign,
 // wrong-version or uninitialized file or one created in another PID
-// namespace; ErrNoSlots when every process slot is attached. On systems
-// other than Linux it fails with an error satisfying
-// errors.Is(err, errors.ErrUnsupported).
+// namespace; ErrNoSlots when every process slot is attached.
+//
+// On Windows the region is a named file mapping instead of a file (see
+// docs/shared.md): the directory and name only name it, it exists while a
+// process has it open, WithGroup fails with errors.ErrUnsupported, and a
+// Waiter must be given with WithWaiter (backend-iocp's WordWaiter); without
+// one Open fails with an error satisfying errors.Is(err,
+// errors.ErrUnsupported). On systems other than Linux and Windows Open
+// always fails with such an error.
 func Open(name string, permits int, opts ...Option) (*Semaphore, error) {
 	return open(name, permits, true, opts)
 }
@@ -129,7 +138,11 @@ func OpenExisting(name string, opts ...Option) (*Semaphore, error) {
 }
 
 // Remove deletes the semaphore file called name. Handles already open keep
-// working on the old region; a later Open creates a new semaphore.
+// working on the old region; a later Open creates a new semaphore. On
+// Windows a named file mapping cannot be deleted (it is gone once no process
+// has it open): Remove fails with an error satisfying errors.Is(err,
+// fs.ErrNotExist) if it is gone, and errors.Is(err, errors.ErrUnsupported)
+// while it is open.
 func Remove(name string, opts ...Option) error {
 	c := defaultConfig()
 	for _, o := range opts {
@@ -153,7 +166,11 @@ func open(name string, permits int, create bool, opts []Option) (*Semaphore, err
 		return nil, err
 	}
 	if c.waiter == nil {
-		c.waiter = FutexWaiter{}
+		w, err := defaultWaiter()
+		if err != nil {
+			return nil, err
+		}
+		c.waiter = w
 	}
 	id, err := selfIdentity()
 	if err != nil {
@@ -202,6 +219,11 @@ func attachMapped(path string, r *region, unmap func() error, id uint64, c *conf
 	if ns, mine := r.u64(offPidNS).Load(), pidNamespace(); ns != 0 && mine != 0 && ns != mine {
 		unmap()
 		return nil, fmt.Errorf("shared: open %s: %w: created in another PID namespace (inode %d, ours %d): process liveness cannot be checked across them", path, ErrInvalid, ns, mine)
+	}
+	unmap, err := bindRegion(c.waiter, regionKey(path), r, unmap)
+	if err != nil {
+		unmap()
+		return nil, err
 	}
 	s, err := attach(r, c.waiter, id, path)
 	if err != nil {

@@ -79,3 +79,11 @@ func mapExisting(path string, c *config) ([]byte, func() error, error) {
 }
 
 func removeFile(path string) error { return os.Remove(path) }
+
+// osNameSeparators are the characters besides '/' and NUL a name may not
+// contain: none on Linux.
+const osNameSeparators = ""
+
+// regionKey is the key a RegionWaiter gets for the region at path: the
+// path itself.
+func regionKey(path string) string { return path }

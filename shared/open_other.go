@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package shared
 
@@ -7,10 +7,14 @@ import (
 	"fmt"
 )
 
-var errNoOpen = fmt.Errorf("shared: %w: shared semaphores are implemented on Linux only (no Windows named file mapping yet)", errors.ErrUnsupported)
+var errNoOpen = fmt.Errorf("shared: %w: shared semaphores are implemented on Linux and Windows only", errors.ErrUnsupported)
 
 func createFile(string, uintptr, *config) ([]byte, func() error, error) { return nil, nil, errNoOpen }
 
 func mapExisting(string, *config) ([]byte, func() error, error) { return nil, nil, errNoOpen }
 
 func removeFile(string) error { return errNoOpen }
+
+const osNameSeparators = ""
+
+func regionKey(path string) string { return path }

@@ -8,7 +8,9 @@ import (
 // A Waiter blocks on and wakes 32-bit words in memory shared between
 // processes: the whole of what the semaphore needs from the operating
 // system besides the mapping and a liveness check. FutexWaiter implements
-// it with futex(2) on Linux; backend-iouring's WordWaiter with io_uring.
+// it with futex(2) on Linux; backend-iouring's WordWaiter with io_uring;
+// backend-iocp's WordWaiter with named events and a completion port on
+// Windows (a RegionWaiter, which must also be told the regions).
 //
 // Guarantees the semaphore gives a Waiter: word points into a MAP_SHARED
 // mapping, 4-byte aligned, that stays mapped until the call returns.

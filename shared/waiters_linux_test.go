@@ -63,3 +63,13 @@ func iouringAvailable() bool {
 	closeFn()
 	return true
 }
+
+// chaosWaiterKind is the waiter kind of TestChaos's children: they
+// alternate between the futex(2) and the io_uring waiter where io_uring is
+// available, so both are killed mid-wait.
+func chaosWaiterKind() string {
+	if iouringAvailable() {
+		return "mixed"
+	}
+	return "futex"
+}

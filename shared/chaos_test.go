@@ -1,3 +1,5 @@
+//go:build linux || windows
+
 package shared_test
 
 import (
@@ -51,12 +53,7 @@ func TestChaos(t *testing.T) {
 	glog, w := newGrantLog(t, max)
 	stop := observe(t, s)
 
-	// Children alternate between the futex(2) and the io_uring waiter
-	// where io_uring is available, so both are killed mid-wait.
-	kind := "futex"
-	if iouringAvailable() {
-		kind = "mixed"
-	}
+	kind := chaosWaiterKind()
 	fast := newFastChaos(t, kind)
 	live := map[string]*child{}
 	isLocker := map[string]bool{}

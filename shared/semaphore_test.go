@@ -1,17 +1,16 @@
+//go:build linux || windows
+
 package shared_test
 
 import (
 	"context"
 	"errors"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/compio-sync/gosync/core"
 	"github.com/compio-sync/gosync/shared"
 )
-
-func runtimeStack(buf []byte) int { return runtime.Stack(buf, true) }
 
 func TestAcquireReleaseCounts(t *testing.T) {
 	watchdog(t, 20*time.Second)
@@ -89,24 +88,6 @@ func TestCancelledWaiterLeavesQueue(t *testing.T) {
 	}
 	if got := s.Waiting(); got != 0 {
 		t.Errorf("Waiting after cancellation = %d, want 0", got)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t testing.TB, cond func() bool) {
-	t.Helper()
-	waitForWithin(t, 10*time.Second, cond)
-}
-
-// waitForWithin polls cond until it holds, failing the test after d.
-func waitForWithin(t testing.TB, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not reached within %v", d)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -1,0 +1,70 @@
+package shared
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/windows"
+)
+
+// Process identity and liveness on Windows.
+//
+// A process is identified by pid<<32 | (creation time in milliseconds since
+// the Unix epoch & 0xffffffff), the creation time read with
+// GetProcessTimes. A PID alone is reused soon after its process dies (and
+// its last handle is closed); the pair is reused only if a new process gets
+// the same PID with a creation time in the same millisecond modulo 2^32 ms
+// (49.7 days), which we accept. Windows keeps creation times at the clock
+// tick (about 15.6 ms), so a finer unit would not help; a coarser one would
+// shorten the cycle. PIDs are system-wide on Windows (there are no PID
+// namespaces), so pidNamespace is 0.
+
+// selfIdentity returns this process's identity.
+func selfIdentity() (uint64, error) {
+	pid := windows.GetCurrentProcessId()
+	if pid == 0 || pid >= 1<<31 {
+		// Bit 63 of an identity is the lock's contended bit.
+		return 0, fmt.Errorf("shared: process id %d does not fit an identity (%w)", pid, errors.ErrUnsupported)
+	}
+	created, err := creationMillis(windows.CurrentProcess())
+	if err != nil {
+		return 0, fmt.Errorf("shared: reading this process's creation time (GetProcessTimes): %w", err)
+	}
+	return uint64(pid)<<32 | created&0xffffffff, nil
+}
+
+// creationMillis returns the creation time of process h in milliseconds
+// since the Unix epoch.
+func creationMillis(h windows.Handle) (uint64, error) {
+	var created, exited, kernel, user windows.Filetime
+	if err := windows.GetProcessTimes(h, &created, &exited, &kernel, &user); err != nil {
+		return 0, err
+	}
+	return uint64(created.Nanoseconds() / 1e6), nil
+}
+
+// alive reports whether the process with identity id may still run. It
+// says false only when sure: no process has the PID (OpenProcess fails with
+// ERROR_INVALID_PARAMETER), the process has exited (its handle is
+// signalled; the object lingers while some handle to it is open), or the
+// PID now belongs to a process created at another time. Anything it cannot
+// check (access denied, GetProcessTimes failing) counts as alive, so a
+// live owner is never robbed.
+func alive(id uint64) bool {
+	pid := uint32(id >> 32)
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION|windows.SYNCHRONIZE, false, pid)
+	if err != nil {
+		return err != windows.ERROR_INVALID_PARAMETER
+	}
+	defer windows.CloseHandle(h)
+	if ev, err := windows.WaitForSingleObject(h, 0); err == nil && ev == windows.WAIT_OBJECT_0 {
+		return false
+	}
+	created, err := creationMillis(h)
+	if err != nil {
+		return true
+	}
+	return created&0xffffffff == id&0xffffffff
+}
+
+func pidNamespace() uint64 { return 0 }
