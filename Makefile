@@ -70,7 +70,7 @@ test-386:
 test-arm64:
 	@GO=$(GO) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/cross/test-arch.sh arm64
 
-# Cross-compiles the Windows test binaries (backend-iocp, core) and runs them
+# Cross-compiles the Windows test binaries (backend-iocp, core, shared) and runs them
 # under Wine, installing Wine and mingw-w64 with apt-get when run as root.
 test-windows:
 	@scripts/wine/test-windows.sh

@@ -18,9 +18,13 @@
 //
 // The algorithm (this package's files without a build constraint) is
 // written once, over a memory region and a small word-waiting contract,
-// Waiter. Open maps a file in /dev/shm (Linux); FutexWaiter waits with the
-// futex(2) system call on shared (non-private) futex words. Other systems
-// get errors satisfying errors.Is(err, errors.ErrUnsupported).
+// Waiter. On Linux, Open maps a file in /dev/shm and FutexWaiter waits with
+// the futex(2) system call on shared (non-private) futex words. On Windows,
+// Open maps a named file mapping and the Waiter must be backend-iocp's
+// WordWaiter (a RegionWaiter: a named event per word, waited on through a
+// completion port), given with WithWaiter; a process terminated by
+// TerminateProcess loses nothing either. Other systems get errors
+// satisfying errors.Is(err, errors.ErrUnsupported).
 //
 // A *Semaphore is a handle: one process's attachment to the shared
 // semaphore. It is safe for concurrent use by the goroutines of that process.
