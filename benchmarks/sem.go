@@ -55,6 +55,7 @@ var Contenders = append([]Contender{
 	{Name: "xsync", New: newXSync, Weighted: true, Cancellable: true, FIFO: true},
 	{Name: "core+generic", New: newGeneric, Weighted: true, Cancellable: true, FIFO: true},
 	{Name: "core+generic-tput", New: newGenericThroughput, Weighted: true, Cancellable: true, FIFO: true},
+	{Name: "core+generic-striped", New: newGenericStriped, Weighted: true, Cancellable: true, FIFO: true},
 	{Name: "dropin", New: newDropIn, Weighted: true, Cancellable: true, FIFO: true},
 	{Name: "chan", New: newChan, Cancellable: true},
 	{Name: "mutex", New: newMutex},

@@ -70,4 +70,8 @@ var newGeneric = coreNew(newGenericBackend)
 // the opt-in mode whose Release yields after a contended handoff.
 var newGenericThroughput = coreNew(newGenericBackend, core.WithThroughputOverFairness())
 
+// newGenericStriped is core+generic created WithStripes: free permits in
+// per-processor lanes once the state word is contended.
+var newGenericStriped = coreNew(newGenericBackend, core.WithStripes())
+
 func newGenericBackend() (core.Backend, error) { return generic.New(), nil }

@@ -18,6 +18,20 @@ func (s *Semaphore) TryAcquireUpTo(max int) Permit {
 	if max < 0 {
 		panic(fmt.Sprintf("core: TryAcquireUpTo with negative max (%d)", max))
 	}
+	if s.striped {
+		// Free permits may be spread over the lanes: count and take them
+		// in the word, under mu, with the lanes drained.
+		s.mu.Lock()
+		s.drainOrPanicLocked()
+		p := s.tryAcquireUpTo(max)
+		s.mu.Unlock()
+		return p
+	}
+	return s.tryAcquireUpTo(max)
+}
+
+// tryAcquireUpTo is TryAcquireUpTo on the word alone.
+func (s *Semaphore) tryAcquireUpTo(max int) Permit {
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) != 0 {

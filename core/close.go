@@ -8,6 +8,10 @@ package core
 func (s *Semaphore) Close() {
 	var wake wakeList
 	s.mu.Lock()
+	// L1 (stripes.go): the lanes are off before flagClosed is set, so no
+	// lane take succeeds after Close; their permits go back to the word,
+	// where introspection keeps counting them.
+	s.drainOrPanicLocked()
 	for {
 		st := s.state.Load()
 		if st&flagClosed != 0 {

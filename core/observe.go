@@ -116,7 +116,11 @@ type observation struct {
 // SetObserver works after Close.
 func (s *Semaphore) SetObserver(o Observer) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if o != nil {
+		// Lanes count no grants, so an observed Semaphore does not stripe
+		// (engageLanesLocked checks flagObserved): drain them first.
+		s.drainOrPanicLocked()
+	}
 	counts := new([numAcquireResults]atomic.Uint64)
 	if old := s.obs.Load(); old != nil {
 		counts = old.counts
@@ -136,9 +140,10 @@ func (s *Semaphore) SetObserver(o Observer) {
 		}
 		// A CAS, not a store: releasers add to the word without mu.
 		if next == st || s.state.CompareAndSwap(st, next) {
-			return
+			break
 		}
 	}
+	s.mu.Unlock()
 }
 
 // WithObserver attaches o when NewSemaphore creates the Semaphore, as

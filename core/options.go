@@ -12,6 +12,7 @@ type Option func(*settings)
 // settings collects what the Options passed to NewSemaphore chose.
 type settings struct {
 	throughputOverFairness bool
+	stripes                bool
 	maxWaiters             int
 	observer               Observer
 	overReleaseMsg         string
@@ -77,4 +78,43 @@ func checkMaxWaiters(call string, k int) {
 	if k < 0 {
 		panic(fmt.Sprintf("core: %s with negative k (%d)", call, k))
 	}
+}
+
+// WithStripes lets the Semaphore spread its free permits over per-processor
+// lanes (stripes) while permits are plentiful, so that Acquire and Release
+// on different cores stop moving one cache line between them. The lanes
+// engage only after a compare-and-swap on the shared state word has lost to
+// another core (an uncontended Semaphore keeps the one-word fast path), and
+// only while nobody waits, the Semaphore is open, no Observer is attached
+// and the maximum is at least 4 (two permits per lane, with at least two
+// lanes; never with GOMAXPROCS 1). The moment a waiter must queue, and for
+// Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease and a
+// TryAcquireN that finds too few permits, the lanes drain into the state
+// word under the internal mutex, and the queue works exactly as without
+// them: strict FIFO with direct handoff, no barging, TryAcquire failing
+// while anyone is queued.
+//
+// What changes for the caller:
+//   - AvailablePermits and InUse add up the word and the lanes one after
+//     another: exact when nothing runs concurrently, and within
+//     [0, MaxPermits] while permits move.
+//   - A Release(n) of more permits than are held is detected only when it
+//     pushes the state word past the maximum, as before, or when the lanes
+//     next drain: the drain takes the excess back and panics with a "core:"
+//     message on the goroutine that drained (an Acquire that had to wait,
+//     Close, SetMaxPermits, ...), not on the one that over-released. A
+//     lane never holds more than its share of the maximum. Permit.Release
+//     cannot over-release; TryRelease stays exact (it drains).
+//   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
+//     internal mutex.
+//   - The lanes cost 128 bytes each, allocated at the first engagement, and
+//     every Acquire and Release on them gets a token from a sync.Pool.
+//
+// Choose it for a Semaphore that many cores use at once with permits to
+// spare (a limit of 64 concurrent requests on a busy server). It does not
+// help when permits run out (a queue forms and the lanes stay drained) or
+// on a Semaphore used by one goroutine at a time. docs/design.md, "Stripes",
+// has the protocol, the measurements and the model for many cores.
+func WithStripes() Option {
+	return func(s *settings) { s.stripes = true }
 }

@@ -111,6 +111,11 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	w.status.Store(waiterQueued)
 
 	s.mu.Lock()
+	// Before anything is decided, every free permit goes back to the word:
+	// w may have to queue, and L1 (stripes.go) requires the lanes off by
+	// the time flagQueued is set. Until they are engaged again (under mu,
+	// with no waiter queued) no lane operation can succeed.
+	s.drainOrPanicLocked()
 	// Closed comes first: after Close every Acquire reports ErrClosed,
 	// whatever it asks for. flagClosed is set only under mu.
 	if s.state.Load()&flagClosed != 0 {
@@ -245,6 +250,9 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 func (s *Semaphore) tryReleaseSlow(n int64) bool {
 	var wake wakeList
 	s.mu.Lock()
+	// With the lanes drained every free permit is in the word, and they
+	// stay off while we hold mu.
+	s.drainOrPanicLocked()
 	// cfg cannot change under mu, so held = max - avail is exact for each
 	// state we load.
 	max := maxOf(s.cfg.Load())

@@ -24,6 +24,9 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	}
 	var wake wakeList
 	s.mu.Lock()
+	// The stripes drain first: the new maximum is judged against every
+	// free permit, and a new lane size is chosen at the next engagement.
+	s.drainOrPanicLocked()
 	cfg := s.cfg.Load()
 	delta := int64(n) - maxOf(cfg)
 	if delta == 0 {

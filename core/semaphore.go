@@ -37,6 +37,11 @@ type Semaphore struct {
 	cfg atomic.Uint64
 	// waiting counts the queued waiters; written only under mu.
 	waiting atomic.Int64
+	// lanes is the lane set while the stripes are engaged, nil otherwise
+	// (see stripes.go). Written only under mu; read by every fast path, so
+	// it sits on the state word's line, which those paths load anyway and
+	// which is read-shared, not moving, while the lanes carry the traffic.
+	lanes atomic.Pointer[laneSet]
 
 	backend Backend
 	// yieldAfterHandoff is WithThroughputOverFairness; set at creation.
@@ -44,6 +49,10 @@ type Semaphore struct {
 	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
 	// set at creation.
 	overReleaseMsg string
+	// striped is WithStripes; set at creation.
+	striped bool
+	// laneMem keeps the last lane set for the next engagement; under mu.
+	laneMem *laneSet
 
 	// mu protects the queue, every grant to a queued waiter, setting and
 	// clearing flagQueued, Close, and every change of cfg. (Releases add to
@@ -86,7 +95,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 		}
 		o(&set)
 	}
-	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg}
+	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg, striped: set.stripes}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.maxWaiters.Store(int64(set.maxWaiters))
@@ -140,8 +149,8 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// Inlined fast path for a context that can never end (Done is nil):
 	// one load and one CAS. The CAS fails if flagQueued or flagClosed was
 	// set since the load, which is what keeps a newcomer from barging past
-	// a waiter.
-	if n > 0 && ctx.Done() == nil {
+	// a waiter. Engaged stripes (a non-nil lanes) take acquireN's path.
+	if n > 0 && ctx.Done() == nil && s.lanes.Load() == nil {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 			if st&flagObserved != 0 {
@@ -168,6 +177,12 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 		default:
 		}
 	}
+	// The caller's lane first (L1 in stripes.go: a take from an engaged
+	// lane never barges). Lanes are never engaged while observed, so
+	// there is no grant to count.
+	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), false) {
+		return Permit{sem: s, n: n}, nil
+	}
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
@@ -179,6 +194,14 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 			}
 			return Permit{sem: s, n: n}, nil
 		}
+		// The CAS lost to another core: contention on the word's line,
+		// which is what the stripes are for.
+		s.engageLanes()
+	}
+	// The word is short: other lanes may hold permits. If they do not, the
+	// slow path drains them (under mu) before it decides to queue.
+	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), true) {
+		return Permit{sem: s, n: n}, nil
 	}
 	return s.acquireSlow(ctx, n)
 }
@@ -217,13 +240,46 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 		// even when a shrink has left fewer than 0 permits available.
 		return Permit{}, !s.Closed()
 	}
+	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), true) {
+		return Permit{sem: s, n: n}, true
+	}
 	for {
 		st := s.state.Load()
-		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
+		if st&(flagClosed|flagQueued) != 0 {
+			return Permit{}, false
+		}
+		if availOf(st) < int64(n) {
+			if s.striped {
+				// Free permits may sit in lanes (or be put into lanes
+				// engaged since the look above): decide with every free
+				// permit in the word.
+				return s.tryAcquireDrained(int64(n))
+			}
 			return Permit{}, false
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 			return Permit{sem: s, n: n}, true
+		}
+		s.engageLanes()
+	}
+}
+
+// tryAcquireDrained is TryAcquireN's decision under mu, with the lanes
+// drained: lanes are engaged only under mu, so while it holds mu every
+// free permit is in the word, and a failure means fewer than n were free
+// at the instant of its load.
+func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
+	s.mu.Lock()
+	s.drainOrPanicLocked()
+	for {
+		st := s.state.Load()
+		if st&(flagClosed|flagQueued) != 0 || availOf(st) < n {
+			s.mu.Unlock()
+			return Permit{}, false
+		}
+		if s.state.CompareAndSwap(st, st-permitsDelta(n)) {
+			s.mu.Unlock()
+			return Permit{sem: s, n: int(n)}, true
 		}
 	}
 }
@@ -266,6 +322,11 @@ func (s *Semaphore) Release(n int) {
 // the word move its cache line once per release. queued reports that the
 // releaser got its permits through the queue (see unlockAndWake).
 func (s *Semaphore) add(n int64, queued bool) {
+	// Engaged stripes: into the caller's lane if it has room (L1: then
+	// nobody is queued, so there is nobody to hand the permits to).
+	if s.lanes.Load() != nil && s.putLane(n) {
+		return
+	}
 	// The Add may land while flagQueued is set: then afterAdd grants the
 	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
 	st := s.state.Add(permitsDelta(n))
@@ -290,6 +351,11 @@ func (s *Semaphore) TryRelease(n int) bool {
 			panic(fmt.Sprintf("core: Release of negative n (%d)", n))
 		}
 		return true
+	}
+	if s.striped {
+		// Permits in lanes are free but not in the word, so held cannot
+		// be read from the word: decide under mu, with the lanes drained.
+		return s.tryReleaseSlow(int64(n))
 	}
 	// Fast path: one CAS while nobody is queued. The generation check makes
 	// sure max and state describe the same resize epoch (see state.go).
@@ -324,17 +390,30 @@ func (s *Semaphore) MaxPermits() int { return int(maxOf(s.cfg.Load())) }
 // for the head of the queue (which needs more than are free), so a
 // TryAcquire fails even when AvailablePermits is positive. The result is a
 // snapshot that may be stale by the time it is used.
+//
+// With engaged stripes (WithStripes) the count is the word plus every lane,
+// read one after another: exact when nothing runs concurrently, and kept
+// within [0, MaxPermits] while permits move.
 func (s *Semaphore) AvailablePermits() int {
-	return int(max(availOf(s.state.Load()), 0))
+	avail := availOf(s.state.Load())
+	if inLanes, ok := s.lanePermits(); ok {
+		return int(min(max(avail+inLanes, 0), maxOf(s.cfg.Load())))
+	}
+	return int(max(avail, 0))
 }
 
 // InUse returns the number of permits held, between 0 and MaxPermits except
 // after SetMaxPermits shrank the maximum below the number held. The result
-// is a snapshot that may be stale by the time it is used.
+// is a snapshot that may be stale by the time it is used. With engaged
+// stripes it counts the lanes too, as AvailablePermits does, and stays
+// within [0, MaxPermits] (a shrink drains the stripes first).
 func (s *Semaphore) InUse() int {
 	for range 4 {
 		st, cfg := s.state.Load(), s.cfg.Load()
 		if stateGen(st) == cfgGen(cfg) {
+			if inLanes, ok := s.lanePermits(); ok {
+				return int(min(max(maxOf(cfg)-availOf(st)-inLanes, 0), maxOf(cfg)))
+			}
 			return int(max(maxOf(cfg)-availOf(st), 0))
 		}
 	}

@@ -1,0 +1,318 @@
+package core
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Stripes: the fast path for plentiful permits (WithStripes).
+//
+// With one state word, every Acquire and Release on every core is a
+// read-modify-write of the same cache line, so the line moves between cores
+// on every operation. A Semaphore created WithStripes can instead keep free
+// permits in lanes: one padded word per lane, a lane per processor (rounded
+// up to a power of two), chosen through a per-P token from a sync.Pool (the
+// technique of github.com/puzpuzpuz/xsync/v3's striped Counter). A
+// goroutine takes permits from its processor's lane and returns them there,
+// so two cores that each have free permits in their own lane never touch a
+// shared line.
+//
+// Every free permit is in exactly one place: the state word's available
+// count or one lane's count (held permits are in neither). Permits move
+// between those places only in ways that never leave them in flight
+// outside the mutex:
+//
+//   - Acquire takes from its lane (a CAS on the lane), else from the word
+//     (the ordinary CAS), else steals from another lane (a CAS on that
+//     lane); Release puts into its lane (a CAS) unless the lane is full or
+//     off, else adds to the word as before.
+//   - drainLanesLocked, under mu, swaps every lane to off-and-empty and adds
+//     what they held to the word.
+//
+// The invariant that keeps every queue semantic (no barging, TryAcquire
+// fails while anyone is queued, strict FIFO with direct handoff):
+//
+//	L1: while any lane is on, flagQueued and flagClosed are clear.
+//
+// Lanes are turned on only by engageLanes, under mu, after it saw both
+// flags clear; both flags are set only under mu, and only after
+// drainLanesLocked has turned every lane off. A lane operation succeeds only
+// by a CAS that requires its lane to be on, so it happens at an instant
+// when no waiter is queued and the Semaphore is not closed: it cannot barge
+// past a waiter or succeed after Close. Once a waiter must queue, every
+// permit is back in the word and the queue works exactly as without lanes.
+//
+// Lanes are engaged only on evidence of contention (a CAS on the word that
+// lost to another core), so an uncontended Semaphore never pays for the
+// token: they cost a load of the lanes pointer (nil) and nothing else.
+
+// laneOn is bit 0 of a lane word: the lane accepts takes and puts. The
+// count of permits in the lane is the rest of the word (laneShift).
+const (
+	laneOn    uint64 = 1
+	laneShift        = 1
+)
+
+// lanePad is the size of a lane: two 64-byte cache lines, so that adjacent-
+// line prefetching does not couple two lanes either.
+const lanePad = 128
+
+// A lane is one word of free permits, alone in its cache lines.
+type lane struct {
+	w atomic.Uint64 // laneOn | count<<laneShift
+	_ [lanePad - 8]byte
+}
+
+// A laneSet is the lanes of one Semaphore: a power of two of them. It is
+// created under mu by engageLanes and never changes size; a SetMaxPermits
+// that would want another size gets a new set at the next engagement.
+type laneSet struct {
+	mask  uint32
+	limit int64 // the most permits one lane may hold
+	max   int64 // the maximum the set was sized for
+	lanes []lane
+}
+
+// laneToken is the per-P stripe index that sync.Pool's per-P cache hands
+// out (xsync's ptoken): goroutines running on one processor mostly get the
+// same token, so they use the same lane, and two processors use different
+// ones. A token whose lane CAS loses moves to the next lane.
+type laneToken struct {
+	idx uint32
+}
+
+// nextLaneToken numbers new tokens, so that the first tokens (one per P
+// once the pool is warm) land on distinct lanes instead of colliding at
+// random.
+var nextLaneToken atomic.Uint32
+
+var laneTokens = sync.Pool{New: func() any { return &laneToken{idx: nextLaneToken.Add(1) - 1} }}
+
+// laneCount returns the number of lanes for a Semaphore with max permits: a
+// lane per processor rounded up to a power of two, but at most max/2 lanes
+// (so that each lane can hold at least two permits), rounded down to a
+// power of two. Fewer than 2 lanes means no striping.
+func laneCount(max int64) int {
+	procs := runtime.GOMAXPROCS(0)
+	n := 1
+	for n < procs {
+		n <<= 1
+	}
+	for n > 1 && int64(n) > max/2 {
+		n >>= 1
+	}
+	return n
+}
+
+// newLaneSet returns a set of off, empty lanes for max permits, or nil if
+// max is too small to stripe on this machine.
+func newLaneSet(max int64) *laneSet {
+	n := laneCount(max)
+	if n < 2 {
+		return nil
+	}
+	return &laneSet{
+		mask:  uint32(n - 1),
+		limit: (max + int64(n) - 1) / int64(n),
+		max:   max,
+		lanes: make([]lane, n),
+	}
+}
+
+// take takes n permits from the lane of token t, and reports whether it
+// did. A CAS lost to another goroutine on the same lane moves t to the next
+// lane (xsync's rehash), so processors that collided spread out.
+func (l *laneSet) take(t *laneToken, n int64) bool {
+	for range len(l.lanes) {
+		ln := &l.lanes[t.idx&l.mask]
+		w := ln.w.Load()
+		// L1: the CAS below requires the lane to be on, which proves no
+		// waiter is queued and the Semaphore is not closed at its instant.
+		// (An off lane also holds 0 permits, since the drain swaps it to 0
+		// and put refuses an off lane, so the count test alone would fail
+		// the take too; TestDrainFailsStaleLaneOperations checks both.)
+		if w&laneOn == 0 || int64(w>>laneShift) < n {
+			return false
+		}
+		if ln.w.CompareAndSwap(w, w-uint64(n)<<laneShift) {
+			return true
+		}
+		t.idx++
+	}
+	return false
+}
+
+// put puts n permits into the lane of token t, and reports whether it did.
+// It refuses if the lane is off (the permits must go to the word, where a
+// queued waiter finds them) or would hold more than limit (the permits are
+// then free for every processor through the word).
+func (l *laneSet) put(t *laneToken, n int64) bool {
+	ln := &l.lanes[t.idx&l.mask]
+	for {
+		w := ln.w.Load()
+		if w&laneOn == 0 || int64(w>>laneShift)+n > l.limit {
+			return false
+		}
+		// Fails if the lane was drained since the load: the drain has
+		// already summed the lane, so the permits must not land in it.
+		if ln.w.CompareAndSwap(w, w+uint64(n)<<laneShift) {
+			return true
+		}
+	}
+}
+
+// steal takes n permits from any lane that holds them, starting after the
+// lane of token t, and reports whether it did.
+func (l *laneSet) steal(t *laneToken, n int64) bool {
+	for i := range uint32(len(l.lanes)) {
+		ln := &l.lanes[(t.idx+1+i)&l.mask]
+		for {
+			w := ln.w.Load()
+			if w&laneOn == 0 || int64(w>>laneShift) < n {
+				break
+			}
+			if ln.w.CompareAndSwap(w, w-uint64(n)<<laneShift) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sum returns the permits in the lanes, read one lane after another.
+func (l *laneSet) sum() int64 {
+	var sum int64
+	for i := range l.lanes {
+		sum += int64(l.lanes[i].w.Load() >> laneShift)
+	}
+	return sum
+}
+
+// takeLane takes n permits from the caller's lane, or failing that from any
+// lane if steal is set, and reports whether it did.
+func (s *Semaphore) takeLane(l *laneSet, n int64, steal bool) bool {
+	t := laneTokens.Get().(*laneToken)
+	ok := l.take(t, n) || steal && l.steal(t, n)
+	laneTokens.Put(t)
+	return ok
+}
+
+// putLane puts n released permits into the caller's lane if the lanes are
+// engaged and it has room, and reports whether it did.
+func (s *Semaphore) putLane(n int64) bool {
+	l := s.lanes.Load()
+	if l == nil {
+		return false
+	}
+	t := laneTokens.Get().(*laneToken)
+	ok := l.put(t, n)
+	laneTokens.Put(t)
+	return ok
+}
+
+// engageLanes turns the lanes on, if the Semaphore was created WithStripes,
+// nobody is queued, it is not closed or observed, and its maximum is large
+// enough to stripe on this machine. Called after a CAS on the word lost to
+// another core; it gives up at once if mu is busy, since a busy mutex means
+// a slow path is running and the lanes would be drained again.
+func (s *Semaphore) engageLanes() {
+	if !s.striped || s.lanes.Load() != nil || !s.mu.TryLock() {
+		return
+	}
+	s.engageLanesLocked()
+	s.mu.Unlock()
+}
+
+// engageLanesLocked is engageLanes with mu held.
+func (s *Semaphore) engageLanesLocked() {
+	if !s.striped || s.lanes.Load() != nil {
+		return
+	}
+	// L1 is established here: the flags are set only under mu, which we
+	// hold, so they stay clear until a drain turns the lanes off again.
+	if s.state.Load()&(flagClosed|flagQueued|flagObserved) != 0 {
+		return
+	}
+	max := maxOf(s.cfg.Load())
+	l := s.laneMem
+	if l == nil || l.max != max {
+		// A new size: the old set's lanes are all off and stay off, so a
+		// goroutine still holding its pointer fails over to the word.
+		if l = newLaneSet(max); l == nil {
+			return
+		}
+		s.laneMem = l
+	}
+	// Every lane is off and empty here (drainLanesLocked left them so, and
+	// nobody writes an off lane), so plain stores lose nothing.
+	for i := range l.lanes {
+		l.lanes[i].w.Store(laneOn)
+	}
+	s.lanes.Store(l)
+}
+
+// drainLanesLocked turns every lane off and moves the permits they held
+// into the word. Called with mu held before anything that needs every free
+// permit in the word: queueing a waiter, Close, SetMaxPermits, an observer,
+// TryAcquireUpTo, a failing TryAcquire and TryRelease. It reports true if
+// the word then holds more permits than the maximum: an over-release
+// through Release(n) that a lane absorbed (see WithStripes); the caller
+// unlocks mu and panics.
+func (s *Semaphore) drainLanesLocked() (overReleased bool) {
+	l := s.lanes.Load()
+	if l == nil {
+		return false
+	}
+	// New operations stop choosing lanes; ones that already loaded l fail
+	// their CAS on an off lane and go to the word.
+	s.lanes.Store(nil)
+	var sum int64
+	for i := range l.lanes {
+		// The swap and every successful lane CAS are ordered on the lane
+		// word: a take or put either happened before (and is in old) or
+		// fails after (and goes to the word). Nothing is counted twice or
+		// lost.
+		sum += int64(l.lanes[i].w.Swap(0) >> laneShift)
+	}
+	if sum == 0 {
+		return false
+	}
+	// L1 held until the swaps: flagQueued is clear, so no waiter is owed
+	// these permits and no grant is needed. mu excludes a resize, so state
+	// and cfg describe the same epoch.
+	st := s.state.Add(permitsDelta(sum))
+	return availOf(st) > maxOf(s.cfg.Load())
+}
+
+// drainOrPanicLocked drains the lanes; if that shows an earlier
+// over-release, it takes the excess back, unlocks mu and panics.
+func (s *Semaphore) drainOrPanicLocked() {
+	if !s.drainLanesLocked() {
+		return
+	}
+	max := maxOf(s.cfg.Load())
+	excess := availOf(s.state.Load()) - max
+	s.state.Add(-permitsDelta(excess))
+	s.mu.Unlock()
+	if s.overReleaseMsg != "" {
+		panic(s.overReleaseMsg)
+	}
+	panic(overReleaseAtDrain(excess))
+}
+
+// overReleaseAtDrain is the panic message of drainOrPanicLocked.
+func overReleaseAtDrain(excess int64) string {
+	return fmt.Sprintf("core: an earlier Release returned %d more permits than were held (found when the stripes drained; see WithStripes)", excess)
+}
+
+// lanePermits returns the permits in the lanes if they are engaged, and
+// whether they are.
+func (s *Semaphore) lanePermits() (int64, bool) {
+	l := s.lanes.Load()
+	if l == nil {
+		return 0, false
+	}
+	return l.sum(), true
+}

@@ -1,0 +1,119 @@
+package core
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// stripedForTest returns a Semaphore WithStripes of permits permits with
+// its stripes engaged on 4 lanes.
+func stripedForTest(t *testing.T, permits int) (*Semaphore, *laneSet) {
+	t.Helper()
+	old := runtime.GOMAXPROCS(4)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	s := NewSemaphore(permits, nopBackend{}, WithStripes())
+	s.mu.Lock()
+	s.engageLanesLocked()
+	s.mu.Unlock()
+	l := s.lanes.Load()
+	if l == nil || len(l.lanes) != 4 {
+		t.Fatalf("stripes not engaged on 4 lanes: %v", l)
+	}
+	return s, l
+}
+
+type nopBackend struct{}
+
+func (nopBackend) Name() string      { return "nop" }
+func (nopBackend) NewParker() Parker { return nil }
+
+// free returns the word's and the lanes' permits together.
+func (s *Semaphore) freeForTest(l *laneSet) int64 { return availOf(s.state.Load()) + l.sum() }
+
+// The drain races an operation that loaded the lanes pointer before it:
+// step by step, the stale take, steal and put all fail once the drain has
+// swapped their lane, and the permits are all in the word.
+func TestDrainFailsStaleLaneOperations(t *testing.T) {
+	s, l := stripedForTest(t, 16)
+	tok := &laneToken{idx: 0}
+	// Two permits into lane 0, as a release there would.
+	s.state.Add(-permitsDelta(2))
+	if !l.put(tok, 2) {
+		t.Fatal("put into an engaged lane with room failed")
+	}
+	s.mu.Lock()
+	if s.drainLanesLocked() {
+		t.Fatal("drain reported an over-release")
+	}
+	s.mu.Unlock()
+	if got := availOf(s.state.Load()); got != 16 {
+		t.Fatalf("word holds %d after the drain, want 16", got)
+	}
+	// l is what a goroutine that loaded the pointer before the drain holds.
+	if l.take(tok, 1) {
+		t.Error("take from a drained lane succeeded")
+	}
+	if l.steal(tok, 1) {
+		t.Error("steal from drained lanes succeeded")
+	}
+	if l.put(tok, 1) {
+		t.Error("put into a drained lane succeeded: those permits would be lost at the next engagement")
+	}
+	if got := s.freeForTest(l); got != 16 {
+		t.Errorf("free = %d after stale operations, want 16", got)
+	}
+}
+
+// Goroutines take and put on the lanes through stale and fresh pointers
+// while another drains and engages them over and over: no permit is lost
+// or made up (lane words, the word and the held ones always add up).
+func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
+	s, l := stripedForTest(t, 16)
+	const workers, rounds = 4, 20000
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			tok := &laneToken{idx: uint32(w)}
+			for range rounds {
+				// Take from a lane (with the pointer loaded before any
+				// drain of the moment), else from the word.
+				took := l.take(tok, 1) || l.steal(tok, 1)
+				if !took {
+					st := s.state.Load()
+					if availOf(st) < 1 || !s.state.CompareAndSwap(st, st-permitsDelta(1)) {
+						continue
+					}
+				}
+				if !l.put(tok, 1) {
+					s.state.Add(permitsDelta(1))
+				}
+			}
+		})
+	}
+	var drainer sync.WaitGroup
+	drainer.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s.mu.Lock()
+			if s.drainLanesLocked() {
+				s.mu.Unlock()
+				panic("drain reported an over-release")
+			}
+			s.engageLanesLocked()
+			s.mu.Unlock()
+			runtime.Gosched()
+		}
+	})
+	wg.Wait()
+	close(stop)
+	drainer.Wait()
+	if got := s.freeForTest(l); got != 16 {
+		t.Fatalf("word %d + lanes %d = %d with nothing held, want 16", availOf(s.state.Load()), l.sum(), got)
+	}
+}

@@ -1,0 +1,397 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/core"
+)
+
+// stripedSem returns a Semaphore WithStripes of permits permits with its
+// stripes engaged on 4 lanes (GOMAXPROCS is raised to 4 for the test).
+func stripedSem(t *testing.T, permits int) *core.Semaphore {
+	t.Helper()
+	old := runtime.GOMAXPROCS(4)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	s := core.NewSemaphore(permits, chanBackend{}, core.WithStripes())
+	if !core.EngageStripes(s) {
+		t.Fatalf("EngageStripes(NewSemaphore(%d, WithStripes())) = false, want true", permits)
+	}
+	return s
+}
+
+// filledSem is stripedSem with k permits moved from the word into every
+// lane, as releases on every processor would leave them.
+func filledSem(t *testing.T, permits int, k int64) *core.Semaphore {
+	t.Helper()
+	s := stripedSem(t, permits)
+	if !core.FillLanes(s, k) {
+		t.Fatalf("FillLanes(%d) on %d permits failed", k, permits)
+	}
+	return s
+}
+
+// checkQuiescent fails unless s's introspection is exact: inUse held,
+// everything else free, nobody waiting.
+func checkQuiescent(t *testing.T, s *core.Semaphore, inUse int) {
+	t.Helper()
+	if got := s.InUse(); got != inUse {
+		t.Errorf("InUse() = %d, want %d", got, inUse)
+	}
+	if got, want := s.AvailablePermits(), s.MaxPermits()-inUse; got != want {
+		t.Errorf("AvailablePermits() = %d, want %d", got, want)
+	}
+	if got := s.Waiting(); got != 0 {
+		t.Errorf("Waiting() = %d, want 0", got)
+	}
+}
+
+func sum(xs []int64) int64 {
+	var t int64
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+func TestStripesEngageOnlyWhenAllowed(t *testing.T) {
+	old := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(old)
+	b := chanBackend{}
+	if core.EngageStripes(core.NewSemaphore(64, b)) {
+		t.Error("stripes engaged without WithStripes")
+	}
+	if core.EngageStripes(core.NewSemaphore(3, b, core.WithStripes())) {
+		t.Error("stripes engaged with 3 permits (fewer than 2 per lane on 2 lanes)")
+	}
+	closed := core.NewSemaphore(64, b, core.WithStripes())
+	closed.Close()
+	if core.EngageStripes(closed) {
+		t.Error("stripes engaged after Close")
+	}
+	observed := core.NewSemaphore(64, b, core.WithStripes(), core.WithObserver(nopObserver{}))
+	if core.EngageStripes(observed) {
+		t.Error("stripes engaged with an Observer attached")
+	}
+	queued := core.NewSemaphore(64, b, core.WithStripes())
+	p, _ := queued.AcquireN(context.Background(), 64)
+	done := make(chan error, 1)
+	go func() { _, err := queued.Acquire(context.Background()); done <- err }()
+	waitFor(t, "the waiter to queue", func() bool { return queued.Waiting() == 1 })
+	if core.EngageStripes(queued) {
+		t.Error("stripes engaged while a waiter is queued")
+	}
+	p.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !core.EngageStripes(queued) {
+		t.Error("stripes did not engage once the queue emptied")
+	}
+	if p := core.LanePermits(queued); len(p) != 4 {
+		t.Errorf("%d lanes with GOMAXPROCS 4 and 64 permits, want 4", len(p))
+	}
+	single := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(single)
+	if core.EngageStripes(core.NewSemaphore(64, b, core.WithStripes())) {
+		t.Error("stripes engaged with GOMAXPROCS 1")
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) AcquireWaited(core.QueuedAcquire) {}
+
+// Acquire and Release on engaged stripes work on the lanes and keep the
+// introspection exact between calls.
+func TestStripedPermitsLiveInLanes(t *testing.T) {
+	s := stripedSem(t, 64)
+	ctx := context.Background()
+	var held []core.Permit
+	for i := range 10 {
+		p, err := s.AcquireN(ctx, 1+i%3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, p)
+	}
+	n := 0
+	for _, p := range held {
+		n += p.Count()
+	}
+	checkQuiescent(t, s, n)
+	for i := range held {
+		held[i].Release()
+	}
+	checkQuiescent(t, s, 0)
+	lanes := core.LanePermits(s)
+	if sum(lanes) == 0 {
+		t.Fatalf("releases on engaged stripes left the lanes empty (%v): they went to the word", lanes)
+	}
+	if got := core.WordPermits(s) + sum(lanes); got != 64 {
+		t.Errorf("word %d + lanes %v = %d, want 64", core.WordPermits(s), lanes, got)
+	}
+	// The next acquire comes from the lane, not the word.
+	word := core.WordPermits(s)
+	p, _ := s.Acquire(ctx)
+	if core.WordPermits(s) != word {
+		t.Errorf("an Acquire with permits in its lane took from the word (%d -> %d)", word, core.WordPermits(s))
+	}
+	p.Release()
+}
+
+// No barging (L1): a waiter that must queue drains the lanes first, so
+// permits parked in lanes neither strand the waiter nor go to a newcomer.
+func TestStripesDrainBeforeAWaiterQueues(t *testing.T) {
+	s := stripedSem(t, 8)
+	ctx := context.Background()
+	if !core.FillLanes(s, 2) { // all 8 permits in the 4 lanes, none in the word
+		t.Fatal("FillLanes(2) failed")
+	}
+	// 8 are free, spread 2 per lane: AcquireN(8) must be granted at once,
+	// by the slow path after the drain, not queue behind its own lanes.
+	stop := watchdog(t, 10*time.Second)
+	defer stop()
+	all, err := s.AcquireN(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if core.StripesEngaged(s) {
+		t.Error("stripes still engaged after an AcquireN had to drain them")
+	}
+	all.Release()
+	if !core.EngageStripes(s) || !core.FillLanes(s, 1) {
+		t.Fatal("could not engage and fill the lanes again")
+	}
+	// 4 in lanes, 4 in the word; take the word's 4 and queue a waiter for 5.
+	four, _ := s.AcquireN(ctx, 4)
+	got := make(chan core.Permit, 1)
+	go func() {
+		p, err := s.AcquireN(ctx, 5)
+		if err != nil {
+			panic(err)
+		}
+		got <- p
+	}()
+	waitFor(t, "the AcquireN(5) to queue", func() bool { return s.Waiting() == 1 })
+	if core.StripesEngaged(s) {
+		t.Fatal("a waiter queued with the stripes engaged")
+	}
+	if _, ok := s.TryAcquire(); ok {
+		t.Fatal("TryAcquire succeeded while a waiter was queued (lane permits barged)")
+	}
+	if core.EngageStripes(s) {
+		t.Fatal("stripes engaged while a waiter was queued")
+	}
+	if got := s.AvailablePermits(); got != 4 {
+		t.Errorf("AvailablePermits() = %d with 4 free, want 4", got)
+	}
+	four.Release()
+	p := <-got
+	if p.Count() != 5 {
+		t.Errorf("waiter got %d permits, want 5", p.Count())
+	}
+	checkQuiescent(t, s, 5)
+	p.Release()
+	checkQuiescent(t, s, 0)
+}
+
+// TryAcquireN fails only when too few permits are free: permits spread over
+// lanes, none of which alone has enough, still satisfy it.
+func TestStripedTryAcquireGathersLanes(t *testing.T) {
+	s := filledSem(t, 8, 2)
+	p, ok := s.TryAcquireN(7)
+	if !ok {
+		t.Fatalf("TryAcquireN(7) failed with 8 free in lanes of 2 (lanes %v, word %d)", core.LanePermits(s), core.WordPermits(s))
+	}
+	if _, ok := s.TryAcquireN(2); ok {
+		t.Error("TryAcquireN(2) succeeded with 1 free")
+	}
+	p.Release()
+	checkQuiescent(t, s, 0)
+}
+
+func TestStripedTryAcquireUpToTakesEveryLane(t *testing.T) {
+	s := filledSem(t, 16, 3) // 12 in lanes, 4 in the word
+	p := s.TryAcquireUpTo(100)
+	if p.Count() != 16 {
+		t.Errorf("TryAcquireUpTo(100) took %d of 16 free (some in lanes)", p.Count())
+	}
+	checkQuiescent(t, s, 16)
+	p.Release()
+	checkQuiescent(t, s, 0)
+}
+
+// TryRelease stays exact: permits free in lanes are not held.
+func TestStripedTryReleaseIsExact(t *testing.T) {
+	s := filledSem(t, 8, 2) // all 8 free permits in the lanes, none in the word
+	q, _ := s.AcquireN(context.Background(), 2)
+	if s.TryRelease(3) {
+		t.Fatal("TryRelease(3) with 2 held reported true")
+	}
+	if !s.TryRelease(2) {
+		t.Fatal("TryRelease(2) with 2 held reported false")
+	}
+	_ = q // returned by TryRelease(2)
+	checkQuiescent(t, s, 0)
+}
+
+func TestStripesDrainOnCloseAndResize(t *testing.T) {
+	s := filledSem(t, 16, 2)
+	p, _ := s.AcquireN(context.Background(), 3)
+	s.SetMaxPermits(10)
+	if core.StripesEngaged(s) {
+		t.Error("stripes engaged after SetMaxPermits")
+	}
+	checkQuiescent(t, s, 3)
+	if got := core.WordPermits(s); got != 7 {
+		t.Errorf("word holds %d after the resize drained the lanes, want 7", got)
+	}
+	if !core.EngageStripes(s) || !core.FillLanes(s, 1) {
+		t.Fatal("could not engage and fill the lanes again")
+	}
+	s.Close()
+	if core.StripesEngaged(s) {
+		t.Error("stripes engaged after Close")
+	}
+	if _, ok := s.TryAcquire(); ok {
+		t.Error("TryAcquire succeeded after Close")
+	}
+	if core.EngageStripes(s) {
+		t.Error("stripes engaged after Close")
+	}
+	checkQuiescent(t, s, 3)
+	p.Release()
+	checkQuiescent(t, s, 0)
+}
+
+// An over-release that a lane absorbs is found, and taken back, at the next
+// drain.
+func TestStripedOverReleasePanicsAtDrain(t *testing.T) {
+	s := stripedSem(t, 8)
+	s.Release(1) // nothing held: lands in a lane (the word has room to notice only past the max)
+	defer func() {
+		r := recover()
+		if msg, _ := r.(string); !strings.HasPrefix(msg, "core: an earlier Release returned 1 more") {
+			t.Fatalf("Close after an over-release into a lane: recovered %v, want a core: over-release panic", r)
+		}
+		checkQuiescent(t, s, 0) // the excess was taken back
+	}()
+	s.Close()
+}
+
+// The storm: goroutines acquire (blocking, weighted, cancellable), try,
+// take up to and release while a resizer, an engager and a draining big
+// waiter keep switching the stripes on and off, and a sampler checks that
+// the introspection stays within [0, max]. At the end nothing is held, and
+// the counts are exact.
+func TestStripesStorm(t *testing.T) {
+	s := stripedSem(t, 64)
+	stop := watchdog(t, 60*time.Second)
+	defer stop()
+	const workers = 8
+	rounds := 3000
+	if testing.Short() {
+		rounds = 500
+	}
+	var (
+		wg       sync.WaitGroup
+		bad      atomic.Value
+		finished atomic.Bool
+	)
+	fail := func(format string, args ...any) { bad.CompareAndSwap(nil, fmt.Sprintf(format, args...)) }
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for range rounds {
+				switch r.IntN(6) {
+				case 0, 1, 2:
+					n := 1 + r.IntN(3)
+					p, err := s.AcquireN(context.Background(), n)
+					if err != nil {
+						fail("AcquireN(%d): %v", n, err)
+						return
+					}
+					p.Release()
+				case 3:
+					if p, ok := s.TryAcquireN(1 + r.IntN(2)); ok {
+						p.Release()
+					}
+				case 4:
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(20))*time.Microsecond)
+					if p, err := s.AcquireN(ctx, 1+r.IntN(8)); err == nil {
+						p.Release()
+					} else if !errors.Is(err, context.DeadlineExceeded) {
+						fail("AcquireN with deadline: %v", err)
+					}
+					cancel()
+				case 5:
+					if r.IntN(2) == 0 {
+						p := s.TryAcquireUpTo(r.IntN(5))
+						p.Release()
+					} else if _, err := s.AcquireN(context.Background(), 1); err == nil {
+						s.Release(1) // the x/sync style
+					}
+				}
+			}
+		})
+	}
+	var bg sync.WaitGroup
+	bg.Go(func() { // engages the stripes as contention would
+		for !finished.Load() {
+			core.EngageStripes(s)
+			runtime.Gosched()
+		}
+	})
+	bg.Go(func() { // a big waiter: drains the stripes and queues
+		for !finished.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Microsecond)
+			if p, err := s.AcquireN(ctx, 40); err == nil {
+				p.Release()
+			}
+			cancel()
+			time.Sleep(100 * time.Microsecond)
+		}
+	})
+	bg.Go(func() { // resizes between 48 and 64
+		for i := 0; !finished.Load(); i++ {
+			s.SetMaxPermits(48 + 16*(i%2))
+			time.Sleep(300 * time.Microsecond)
+		}
+		s.SetMaxPermits(64)
+	})
+	bg.Go(func() { // samples the introspection
+		for !finished.Load() {
+			max := s.MaxPermits()
+			if a := s.AvailablePermits(); a < 0 || a > 64 {
+				fail("AvailablePermits() = %d, outside [0, 64]", a)
+			}
+			if u := s.InUse(); u < 0 || u > 64 {
+				fail("InUse() = %d, outside [0, %d]", u, max)
+			}
+			runtime.Gosched()
+		}
+	})
+	wg.Wait()
+	finished.Store(true)
+	bg.Wait()
+	if v := bad.Load(); v != nil {
+		t.Fatal(v)
+	}
+	checkQuiescent(t, s, 0)
+	// Everything is free and the semaphore still works both ways.
+	all, err := s.AcquireN(context.Background(), 64)
+	if err != nil || all.Count() != 64 {
+		t.Fatalf("AcquireN(64) after the storm = %d, %v", all.Count(), err)
+	}
+	all.Release()
+	checkQuiescent(t, s, 0)
+}
