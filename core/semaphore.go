@@ -14,7 +14,8 @@ import (
 //
 // While nobody waits, Acquire and TryAcquire are each one atomic
 // compare-and-swap on a single state word and Release is one atomic add: no
-// mutex and no allocation. Once a
+// mutex and no allocation (WithStripes, once that word is contended, they
+// are a compare-and-swap on a per-processor lane instead). Once a
 // caller has to wait, it joins a FIFO queue protected by a mutex and parks on
 // a Parker from the Semaphore's Backend; Release then hands permits directly
 // to the head of the queue, so a woken waiter never competes again and never
@@ -196,7 +197,7 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 		}
 		// The CAS lost to another core: contention on the word's line,
 		// which is what the stripes are for.
-		s.engageLanes()
+		s.engageLanes(st)
 	}
 	// The word is short: other lanes may hold permits. If they do not, the
 	// slow path drains them (under mu) before it decides to queue.
@@ -260,7 +261,7 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 			return Permit{sem: s, n: n}, true
 		}
-		s.engageLanes()
+		s.engageLanes(st)
 	}
 }
 

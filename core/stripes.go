@@ -50,10 +50,9 @@ import (
 
 // laneOn is bit 0 of a lane word: the lane accepts takes and puts. The
 // count of permits in the lane is the rest of the word (laneShift).
-const (
-	laneOn    uint64 = 1
-	laneShift        = 1
-)
+const laneOn uint64 = 1
+
+const laneShift = 1
 
 // lanePad is the size of a lane: two 64-byte cache lines, so that adjacent-
 // line prefetching does not couple two lanes either.
@@ -217,8 +216,11 @@ func (s *Semaphore) putLane(n int64) bool {
 // enough to stripe on this machine. Called after a CAS on the word lost to
 // another core; it gives up at once if mu is busy, since a busy mutex means
 // a slow path is running and the lanes would be drained again.
-func (s *Semaphore) engageLanes() {
-	if !s.striped || s.lanes.Load() != nil || !s.mu.TryLock() {
+//
+// st is the word the lost CAS expected: if it already rules the lanes out,
+// engageLanes returns without touching the mutex.
+func (s *Semaphore) engageLanes(st uint64) {
+	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || !s.mu.TryLock() {
 		return
 	}
 	s.engageLanesLocked()
@@ -232,7 +234,7 @@ func (s *Semaphore) engageLanesLocked() {
 	}
 	// L1 is established here: the flags are set only under mu, which we
 	// hold, so they stay clear until a drain turns the lanes off again.
-	if s.state.Load()&(flagClosed|flagQueued|flagObserved) != 0 {
+	if !lanesAllowed(s.state.Load()) {
 		return
 	}
 	max := maxOf(s.cfg.Load())
@@ -251,6 +253,17 @@ func (s *Semaphore) engageLanesLocked() {
 		l.lanes[i].w.Store(laneOn)
 	}
 	s.lanes.Store(l)
+}
+
+// lanesAllowed reports whether the word st allows the lanes to engage:
+// nobody queued, not closed, not observed (L1), and no deficit. A deficit
+// (available < 0 after a shrink below what is in use) must be paid back by
+// releases into the word before anyone is granted again; lanes would let a
+// release go to a lane and an Acquire take it there. Available only falls
+// by takes that leave it >= 0, and a shrink drains first, so a word that
+// engaged without a deficit keeps none while the lanes are on.
+func lanesAllowed(st uint64) bool {
+	return st&(flagClosed|flagQueued|flagObserved) == 0 && availOf(st) >= 0
 }
 
 // drainLanesLocked turns every lane off and moves the permits they held

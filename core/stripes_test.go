@@ -99,6 +99,17 @@ func TestStripesEngageOnlyWhenAllowed(t *testing.T) {
 	if p := core.LanePermits(queued); len(p) != 4 {
 		t.Errorf("%d lanes with GOMAXPROCS 4 and 64 permits, want 4", len(p))
 	}
+	deficit := core.NewSemaphore(64, b, core.WithStripes())
+	most, _ := deficit.AcquireN(context.Background(), 60)
+	deficit.SetMaxPermits(40) // 60 held of 40: available -20
+	if core.EngageStripes(deficit) {
+		t.Error("stripes engaged with a deficit after a shrink")
+	}
+	most.Release()
+	if !core.EngageStripes(deficit) {
+		t.Error("stripes did not engage once the deficit was paid back")
+	}
+	checkQuiescent(t, deficit, 0)
 	single := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(single)
 	if core.EngageStripes(core.NewSemaphore(64, b, core.WithStripes())) {

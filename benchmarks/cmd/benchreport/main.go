@@ -29,6 +29,7 @@ const (
 	scUncontendedDirect   = "uncontended, APIs called directly (issue-2 uncontended targets)"
 	scTargetCells         = "issue-2 contended target cells (g=32, permits 1 and 4)"
 	scContended           = "contended (empty and 100ns critical sections)"
+	scUncontended         = "uncontended through the Sem interface (includes one dynamic call per operation)"
 	scContendedDirect     = "two goroutines, 64 and 1 permits, empty critical section, APIs called directly"
 	scCallers             = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
 	scFairness            = "fairness window (1 permit)"
@@ -67,7 +68,7 @@ func scenarios(profile string) []Scenario {
 	return []Scenario{
 		{"floors", "^BenchmarkFloor$", 200000 * scale, k + 2, []unit{timeUnit, {"ns/handoff", true}}},
 		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
-		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{scUncontended, "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
 		{scContendedDirect, "^BenchmarkContendedDirect$", 200000 * scale, k + 2, []unit{timeUnit, allocUnit}},
 		{scContended, "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		// The issue-2 contended target cells again, with more iterations and

@@ -78,6 +78,7 @@ func Targets(w io.Writer, rs []Result) {
 	dropInTargets(check, rs)
 	iouringTargets(check, rs)
 	observedTargets(check, rs)
+	stripesTargets(check, rs)
 
 	fmt.Fprintf(w, "\n  reference ratios (no target):\n")
 	for _, op := range []string{"acquire", "try"} {
@@ -111,7 +112,7 @@ func fairTargets(check func(what string, got float64, op string, want float64), 
 	callers := inScenario(rs, scCallers)
 	contended := inScenario(rs, scContended)
 	fairness := inScenario(rs, scFairness)
-	for _, c := range []string{"core+generic", "dropin"} {
+	for _, c := range []string{"core+generic", "core+generic-striped", "dropin"} {
 		for _, g := range []string{"8", "32", "1024"} {
 			for _, permits := range []string{"1", "4"} {
 				for _, work := range []string{"0", "100ns"} {
