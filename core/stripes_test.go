@@ -150,7 +150,11 @@ func TestStripedPermitsLiveInLanes(t *testing.T) {
 	if got := core.WordPermits(s) + sum(lanes); got != 64 {
 		t.Errorf("word %d + lanes %v = %d, want 64", core.WordPermits(s), lanes, got)
 	}
-	// The next acquire comes from the lane, not the word.
+	// The next acquire comes from a lane, not the word, whichever lane the
+	// goroutine's processor token picks (every lane has a permit now).
+	if !core.FillLanes(s, 1) {
+		t.Fatal("FillLanes(1) failed")
+	}
 	word := core.WordPermits(s)
 	p, _ := s.Acquire(ctx)
 	if core.WordPermits(s) != word {
