@@ -148,3 +148,19 @@ func TestDetachWaitsForOperations(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotsAfterDetach: a detached handle's snapshots read nothing
+// from the unmapped region (Closed, MaxPermits and Waiting did, and the
+// process died of SIGSEGV).
+func TestSnapshotsAfterDetach(t *testing.T) {
+	s, _ := create(t, 2)
+	if err := s.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Closed() {
+		t.Errorf("Closed after Detach = false, want true (its operations fail with ErrClosed)")
+	}
+	if m, w, u, a, h := s.MaxPermits(), s.Waiting(), s.InUse(), s.AvailablePermits(), s.Held(); m != 0 || w != 0 || u != 0 || a != 0 || h != 0 {
+		t.Errorf("after Detach MaxPermits, Waiting, InUse, AvailablePermits, Held = %d, %d, %d, %d, %d, want 0 each", m, w, u, a, h)
+	}
+}

@@ -4,8 +4,11 @@ package shared_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/compio-sync/gosync/shared"
 )
 
 // TestKilledInsideSteal: a process that dies inside a steal of another
@@ -122,4 +125,50 @@ func TestPoolsKeepFIFO(t *testing.T) {
 	}
 	waitFor(t, func() bool { return a.InUse() == 0 })
 	expectFullAndEmpty(t, a, 2)
+}
+
+// TestAvailablePermitsWithinMax: AvailablePermits never exceeds
+// MaxPermits while permits move between available and the pools. Read
+// without the lock, it loaded available (1), then a lock-path Acquire of
+// another handle moved that permit into its pool and a fast Release made
+// it pool-free, and the scan of the pools counted it again: 2 of 1. The
+// churning handles sit at the end of 100 process slots, so that the scan
+// leaves that window open long enough to be hit.
+func TestAvailablePermitsWithinMax(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	a, name := create(t, 1)
+	var hs []*shared.Semaphore
+	for range 100 {
+		hs = append(hs, attachTo(t, name))
+	}
+	var stop atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; !stop.Load(); i++ {
+			// Each handle's lock-path Acquire steals the other's free
+			// permit, counts it in its own pool, and releases it there.
+			p, err := hs[98+i%2].Acquire(context.Background())
+			if err != nil {
+				done <- err
+				return
+			}
+			p.Release()
+		}
+		done <- nil
+	}()
+	over := 0
+	const reads = 40000 // under -race (as CI runs it) main failed about 1 read in 100
+	for range reads {
+		if n := a.AvailablePermits(); n > 1 {
+			over++
+		}
+	}
+	stop.Store(true)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if over > 0 {
+		t.Errorf("AvailablePermits exceeded MaxPermits 1 in %d of %d reads", over, reads)
+	}
+	expectFullAndEmpty(t, a, 1)
 }

@@ -39,8 +39,8 @@ const (
 // An Acquire or Release whose permits fit this handle's pool (see
 // pool.go) is one CAS on the handle's own word in the region: while nobody
 // is queued, a handle that released permits re-acquires them without the
-// lock. Every other operation except the snapshots Closed, MaxPermits,
-// AvailablePermits and Waiting takes the region's internal lock, a word in
+// lock. Every other operation except the snapshots Closed, MaxPermits
+// and Waiting takes the region's internal lock, a word in
 // the region that records its holder's process identity, and changes the
 // state inside a journaled transaction (see lock.go): a process may die at
 // any instruction and the others lose nothing. The permits a handle
@@ -153,7 +153,7 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	}
 	defer s.leave()
 	if n == 0 {
-		if s.Closed() {
+		if s.closed() {
 			return Permit{}, s.errClosed()
 		}
 		return Permit{}, nil
@@ -251,7 +251,7 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 		case slotClosed:
 			return Permit{}, s.errClosed()
 		case slotTooLarge:
-			return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) after SetMaxPermits(%d)", s.name, ErrTooLarge, n, s.MaxPermits())
+			return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) after SetMaxPermits(%d)", s.name, ErrTooLarge, n, s.r.u64(offMax).Load())
 		case slotDetached:
 			return Permit{}, s.errDetached()
 		default:
@@ -322,7 +322,7 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	}
 	defer s.leave()
 	if n == 0 {
-		return Permit{}, !s.Closed()
+		return Permit{}, !s.closed()
 	}
 	// The pool is undrained only while nobody is queued and the semaphore
 	// is open (invariant D), so this never barges either.
@@ -478,21 +478,45 @@ func (s *Semaphore) Close() {
 	s.wake(wake)
 }
 
-// Closed reports whether any process has closed the semaphore.
-func (s *Semaphore) Closed() bool { return s.r.u32(offClosed).Load() != 0 }
+// Closed reports whether any process has closed the semaphore. After
+// Detach it reports true: every operation of the handle fails with an
+// error satisfying errors.Is(err, ErrClosed).
+func (s *Semaphore) Closed() bool {
+	if !s.enter() {
+		return true
+	}
+	defer s.leave()
+	return s.closed()
+}
 
-// MaxPermits returns the current maximum number of permits.
-func (s *Semaphore) MaxPermits() int { return int(s.r.u64(offMax).Load()) }
+func (s *Semaphore) closed() bool { return s.r.u32(offClosed).Load() != 0 }
+
+// MaxPermits returns the current maximum number of permits, or 0 after
+// Detach.
+func (s *Semaphore) MaxPermits() int {
+	if !s.enter() {
+		return 0
+	}
+	defer s.leave()
+	return int(s.r.u64(offMax).Load())
+}
 
 // AvailablePermits returns the number of permits neither held nor granted,
-// never less than 0. Permits of a dead process count as held until it is
-// swept. The result is a snapshot.
+// never less than 0 nor more than MaxPermits (0 after Detach). The free
+// permits of a dead process's pool count as available, its held ones as
+// held until it is swept. The result is a snapshot, taken under the lock:
+// available and the pools are read while no lock-path operation moves
+// permits between them, and the fast path only moves a pool's permits
+// between free and held, so no permit is counted twice.
 func (s *Semaphore) AvailablePermits() int {
 	if !s.enter() {
 		return 0
 	}
 	defer s.leave()
-	return int(max(s.avail()+s.poolsFree(), 0))
+	s.lockAlways()
+	n := s.avail() + s.poolsFree()
+	s.unlock()
+	return int(max(n, 0))
 }
 
 // InUse returns the number of permits held, by every process together
@@ -524,8 +548,14 @@ func (s *Semaphore) heldAll() int64 {
 }
 
 // Waiting returns the number of Acquire calls queued, in every process, and
-// not yet granted or failed. The result is a snapshot.
-func (s *Semaphore) Waiting() int { return int(s.r.u32(offWaiting).Load()) }
+// not yet granted or failed, or 0 after Detach. The result is a snapshot.
+func (s *Semaphore) Waiting() int {
+	if !s.enter() {
+		return 0
+	}
+	defer s.leave()
+	return int(s.r.u32(offWaiting).Load())
+}
 
 // Detach releases this handle: its queued Acquires fail with an error
 // satisfying errors.Is(err, ErrClosed), it waits for its other operations
