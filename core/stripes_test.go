@@ -410,3 +410,72 @@ func TestStripesStorm(t *testing.T) {
 	all.Release()
 	checkQuiescent(t, s, 0)
 }
+
+// Strict FIFO with the stripes: permits parked in lanes, then a holder
+// that takes everything (draining them) and a line of waiters; the holder
+// returns one permit at a time, and each goes to the next waiter in line,
+// while a barger hammers TryAcquire and tries to engage the lanes again. A
+// barger success while a waiter is still queued, or a grant out of line
+// order, fails the test.
+func TestStripesKeepStrictFIFO(t *testing.T) {
+	stop := watchdog(t, 60*time.Second)
+	defer stop()
+	const waiters = 6
+	for round := range 50 {
+		s := filledSem(t, 8, 1) // 4 in lanes, 4 in the word
+		all, err := s.AcquireN(context.Background(), 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			granted  atomic.Int64
+			order    [waiters]atomic.Int64
+			barged   atomic.Int64
+			held     [waiters]core.Permit
+			finished atomic.Bool
+			wg       sync.WaitGroup
+		)
+		for i := range waiters {
+			wg.Go(func() {
+				p, err := s.Acquire(context.Background())
+				if err != nil {
+					panic(err)
+				}
+				order[i].Store(granted.Add(1))
+				held[i] = p // kept until the end, so each grant needs a release by the holder
+			})
+			waitFor(t, "waiter to queue", func() bool { return s.Waiting() == i+1 })
+		}
+		wg.Go(func() {
+			for !finished.Load() {
+				core.EngageStripes(s)
+				if p, ok := s.TryAcquire(); ok {
+					if s.Waiting() > 0 {
+						barged.Add(1)
+					}
+					p.Release()
+				}
+			}
+		})
+		for k := range waiters {
+			one := all.Split(1)
+			one.Release()
+			waitFor(t, "the next waiter to be granted", func() bool { return granted.Load() == int64(k+1) })
+		}
+		finished.Store(true)
+		wg.Wait()
+		all.Release()
+		for i := range held {
+			held[i].Release()
+		}
+		for i := range waiters {
+			if got := order[i].Load(); got != int64(i+1) {
+				t.Fatalf("round %d: waiter %d was granted %d-th, want %d-th", round, i, got, i+1)
+			}
+		}
+		if n := barged.Load(); n != 0 {
+			t.Fatalf("round %d: TryAcquire succeeded %d times while a waiter was queued", round, n)
+		}
+		checkQuiescent(t, s, 0)
+	}
+}
