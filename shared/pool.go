@@ -90,7 +90,7 @@ func (s *Semaphore) pool(p uint32) *atomic.Uint64 { return s.r.u64(s.r.proc(p) +
 // lock, if the pool is undrained (so nobody is queued, invariant D) and
 // has n free. It reports whether it did.
 func (s *Semaphore) fastAcquire(n int64) bool {
-	w := s.pool(s.proc)
+	w := s.poolw
 	for {
 		old := w.Load()
 		if old&poolDrained != 0 || poolFree(old) < n {
@@ -109,7 +109,7 @@ func (s *Semaphore) fastAcquire(n int64) bool {
 // part without the region lock, if the pool is undrained (nobody is
 // queued, so nobody is owed them) and holds n. It reports whether it did.
 func (s *Semaphore) fastRelease(n int64) bool {
-	w := s.pool(s.proc)
+	w := s.poolw
 	for {
 		old := w.Load()
 		if old&poolDrained != 0 || poolHeld(old) < n {

@@ -66,6 +66,8 @@ type Semaphore struct {
 	// uncontended Acquire+Release.
 	ops   atomic.Int64
 	unmap func() error
+	// poolw is this handle's pool word (see pool.go), set by attach.
+	poolw *atomic.Uint64
 
 	// Recovery counters, for tests and diagnostics.
 	recoveredLocks atomic.Int64 // locks taken over from a dead owner
@@ -151,18 +153,24 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	if !s.enter() {
 		return Permit{}, s.errDetached()
 	}
+	// Fast path: n free in this handle's pool, which is undrained only
+	// while nobody is queued and the semaphore is open (invariant D in
+	// pool.go), so taking them barges past nobody.
+	if n > 0 && s.fastAcquire(int64(n)) {
+		s.leave()
+		return Permit{s: s, n: int64(n), fast: true}, nil
+	}
 	defer s.leave()
+	return s.acquireSlow(ctx, n)
+}
+
+// acquireSlow is AcquireN past the fast path, for an entered handle.
+func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	if n == 0 {
 		if s.closed() {
 			return Permit{}, s.errClosed()
 		}
 		return Permit{}, nil
-	}
-	// Fast path: n free in this handle's pool, which is undrained only
-	// while nobody is queued and the semaphore is open (invariant D in
-	// pool.go), so taking them barges past nobody.
-	if s.fastAcquire(int64(n)) {
-		return Permit{s: s, n: int64(n), fast: true}, nil
 	}
 	if err := s.lock(ctx); err != nil {
 		return Permit{}, err
@@ -383,12 +391,13 @@ func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
 	if !s.enter() {
 		return true
 	}
-	defer s.leave()
 	// Fast path: back to the pool's free part. The pool is undrained, so
 	// nobody is queued and owed these permits (invariant D).
 	if s.fastRelease(n) {
+		s.leave()
 		return true
 	}
+	defer s.leave()
 	s.lockAlways()
 	if !s.debitHeld(n) {
 		h := s.heldAll()
@@ -696,6 +705,7 @@ func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 				s.commit()
 				s.unlock()
 				s.proc = p
+				s.poolw = s.pool(p)
 				return s, nil
 			}
 		}
