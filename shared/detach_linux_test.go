@@ -95,18 +95,35 @@ func TestOpenRefusesAnotherPIDNamespace(t *testing.T) {
 	}
 }
 
-// TestDetachWaitsForOperations: Detach unmaps the region only after every
-// operation of the handle in progress has returned, and operations that
-// start afterwards never touch it (without that, the goroutines below fault
-// on the unmapped region). Their outcomes after Detach are those documented
-// for a detached handle.
+// TestDetachWaitsForOperations: operations racing Detach (fast-path and
+// lock-path Acquires and Releases, TryAcquires, introspection) either
+// complete before it or fail as documented for a detached handle, and
+// whatever they held is returned: afterwards the semaphore is full and its
+// invariants hold. Without Detach's wait for the lock-path operations, or
+// its steal of its own pool before it returns the pool's permits, a
+// permit taken or returned behind its back is lost.
 func TestDetachWaitsForOperations(t *testing.T) {
 	watchdog(t, 20*time.Second)
-	_, name := create(t, 4)
-	for round := range 20 {
+	a, name := create(t, 4)
+	for round := range 40 {
 		b := attachTo(t, name)
 		stop := make(chan struct{})
 		done := make(chan struct{})
+		// Another handle takes most of the permits now and then, draining
+		// b's pool, so that b's operations also take the lock path.
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if p, ok := a.TryAcquireN(3); ok {
+					p.Release()
+				}
+			}
+		}()
 		for g := range 4 {
 			go func() {
 				defer func() { done <- struct{}{} }()
@@ -140,12 +157,71 @@ func TestDetachWaitsForOperations(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // operations keep starting on the detached handle
 		close(stop)
-		for range 4 {
+		for range 5 {
 			<-done
 		}
 		if h := b.Held(); h != 0 {
 			t.Errorf("Held on a detached handle = %d, want 0", h)
 		}
+		if err := a.CheckInvariants(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if n := a.AvailablePermits(); n != 4 {
+			t.Fatalf("round %d: AvailablePermits after Detach with nothing held = %d, want 4", round, n)
+		}
+	}
+}
+
+// TestDetachFreezesItsPool: Detach steals its own pool before it returns
+// the pool's permits, so that a fast-path operation of the handle running
+// at that moment (here: a TryAcquire from inside Detach, between its read
+// and its write of the pool word) fails instead of taking a permit whose
+// count Detach then overwrites.
+func TestDetachFreezesItsPool(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	a, name := create(t, 2)
+	b := attachTo(t, name)
+	p, _ := b.Acquire(context.Background())
+	p.Release() // b's pool: 1 free, undrained
+	var raced bool
+	shared.SetReturnHook(func() {
+		if q, ok := b.TryAcquire(); ok {
+			raced = true
+			_ = q // the handle is detaching: its Release would do nothing
+		}
+	})
+	defer shared.SetReturnHook(nil)
+	b.Detach()
+	shared.SetReturnHook(nil)
+	if raced {
+		t.Errorf("a fast-path TryAcquire succeeded while Detach was returning the handle's pool")
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.AvailablePermits(); n != 2 {
+		t.Errorf("AvailablePermits after Detach = %d, want 2", n)
+	}
+}
+
+// TestDetachedSlotsComeBack: a detached handle's process slot is freed once
+// the handle is unreachable, and Open collects garbage to get it when every
+// slot is taken: a process can open and detach a region with two slots as
+// often as it likes while another handle stays attached.
+func TestDetachedSlotsComeBack(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	_, name := create(t, 2, shared.WithProcessSlots(2))
+	for i := range 20 {
+		b, err := shared.OpenExisting(name)
+		if err != nil {
+			t.Fatalf("OpenExisting #%d with the previous handles detached = %v", i, err)
+		}
+		if p, err := b.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		} else if i%2 == 0 {
+			p.Release()
+		}
+		b.Detach()
 	}
 }
 

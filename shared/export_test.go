@@ -40,6 +40,11 @@ func (s *Semaphore) HangInsideSteal(stage string, ready func()) {
 	hang()
 }
 
+// SetReturnHook makes Detach call f while it returns the handle's pool,
+// between reading the pool word and writing it (nil: no hook). Not safe to
+// call while handles detach.
+func SetReturnHook(f func()) { returnHook = f }
+
 // RecoveryCounts returns how many locks this handle took over from dead
 // owners, how many interrupted transactions it rolled back, and how many
 // dead processes it reclaimed.

@@ -115,7 +115,6 @@ func (s *Semaphore) fastRelease(n int64) bool {
 		if old&poolDrained != 0 || poolHeld(old) < n {
 			return false
 		}
-		raceRelease() // before the CAS that publishes the permits
 		if w.CompareAndSwap(old, old+uint64(n)<<poolShift-uint64(n)) {
 			return true
 		}
@@ -228,36 +227,42 @@ const (
 // a transaction; see the package comment above for its crash recovery.
 func (s *Semaphore) drain(hook stealHook) {
 	for p := uint32(0); p < s.r.procs; p++ {
-		o := s.r.proc(p)
-		if s.r.u64(o+procIdentity).Load() == 0 {
-			continue // a free slot: its pool is empty (reclaim, attach)
+		if s.r.u64(s.r.proc(p)+procIdentity).Load() != 0 {
+			s.steal(p, hook)
+		} // else a free slot: its pool is empty (reclaim, attach)
+	}
+}
+
+// steal drains process slot p's pool: its free permits join available and
+// its drained bit is set, with one CAS. Called with the lock held, inside
+// a transaction.
+func (s *Semaphore) steal(p uint32, hook stealHook) {
+	off := s.r.proc(p) + procPool
+	w := s.r.u64(off)
+	entry := uintptr(0)
+	for {
+		old := w.Load()
+		if old&poolDrained != 0 {
+			return // frozen (O) and empty (F): nothing to steal
 		}
-		w := s.r.u64(o + procPool)
-		entry := uintptr(0)
-		for {
-			old := w.Load()
-			if old&poolDrained != 0 {
-				break // frozen (O) and empty (F): nothing to steal
-			}
-			// The steal entry is published before the CAS, and names the
-			// exact old value the CAS expects (see the package comment).
-			if entry == 0 {
-				entry = s.journal(uint64(o+procPool)|journalWide|journalSteal, old)
-			} else {
-				s.r.u64(entry + 8).Store(old)
-			}
+		// The steal entry is published before the CAS, and names the exact
+		// old value the CAS expects (see the package comment).
+		if entry == 0 {
+			entry = s.journal(uint64(off)|journalWide|journalSteal, old)
+		} else {
+			s.r.u64(entry + 8).Store(old)
+		}
+		if hook != nil {
+			hook(stageJournaled)
+		}
+		if w.CompareAndSwap(old, stealOf(old)) {
 			if hook != nil {
-				hook(stageJournaled)
+				hook(stageStolen)
 			}
-			if w.CompareAndSwap(old, stealOf(old)) {
-				if hook != nil {
-					hook(stageStolen)
-				}
-				if f := poolFree(old); f > 0 {
-					s.addAvail(f)
-				}
-				break
+			if f := poolFree(old); f > 0 {
+				s.addAvail(f)
 			}
+			return
 		}
 	}
 }

@@ -132,6 +132,17 @@ func (s *Semaphore) allocSlot(n int64) (uint32, bool) {
 // slots nobody sleeps on, and by Detach once none of its goroutines waits.
 // The caller serves the queue afterwards.
 func (s *Semaphore) reclaim(p uint32) {
+	s.returnHoldings(p)
+	s.set64(s.r.proc(p)+procIdentity, 0)
+}
+
+// returnHook, when set (tests only), runs in returnHoldings between reading
+// the pool word and writing it.
+var returnHook func()
+
+// returnHoldings is reclaim but for freeing the process slot: what Detach
+// does at once (the slot itself is freed when the handle is unreachable).
+func (s *Semaphore) returnHoldings(p uint32) {
 	for i := uint32(0); i < s.r.slots; i++ {
 		o := s.r.slot(i)
 		st := s.r.u32(o + slotState).Load()
@@ -143,13 +154,16 @@ func (s *Semaphore) reclaim(p uint32) {
 		}
 		s.set32(o+slotState, slotFree)
 	}
-	// Its pool is frozen: the process is dead, or detaching with none of
-	// its operations running, so a plain journaled write is safe (O).
+	// Its pool is frozen: the process is dead, or the handle is detaching
+	// and stole its own pool first (drained: invariant O), so a plain
+	// journaled write is safe even while its fast path still runs.
 	w := s.pool(p).Load()
+	if returnHook != nil {
+		returnHook()
+	}
 	s.addAvail(s.held(p) + poolFree(w) + poolHeld(w))
 	s.set64(s.r.proc(p)+procHeld, 0)
 	s.set64(s.r.proc(p)+procPool, poolDrained)
-	s.set64(s.r.proc(p)+procIdentity, 0)
 }
 
 // serveAndUnlock serves the queue (grant), commits the transaction,

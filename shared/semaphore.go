@@ -150,15 +150,16 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	if err := ctx.Err(); err != nil {
 		return Permit{}, err
 	}
+	// Fast path: n free in this handle's pool, which is undrained only
+	// while nobody is queued, the semaphore is open (invariant D in
+	// pool.go) and the handle is not detached (Detach drains it first), so
+	// taking them barges past nobody. It needs no enter: the mapping and
+	// the process slot stay this handle's while s is reachable (Detach).
+	if n > 0 && s.fastAcquire(int64(n)) {
+		return Permit{s: s, n: int64(n), fast: true}, nil
+	}
 	if !s.enter() {
 		return Permit{}, s.errDetached()
-	}
-	// Fast path: n free in this handle's pool, which is undrained only
-	// while nobody is queued and the semaphore is open (invariant D in
-	// pool.go), so taking them barges past nobody.
-	if n > 0 && s.fastAcquire(int64(n)) {
-		s.leave()
-		return Permit{s: s, n: int64(n), fast: true}, nil
 	}
 	defer s.leave()
 	return s.acquireSlow(ctx, n)
@@ -325,17 +326,18 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("shared: TryAcquireN with negative n (%d)", n))
 	}
+	// The pool is undrained only while nobody is queued, the semaphore is
+	// open (invariant D) and the handle attached, so this never barges
+	// either (and needs no enter, see AcquireN).
+	if n > 0 && s.fastAcquire(int64(n)) {
+		return Permit{s: s, n: int64(n), fast: true}, true
+	}
 	if !s.enter() {
 		return Permit{}, false
 	}
 	defer s.leave()
 	if n == 0 {
 		return Permit{}, !s.closed()
-	}
-	// The pool is undrained only while nobody is queued and the semaphore
-	// is open (invariant D), so this never barges either.
-	if s.fastAcquire(int64(n)) {
-		return Permit{s: s, n: int64(n), fast: true}, true
 	}
 	for try := 0; ; try++ {
 		s.lockAlways()
@@ -388,13 +390,17 @@ func (s *Semaphore) TryRelease(n int) bool {
 }
 
 func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
-	if !s.enter() {
+	// Before anything publishes the permits: the lock-path Release may
+	// put them in the pool, where a fast Acquire can take them before our
+	// unlock (race-enabled builds only; see race_sync_race.go).
+	raceRelease()
+	// Fast path: back to the pool's free part. The pool is undrained, so
+	// nobody is queued and owed these permits (invariant D), and the
+	// handle is not detached (see AcquireN).
+	if s.fastRelease(n) {
 		return true
 	}
-	// Fast path: back to the pool's free part. The pool is undrained, so
-	// nobody is queued and owed these permits (invariant D).
-	if s.fastRelease(n) {
-		s.leave()
+	if !s.enter() {
 		return true
 	}
 	defer s.leave()
@@ -568,19 +574,35 @@ func (s *Semaphore) Waiting() int {
 
 // Detach releases this handle: its queued Acquires fail with an error
 // satisfying errors.Is(err, ErrClosed), it waits for its other operations
-// to return, returns the permits the handle still holds to the semaphore
-// (its outstanding Permits then release nothing), frees its process slot and
-// unmaps the region. The semaphore itself stays open for the other handles
-// and processes. Detach is idempotent; it returns the error of unmapping.
+// to return, and returns the permits the handle still holds to the
+// semaphore (its outstanding Permits then release nothing); later
+// operations on the handle fail or do nothing, as documented for each. The
+// semaphore itself stays open for the other handles and processes.
+//
+// The handle's process slot and its mapping of the region are released
+// when the handle is unreachable (a cleanup registered with
+// runtime.AddCleanup, run after a garbage collection) or when the process
+// exits: a fast-path operation that started before Detach may still touch
+// the handle's pool word, and only the garbage collector can tell when no
+// such operation is left. Open runs a garbage collection when it finds
+// every process slot taken while this process has detached handles
+// pending. Detach is idempotent and returns nil.
 func (s *Semaphore) Detach() error {
 	if s.ops.Or(opDetached)&opDetached != 0 {
 		return nil
 	}
-	// Fail our queued requests. An Acquire that queues after this
-	// transaction sees detached first (it is set before our lock) and
-	// never queues: allocSlot runs under the lock too.
+	retiring.Add(1)
+	// Freeze our pool first: a steal sets its drained bit with a CAS, so
+	// every fast-path operation of this handle from now on fails and goes
+	// to the lock path, which sees the flag (invariant O: a drained word
+	// is then changed only by the lock holder, so the plain journaled
+	// writes of returnHoldings below are safe). Then fail our queued
+	// requests. An Acquire that queues after this transaction sees
+	// detached first (it is set before our lock) and never queues:
+	// allocSlot runs under the lock too.
 	var wake wakeList
 	s.lockAlways()
+	s.steal(s.proc, nil)
 	for i := uint32(0); i < s.r.slots; i++ {
 		o := s.r.slot(i)
 		if s.r.u32(o+slotState).Load() == slotQueued && s.r.u32(o+slotProc).Load() == s.proc {
@@ -591,14 +613,47 @@ func (s *Semaphore) Detach() error {
 	}
 	s.serveAndUnlock(wake)
 
-	s.awaitOps() // every operation of this handle has returned
+	s.awaitOps() // every lock-path operation of this handle has returned
 	s.lockAlways()
-	s.reclaim(s.proc)
-	s.serveAndUnlock(wake)
-	if s.unmap == nil {
-		return nil
+	s.returnHoldings(s.proc)
+	s.serveAndUnlock(nil)
+	// The slot keeps our identity (alive: nobody sweeps it) until the
+	// handle is unreachable; the cleanup cannot run while a goroutine is
+	// inside a method of s, fast path included.
+	runtime.AddCleanup(s, releaseSlot, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
+	return nil
+}
+
+// retiring counts the handles of this process that are detached but
+// whose process slots releaseSlot has not yet freed.
+var retiring atomic.Int64
+
+// retired is what releaseSlot needs of a detached handle (not the handle
+// itself, which must become unreachable for the cleanup to run).
+type retired struct {
+	r     *region
+	w     Waiter
+	id    uint64
+	proc  uint32
+	unmap func() error
+}
+
+// releaseSlot frees the process slot of a detached, unreachable handle and
+// unmaps its region. Its pool is drained and empty (Detach), and no
+// operation of the handle can run any more, so nothing touches the slot
+// but the transaction here.
+func releaseSlot(c retired) {
+	defer retiring.Add(-1)
+	s := &Semaphore{r: c.r, w: c.w, id: c.id, proc: c.proc}
+	s.lockAlways()
+	if o := c.r.proc(c.proc); c.r.u64(o+procIdentity).Load() == c.id {
+		s.set64(o+procIdentity, 0)
 	}
-	return s.unmap()
+	s.commit()
+	s.unlock()
+	if c.unmap != nil {
+		c.unmap()
+	}
 }
 
 // opDetached is set in Semaphore.ops by Detach.
@@ -692,7 +747,15 @@ func (s *Semaphore) sweepNow() bool {
 // process.
 func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 	s := &Semaphore{r: r, w: w, id: id, name: name}
-	for try := 0; try < 2; try++ {
+	for try := 0; try < 2 || try < 50 && retiring.Load() > 0; try++ {
+		if try >= 2 {
+			// Detached handles of this process may hold slots until
+			// their cleanups run: collect, then give them a moment.
+			if try == 2 {
+				runtime.GC()
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
 		s.lockAlways()
 		for p := uint32(0); p < r.procs; p++ {
 			o := r.proc(p)
@@ -710,8 +773,8 @@ func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 			}
 		}
 		s.unlock()
-		if !s.sweepNow() {
-			break
+		if try == 0 {
+			s.sweepNow()
 		}
 	}
 	return nil, fmt.Errorf("shared %q: %w: all %d process slots are attached", name, ErrNoSlots, r.procs)
