@@ -118,11 +118,13 @@ func (g *goPhase) start(p *parker) uint64 {
 // must withdraw and fail with ErrClosed.
 //
 // Invariant (with sweep's leave): Park announces (CAS to 3) before it loads
-// member and closed here; the sweeper clears member before it loads the
-// word, and Close sets closed before it loads the words. With sequentially
-// consistent atomics one side always sees the other: either this Park sees
-// member false and joins under mu, or the sweeper sees the word 3 and keeps
-// p; either it sees closed, or Close sees the word 3 and signals it.
+// member here; the sweeper clears member before it loads the word. With
+// sequentially consistent atomics one side always sees the other: either
+// this Park sees member false and joins under mu, or the sweeper sees the
+// word 3 and keeps p. So a Park in its Go wait is always a member, and
+// Close, which sets closed and then signals every member whose word is 3,
+// reaches it; a Park that is not a member joins under mu, where it sees
+// closed. (The first load of closed only spares a closed backend the rest.)
 func (g *goPhase) enter(p *parker) bool {
 	if g.closed.Load() {
 		return false

@@ -62,7 +62,10 @@ func (p *parker) Unpark() {
 // (an error wrapping ErrClosed) or fails (an error saying how; a failure
 // is noticed once the Go phase has ended).
 func (p *parker) Park(ctx context.Context) error {
-	if p.word.CompareAndSwap(wordToken, wordEmpty) {
+	// The Load spares a locked CAS when no token is pending (the common
+	// case when a queue persists); a token that arrives right after it is
+	// found by the announcing CAS below, which fails and takes it.
+	if p.word.Load() == wordToken && p.word.CompareAndSwap(wordToken, wordEmpty) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
