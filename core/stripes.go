@@ -89,6 +89,10 @@ var nextLaneToken atomic.Uint32
 
 var laneTokens = sync.Pool{New: func() any { return &laneToken{idx: nextLaneToken.Add(1) - 1} }}
 
+// minStripedPermits is the smallest maximum that stripes: two lanes of two
+// permits.
+const minStripedPermits = 4
+
 // laneCount returns the number of lanes for a Semaphore with max permits: a
 // lane per processor rounded up to a power of two, but at most max/2 lanes
 // (so that each lane can hold at least two permits), rounded down to a
@@ -217,10 +221,12 @@ func (s *Semaphore) putLane(n int64) bool {
 // another core; it gives up at once if mu is busy, since a busy mutex means
 // a slow path is running and the lanes would be drained again.
 //
-// st is the word the lost CAS expected: if it already rules the lanes out,
-// engageLanes returns without touching the mutex.
+// st is the word the lost CAS expected: if it or the maximum already rules
+// the lanes out, engageLanes returns without touching the mutex (a
+// Semaphore of fewer than minStripedPermits would otherwise take it on every
+// lost CAS).
 func (s *Semaphore) engageLanes(st uint64) {
-	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || !s.mu.TryLock() {
+	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || maxOf(s.cfg.Load()) < minStripedPermits || !s.mu.TryLock() {
 		return
 	}
 	s.engageLanesLocked()
