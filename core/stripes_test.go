@@ -479,3 +479,73 @@ func TestStripesKeepStrictFIFO(t *testing.T) {
 		checkQuiescent(t, s, 0)
 	}
 }
+
+// A Release through a lane happens before the TryAcquire that takes the
+// permit from a lane. The holder of every permit writes plain data and
+// returns one permit into its lane; a goroutine started before the write,
+// which learns nothing from the holder except through the Semaphore (it
+// sleeps, which the race detector does not count as synchronization), takes
+// the permit from the lanes and reads the data. Under -race a handover that
+// did not synchronize would be reported as a data race on data.
+func TestStripedReleaseHappensBeforeLaneAcquire(t *testing.T) {
+	s := stripedSem(t, 4)
+	all, err := s.AcquireN(context.Background(), 4) // from the word: the lanes stay engaged
+	if err != nil || !core.StripesEngaged(s) {
+		t.Fatalf("AcquireN(4) = %v, engaged %v", err, core.StripesEngaged(s))
+	}
+	type result struct {
+		p core.Permit
+		v int
+	}
+	var data int
+	var held []core.Permit
+	throughLanes := 0
+	for round := 1; round <= 40; round++ {
+		got := make(chan result)
+		go func() {
+			time.Sleep(2 * time.Millisecond)
+			if p, ok := s.TryAcquire(); ok {
+				got <- result{p, data} // plain read, ordered only by the handover
+				return
+			}
+			got <- result{v: -1} // the holder had not released yet: no handover
+		}()
+		data = round // plain write by the holder
+		one := all.Split(1)
+		one.Release() // into the holder's lane while the stripes are engaged
+		inLane := sum(core.LanePermits(s)) == 1
+		r := <-got
+		if r.v == -1 {
+			// Too slow this round: take the permit back, re-engage.
+			back, _ := s.TryAcquire()
+			held = append(held, back)
+		} else {
+			if r.v != round {
+				t.Fatalf("round %d: read %d after taking the permit", round, r.v)
+			}
+			if inLane {
+				throughLanes++
+			}
+			held = append(held, r.p)
+		}
+		core.EngageStripes(s)
+		if all.Count() == 0 {
+			for _, p := range held {
+				p.Release()
+			}
+			held = held[:0]
+			if all, err = s.AcquireN(context.Background(), 4); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all.Release()
+	for _, p := range held {
+		p.Release()
+	}
+	if throughLanes == 0 {
+		t.Fatal("no round handed a permit over through a lane")
+	}
+	t.Logf("%d of 40 rounds handed the permit over through a lane", throughLanes)
+	checkQuiescent(t, s, 0)
+}
