@@ -8,6 +8,7 @@ import (
 	"github.com/compio-sync/gosync/shared"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -43,7 +44,8 @@ func chaosKills(t *testing.T) int {
 // of fast-path grants is logged and must not be zero), so that kills land
 // inside fast-path acquires and releases, inside steals and inside
 // lock-path pool updates; every fifth of them dies inside a steal on
-// purpose (HangInsideSteal, at a random stage). Each round kills one child
+// purpose (HangInsideSteal, at a random stage, once another child's pool
+// is undrained; the test fails if none did). Each round kills one child
 // of each semaphore; the same invariants and end state are checked.
 func TestChaos(t *testing.T) {
 	kills := chaosKills(t)
@@ -118,12 +120,26 @@ type fastChaos struct {
 	stealer map[string]bool
 	spawned int
 	// fast and all sum the last "fast F of N" report of every killed
-	// fastWorkers child; stealers counts the children that died inside a
-	// steal.
-	fast, all, stealers int
+	// fastWorkers child; stealers counts the stealer children killed,
+	// hung those killed once they hung, and insideSteal those of them
+	// that hung inside a steal of another process's pool.
+	fast, all, stealers, hung, insideSteal int
 }
 
 const fastChaosMax = 3
+
+// stealWait is how long a stealer waits for another child's pool to be
+// undrained before it hangs inside a steal of it. Under Wine handoffs take
+// milliseconds, so the queue is almost never empty and every pool stays
+// drained (sampled: someone queued in every sample over 5 s): there the
+// stealers do not wait, and steal recovery is not required of the kills
+// (TestKilledInsideSteal covers it).
+var stealWait = func() time.Duration {
+	if runtime.GOOS == "linux" {
+		return 2 * time.Second
+	}
+	return 0
+}()
 
 func newFastChaos(t *testing.T, kind string) *fastChaos {
 	s, name := create(t, fastChaosMax)
@@ -140,24 +156,49 @@ func (f *fastChaos) spawn(t *testing.T) {
 	if f.spawned%5 == 0 {
 		f.stealer[id] = true
 		stage := []string{"journaled", "stolen"}[rand.IntN(2)]
-		f.live[id] = startChild(t, id, "steal", f.name, "stage="+stage)
+		f.live[id] = startChild(t, id, "steal", f.name, fmt.Sprintf("stage=%s,waitms=%d", stage, stealWait/time.Millisecond))
 		return
 	}
 	f.live[id] = startChild(t, id, "fast", f.name, "g=2,maxw=3,"+childWaiter(f.kind, f.spawned))
 }
 
-// killOne SIGKILLs one child (a stealer first: it stalls the others) and
-// replaces it.
+// killOne SIGKILLs one child (a stealer first: it stalls the others, and
+// it is killed only once it reports where it hangs) and replaces it.
 func (f *fastChaos) killOne(t *testing.T) {
 	var victim *child
 	for _, c := range f.live {
 		victim = c
 		if f.stealer[c.id] {
+			f.awaitSteal(t, c)
 			break
 		}
 	}
 	f.reap(victim)
 	f.spawn(t)
+}
+
+// awaitSteal waits until stealer c says whether it hangs inside a steal.
+func (f *fastChaos) awaitSteal(t *testing.T, c *child) {
+	f.hung++
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			switch {
+			case !ok:
+				t.Fatalf("stealer %s exited before it hung", c.id)
+			case line == c.id+" stealing":
+				f.insideSteal++
+				return
+			case line == c.id+" stealing none":
+				return
+			default:
+				t.Fatalf("stealer %s said %q", c.id, line)
+			}
+		case <-timeout:
+			t.Fatalf("stealer %s did not hang within 10s", c.id)
+		}
+	}
 }
 
 func (f *fastChaos) reap(c *child) {
@@ -181,10 +222,13 @@ func (f *fastChaos) finish(t *testing.T) {
 	}
 	checks := f.stop()
 	locks, rollbacks, reclaimed := f.s.RecoveryCounts()
-	t.Logf("fast-path semaphore: %d children killed (%d inside a steal on purpose), %d of their %d grants took the fast path, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes",
-		f.spawned, f.stealers, f.fast, f.all, checks, locks, rollbacks, reclaimed)
+	t.Logf("fast-path semaphore: %d children killed (%d stealers, %d of them inside a steal of another process's pool), %d of their %d grants took the fast path, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes",
+		f.spawned, f.stealers, f.insideSteal, f.fast, f.all, checks, locks, rollbacks, reclaimed)
 	if f.fast == 0 {
 		t.Errorf("no fast-path grant in the fast-path children: the kills did not exercise the fast path")
+	}
+	if stealWait > 0 && f.hung > 1 && f.insideSteal == 0 {
+		t.Errorf("none of the %d stealers killed once they hung was inside a steal: the kills did not exercise steal recovery", f.hung)
 	}
 	expectFullAndEmpty(t, f.s, fastChaosMax)
 }

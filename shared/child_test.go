@@ -145,7 +145,14 @@ func runChild(role string) int {
 	case "lock":
 		s.HangInsideLock(func() { out.printf("locked") })
 	case "steal":
-		s.HangInsideSteal(childStr("stage"), func() { out.printf("stealing") })
+		wait := time.Duration(childArg("waitms", 0)) * time.Millisecond
+		s.HangInsideSteal(childStr("stage"), wait, func(inside bool) {
+			if inside {
+				out.printf("stealing")
+			} else {
+				out.printf("stealing none")
+			}
+		})
 	case "fast":
 		fastWorkers(s, out, childArg("g", 1), childArg("maxw", 1))
 	case "close":

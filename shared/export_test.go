@@ -17,27 +17,51 @@ func (p Permit) Fast() bool { return p.fast }
 
 // HangInsideSteal takes the region lock and starts a drain (a steal of
 // every pool's free permits), and at stage ("journaled": the steal entry
-// of the first undrained pool is published, its
-// CAS not yet made; "stolen": that CAS landed, available not yet
-// credited) calls ready and never returns: the test kills the process,
-// and the next owner of the lock must roll the steal back exactly. If no
-// pool is undrained it hangs after the drain, its steals uncommitted.
-func (s *Semaphore) HangInsideSteal(stage string, ready func()) {
+// of the first undrained pool is published, its CAS not yet made;
+// "stolen": that CAS landed, available not yet credited) calls ready(true)
+// and never returns: the test kills the process, and the next owner of
+// the lock must roll the steal back exactly. It first waits up to wait
+// until another handle's pool is undrained; if none is, it calls
+// ready(false) after the drain and hangs there, its steals uncommitted.
+func (s *Semaphore) HangInsideSteal(stage string, wait time.Duration, ready func(inside bool)) {
 	want := map[string]int{"journaled": stageJournaled, "stolen": stageStolen}[stage]
-	hang := func() {
-		ready()
+	hang := func(inside bool) {
+		ready(inside)
 		for {
 			time.Sleep(time.Hour)
 		}
 	}
-	s.lockAlways()
+	for deadline := time.Now().Add(wait); ; {
+		// Look without the lock first: a waiter for the lock is woken by
+		// lock-path operations, which run mostly while pools are drained.
+		if !s.otherPoolUndrained() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Microsecond)
+			continue
+		}
+		s.lockAlways()
+		if s.otherPoolUndrained() || time.Now().After(deadline) {
+			break
+		}
+		s.unlock()
+	}
 	s.drain(func(st int) {
 		if st == want {
-			hang()
+			hang(true)
 		}
 	})
 	// No undrained pool: die with the completed steals uncommitted.
-	hang()
+	hang(false)
+}
+
+// otherPoolUndrained reports whether an attached handle other than s has
+// an undrained pool (a snapshot unless the lock is held).
+func (s *Semaphore) otherPoolUndrained() bool {
+	for p := uint32(0); p < s.r.procs; p++ {
+		if p != s.proc && s.r.u64(s.r.proc(p)+procIdentity).Load() != 0 && s.pool(p).Load()&poolDrained == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // SetReturnHook makes Detach call f while it returns the handle's pool,
