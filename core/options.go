@@ -102,7 +102,8 @@ func checkMaxWaiters(call string, k int) {
 //     pushes the state word past the maximum, as before, or when the lanes
 //     next drain: the drain takes the excess back and panics with a "core:"
 //     message on the goroutine that drained (an Acquire that had to wait,
-//     Close, SetMaxPermits, ...), not on the one that over-released. A
+//     Close once it has closed, SetMaxPermits, ...), not on the one that
+//     over-released. A
 //     lane never holds more than its share of the maximum. Permit.Release
 //     cannot over-release; TryRelease stays exact (it drains).
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the

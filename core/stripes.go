@@ -275,14 +275,14 @@ func lanesAllowed(st uint64) bool {
 // drainLanesLocked turns every lane off and moves the permits they held
 // into the word. Called with mu held before anything that needs every free
 // permit in the word: queueing a waiter, Close, SetMaxPermits, an observer,
-// TryAcquireUpTo, a failing TryAcquire and TryRelease. It reports true if
-// the word then holds more permits than the maximum: an over-release
-// through Release(n) that a lane absorbed (see WithStripes); the caller
-// unlocks mu and panics.
-func (s *Semaphore) drainLanesLocked() (overReleased bool) {
+// TryAcquireUpTo, a failing TryAcquire and TryRelease. If the word then
+// holds more permits than the maximum, an earlier Release(n) over-released
+// into a lane (see WithStripes): it takes the excess back and returns it,
+// for the caller to panic with overReleaseAtDrain once mu is unlocked.
+func (s *Semaphore) drainLanesLocked() (excess int64) {
 	l := s.lanes.Load()
 	if l == nil {
-		return false
+		return 0
 	}
 	// New operations stop choosing lanes; ones that already loaded l fail
 	// their CAS on an off lane and go to the word.
@@ -296,33 +296,38 @@ func (s *Semaphore) drainLanesLocked() (overReleased bool) {
 		sum += int64(l.lanes[i].w.Swap(0) >> laneShift)
 	}
 	if sum == 0 {
-		return false
+		return 0
 	}
 	// L1 held until the swaps: flagQueued is clear, so no waiter is owed
 	// these permits and no grant is needed. mu excludes a resize, so state
-	// and cfg describe the same epoch.
+	// and cfg describe the same epoch, and the add's result says exactly
+	// whether the word now holds more than the maximum.
 	st := s.state.Add(permitsDelta(sum))
-	return availOf(st) > maxOf(s.cfg.Load())
+	if excess = availOf(st) - maxOf(s.cfg.Load()); excess <= 0 {
+		return 0
+	}
+	// As overReleased does: take the excess back (a fast Acquire may have
+	// been granted part of it meanwhile; the counts of a Semaphore that
+	// over-released cannot be trusted).
+	s.state.Add(-permitsDelta(excess))
+	return excess
 }
 
 // drainOrPanicLocked drains the lanes; if that shows an earlier
-// over-release, it takes the excess back, unlocks mu and panics.
+// over-release, it unlocks mu and panics.
 func (s *Semaphore) drainOrPanicLocked() {
-	if !s.drainLanesLocked() {
-		return
+	if excess := s.drainLanesLocked(); excess > 0 {
+		s.mu.Unlock()
+		panic(s.overReleaseAtDrain(excess))
 	}
-	max := maxOf(s.cfg.Load())
-	excess := availOf(s.state.Load()) - max
-	s.state.Add(-permitsDelta(excess))
-	s.mu.Unlock()
-	if s.overReleaseMsg != "" {
-		panic(s.overReleaseMsg)
-	}
-	panic(overReleaseAtDrain(excess))
 }
 
-// overReleaseAtDrain is the panic message of drainOrPanicLocked.
-func overReleaseAtDrain(excess int64) string {
+// overReleaseAtDrain is the panic message for an over-release that a drain
+// found: WithOverReleasePanic's message if set.
+func (s *Semaphore) overReleaseAtDrain(excess int64) string {
+	if s.overReleaseMsg != "" {
+		return s.overReleaseMsg
+	}
 	return fmt.Sprintf("core: an earlier Release returned %d more permits than were held (found when the stripes drained; see WithStripes)", excess)
 }
 

@@ -43,7 +43,7 @@ func TestDrainFailsStaleLaneOperations(t *testing.T) {
 		t.Fatal("put into an engaged lane with room failed")
 	}
 	s.mu.Lock()
-	if s.drainLanesLocked() {
+	if s.drainLanesLocked() != 0 {
 		t.Fatal("drain reported an over-release")
 	}
 	s.mu.Unlock()
@@ -101,7 +101,7 @@ func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
 			default:
 			}
 			s.mu.Lock()
-			if s.drainLanesLocked() {
+			if s.drainLanesLocked() != 0 {
 				s.mu.Unlock()
 				panic("drain reported an over-release")
 			}

@@ -299,6 +299,9 @@ func TestStripedOverReleasePanicsAtDrain(t *testing.T) {
 			t.Fatalf("Close after an over-release into a lane: recovered %v, want a core: over-release panic", r)
 		}
 		checkQuiescent(t, s, 0) // the excess was taken back
+		if !s.Closed() {
+			t.Error("Close that found an over-release left the Semaphore open")
+		}
 	}()
 	s.Close()
 }
