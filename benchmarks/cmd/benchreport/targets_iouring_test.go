@@ -22,6 +22,7 @@ func TestIouringTargetsCoverEveryCellAndTheSameShapeFloor(t *testing.T) {
 		res("handoff latency", "Handoff", "", "core+iouring", map[string]float64{"p99-ns": 30000, "ns/op": 1}),
 		res("handoff latency", "Handoff", "", "futex-threads", map[string]float64{"p99-ns": 10000}),
 		res("floors", "Floor", "", "futex-pingpong", map[string]float64{"ns/handoff": 1000}),
+		res("weighted 1..16 on 64 permits", "Weighted", "g=8/permits=64/n=1..16", "core+iocp", ns(600)),
 	}
 	var out strings.Builder
 	iouringTargets(func(what string, got float64, op string, want float64) {
@@ -34,13 +35,14 @@ func TestIouringTargetsCoverEveryCellAndTheSameShapeFloor(t *testing.T) {
 	for _, want := range []string{
 		"issue 10: Contended g=1024/permits=1/work=0: throughput core+iouring / xsync MISSED",
 		"issue 10: Weighted g=8/permits=64/n=1..16: throughput core+iouring / xsync holds",
+		"issue 10: Weighted g=8/permits=64/n=1..16: throughput core+iocp / xsync MISSED",
 		"issue 10: handoff: core+iouring p99 / raw futex handoff p99 (futex-threads) holds", // 3x, not 30x
 	} {
 		if !strings.Contains(out.String(), want+"\n") {
 			t.Errorf("iouringTargets output lacks %q; got:\n%s", want, out.String())
 		}
 	}
-	if strings.Count(out.String(), "\n") != 3 {
-		t.Errorf("iouringTargets printed %d lines, want 3 (two cells and the handoff); got:\n%s", strings.Count(out.String(), "\n"), out.String())
+	if strings.Count(out.String(), "\n") != 4 {
+		t.Errorf("iouringTargets printed %d lines, want 4 (three cells and the handoff); got:\n%s", strings.Count(out.String(), "\n"), out.String())
 	}
 }
