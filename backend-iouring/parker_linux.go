@@ -56,7 +56,8 @@ func (p *parker) Unpark() {
 }
 
 // Park consumes a pending token and returns nil; otherwise it waits in the
-// Go scheduler for the Backend's WithGoWait duration d to 1.5d (see goPark),
+// Go scheduler for the Backend's Go phase (WithGoWait's d to 1.5d when the
+// backend is quiet, longer while a queue is being served; see goPhase),
 // then submits a FUTEX_WAIT and sleeps, until an Unpark (nil), ctx is done
 // (ctx.Err(), leaving any later token pending), or the backend is closed
 // (an error wrapping ErrClosed) or fails (an error saying how; a failure
@@ -120,11 +121,11 @@ func (p *parker) Park(ctx context.Context) error {
 }
 
 // goPark waits in the Go scheduler, before Park arms a kernel wait, until
-// the Backend's goPhase sweeper demotes the wait (between d and 1.5d, see
-// goPhase): a handoff meanwhile costs a goroutine wakeup (well under a
-// microsecond) instead of a futex wake system call and a completion through
-// the ring (several microseconds), which is what kept core+iouring behind
-// x/sync whenever a queue formed. It blocks on its own goWake channel only
+// the Backend's goPhase sweeper demotes the wait (see goPhase for when): a
+// handoff meanwhile costs a goroutine wakeup (well under a microsecond)
+// instead of a futex wake system call and a completion through the ring
+// (several microseconds), which is what kept core+iouring behind x/sync
+// whenever a queue formed. It blocks on its own goWake channel only
 // (and ctx.Done when ctx can end), as the generic backend's Parker does. It
 // reports done with Park's result if the wait ended with a token (nil), ctx
 // (ctx.Err()) or Close (ErrClosed); otherwise (demoted) it leaves the word
