@@ -1,6 +1,9 @@
 package shared
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Process pools: the lock-free fast path.
 //
@@ -89,36 +92,45 @@ func (s *Semaphore) pool(p uint32) *atomic.Uint64 { return s.r.u64(s.r.proc(p) +
 // fastAcquire takes n permits from this handle's pool without the region
 // lock, if the pool is undrained (so nobody is queued, invariant D) and
 // has n free. It reports whether it did.
-func (s *Semaphore) fastAcquire(n int64) bool {
+func (s *Semaphore) fastAcquire(n int64) (ok bool) {
 	w := s.poolw
 	for {
 		old := w.Load()
 		if old&poolDrained != 0 || poolFree(old) < n {
-			return false
+			break
 		}
 		// free -= n, held += n in one step: a SIGKILL on either side of
 		// the CAS leaves free + held, what the sweep returns, unchanged.
 		if w.CompareAndSwap(old, old-uint64(n)<<poolShift+uint64(n)) {
 			raceAcquire()
-			return true
+			ok = true
+			break
 		}
 	}
+	// w points into the mapping, which a detached handle's cleanup
+	// unmaps once s is unreachable: s must stay reachable until our last
+	// access through w.
+	runtime.KeepAlive(s)
+	return ok
 }
 
 // fastRelease returns n permits held in this handle's pool to its free
 // part without the region lock, if the pool is undrained (nobody is
 // queued, so nobody is owed them) and holds n. It reports whether it did.
-func (s *Semaphore) fastRelease(n int64) bool {
+func (s *Semaphore) fastRelease(n int64) (ok bool) {
 	w := s.poolw
 	for {
 		old := w.Load()
 		if old&poolDrained != 0 || poolHeld(old) < n {
-			return false
+			break
 		}
 		if w.CompareAndSwap(old, old+uint64(n)<<poolShift-uint64(n)) {
-			return true
+			ok = true
+			break
 		}
 	}
+	runtime.KeepAlive(s) // as in fastAcquire
+	return ok
 }
 
 // canPool reports whether permits released or acquired under the lock may
