@@ -4,6 +4,8 @@ package shared_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,4 +173,83 @@ func TestAvailablePermitsWithinMax(t *testing.T) {
 		t.Errorf("AvailablePermits exceeded MaxPermits 1 in %d of %d reads", over, reads)
 	}
 	expectFullAndEmpty(t, a, 1)
+}
+
+// TestPoolsMatchAModel runs random sequences of TryAcquireN, AcquireN,
+// TryRelease and SetMaxPermits (grow and shrink, below what is held too)
+// over three handles, one operation at a time, against a model that knows
+// only max and what each handle holds: every acquire succeeds exactly
+// when max minus everything held covers it, every release exactly when
+// the handle holds enough, and after each step the region's invariants
+// hold and InUse, AvailablePermits and every Held match the model, while
+// permits sit in pools as free or held, or in the journaled counts. A
+// release made while nothing is owed (available not negative) leaves the
+// permits in the handle's pool, so re-acquiring them takes the fast path.
+func TestPoolsMatchAModel(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	ctx := context.Background()
+	for seed := range 30 {
+		r := rand.New(rand.NewPCG(uint64(seed), 0))
+		limit := 1 + r.IntN(5)
+		a, name := create(t, limit)
+		hs := []*shared.Semaphore{a, attachTo(t, name), attachTo(t, name)}
+		held := make([]int, len(hs))
+		for step := range 300 {
+			i := r.IntN(len(hs))
+			h, n := hs[i], 1+r.IntN(3)
+			free := limit - held[0] - held[1] - held[2]
+			var what string
+			switch k := r.IntN(10); {
+			case k < 3:
+				what = fmt.Sprintf("TryAcquireN(%d) on handle %d", n, i)
+				if p, ok := h.TryAcquireN(n); ok != (free >= n) {
+					t.Fatalf("seed %d step %d: %s = %t with %d of max %d free", seed, step, what, ok, free, limit)
+				} else if ok {
+					held[i] += p.Count()
+				}
+			case k < 5:
+				if free < n || n > limit {
+					continue // it would block
+				}
+				what = fmt.Sprintf("AcquireN(%d) on handle %d", n, i)
+				if _, err := h.AcquireN(ctx, n); err != nil {
+					t.Fatalf("seed %d step %d: %s with %d free = %v", seed, step, what, free, err)
+				}
+				held[i] += n
+			case k < 9:
+				what = fmt.Sprintf("TryRelease(%d) on handle %d", n, i)
+				if ok := h.TryRelease(n); ok != (held[i] >= n) {
+					t.Fatalf("seed %d step %d: %s = %t holding %d", seed, step, what, ok, held[i])
+				} else if !ok {
+					break
+				}
+				held[i] -= n
+				if free < 0 {
+					break // paid a shrink's debt: not in the pool
+				}
+				// Nobody is owed them: they wait in h's pool.
+				p, ok := h.TryAcquireN(n)
+				if !ok || !p.Fast() {
+					t.Fatalf("seed %d step %d: TryAcquireN(%d) right after %s = ok %t, fast %t; want a fast-path grant", seed, step, n, what, ok, p.Fast())
+				}
+				h.Release(n)
+			default:
+				limit = r.IntN(6)
+				what = fmt.Sprintf("SetMaxPermits(%d) on handle %d", limit, i)
+				h.SetMaxPermits(limit)
+			}
+			if err := a.CheckInvariants(); err != nil {
+				t.Fatalf("seed %d step %d after %s: %v", seed, step, what, err)
+			}
+			inUse := held[0] + held[1] + held[2]
+			if u, av := a.InUse(), hs[1].AvailablePermits(); u != inUse || av != max(limit-inUse, 0) {
+				t.Fatalf("seed %d step %d after %s: InUse %d, AvailablePermits %d; the model holds %d of max %d", seed, step, what, u, av, inUse, limit)
+			}
+			for j, h := range hs {
+				if g := h.Held(); g != held[j] {
+					t.Fatalf("seed %d step %d after %s: handle %d Held %d, the model %d", seed, step, what, j, g, held[j])
+				}
+			}
+		}
+	}
 }
