@@ -225,9 +225,11 @@ func TestDetachedSlotsComeBack(t *testing.T) {
 	}
 }
 
-// TestSnapshotsAfterDetach: a detached handle's snapshots read nothing
-// from the unmapped region (Closed, MaxPermits and Waiting did, and the
-// process died of SIGSEGV).
+// TestSnapshotsAfterDetach: a detached handle's snapshots report the
+// detached state without reading the region (when Detach unmapped it at
+// once, Closed, MaxPermits and Waiting read it anyway and the process died
+// of SIGSEGV; the mapping now outlives Detach until the handle is
+// unreachable, and they would report the semaphore's live state).
 func TestSnapshotsAfterDetach(t *testing.T) {
 	s, _ := create(t, 2)
 	if err := s.Detach(); err != nil {
