@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -241,4 +242,40 @@ func TestSnapshotsAfterDetach(t *testing.T) {
 	if m, w, u, a, h := s.MaxPermits(), s.Waiting(), s.InUse(), s.AvailablePermits(), s.Held(); m != 0 || w != 0 || u != 0 || a != 0 || h != 0 {
 		t.Errorf("after Detach MaxPermits, Waiting, InUse, AvailablePermits, Held = %d, %d, %d, %d, %d, want 0 each", m, w, u, a, h)
 	}
+}
+
+// TestSlotCleanupNeverBlocksTheRuntime: the cleanup that frees a detached
+// handle's process slot needs the region lock, which a stopped (not dead)
+// process may hold for as long as it likes. The runtime runs every cleanup
+// and finalizer of the program on one goroutine, so the slot is freed on a
+// goroutine of its own: another cleanup still runs while the lock is held.
+// (Run on the runtime's goroutine, the slot cleanup blocked every later
+// cleanup of the program until the lock holder died.)
+func TestSlotCleanupNeverBlocksTheRuntime(t *testing.T) {
+	watchdog(t, 30*time.Second)
+	_, name := create(t, 2)
+	func() {
+		h, err := shared.OpenExisting(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Detach(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	c := startChild(t, "locker", "lock", name, "")
+	c.expect(t, "locked")
+	runtime.GC() // the detached handle is unreachable: its cleanup is queued
+	ran := make(chan struct{})
+	func() {
+		x := new([64]byte)
+		runtime.AddCleanup(x, func(ch chan struct{}) { close(ch) }, ran)
+	}()
+	runtime.GC()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cleanup queued after the detached handle's did not run within 10s while another process held the region lock: the runtime's cleanup goroutine is blocked")
+	}
+	c.kill()
 }

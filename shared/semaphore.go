@@ -619,8 +619,12 @@ func (s *Semaphore) Detach() error {
 	s.serveAndUnlock(nil)
 	// The slot keeps our identity (alive: nobody sweeps it) until the
 	// handle is unreachable; the cleanup cannot run while a goroutine is
-	// inside a method of s, fast path included.
-	runtime.AddCleanup(s, releaseSlot, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
+	// inside a method of s, fast path included. releaseSlot runs in a
+	// goroutine of its own: it takes the region lock, which a stopped (not
+	// dead) process may hold for as long as it likes, and the runtime runs
+	// every cleanup and finalizer of the program on one goroutine, which
+	// must never wait for another process.
+	runtime.AddCleanup(s, func(c retired) { go releaseSlot(c) }, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
 	return nil
 }
 
