@@ -16,14 +16,19 @@ import (
 // process-local), so every word that is waited on gets a named auto-reset
 // event, called after its region's key and the word's offset in the
 // region: the same event in every process that maps the region. Wake sets
-// the event; Wait registers a one-shot wait on it with
-// RegisterWaitForSingleObject (WT_EXECUTEONLYONCE|WT_EXECUTEINWAITTHREAD)
-// whose callback posts a packet to the port, and parks on that packet like
-// a Parker. The thread pool waits on up to 63 objects per thread, so
-// waiters need no thread each: 10,000 waiters use about 160 pool threads,
-// and no goroutine holds an OS thread while it waits. (Wait completion
-// packets, NtAssociateWaitCompletionPacket, would need no pool thread at
-// all; Wine 8.0, where this is tested, does not export them.)
+// the event. Per word and process there is one watch: the goroutines of
+// this process in Wait on the word, in FIFO order, and at most one
+// registered thread-pool wait on the event (RegisterWaitForSingleObject,
+// WT_EXECUTEONLYONCE) whose callback takes the event's signal and hands it
+// to the first of them by posting its Parker's packet to the port (or, if
+// none waits any more, sets the event again for other processes). So a
+// goroutine that joins or leaves a wait (a ctx that ends, a timeout) makes
+// no system call unless it is the first waiter of an idle word, no
+// goroutine holds an OS thread while it waits, and the thread pool waits on
+// up to 63 events per thread: 10,000 waiters on 10,000 words use about 160
+// pool threads. (Wait completion packets, NtAssociateWaitCompletionPacket,
+// would need no pool thread at all; Wine 8.0, where this is tested, does
+// not export them.)
 //
 // It has the method set of the shared module's RegionWaiter contract
 // (github.com/compio-sync/gosync/shared), which it satisfies without
@@ -43,8 +48,32 @@ type wordRegion struct {
 	key       string
 	base, end uintptr
 
-	mu     sync.Mutex
-	events map[uintptr]windows.Handle // by offset; guarded by mu
+	mu      sync.Mutex
+	watches map[uintptr]*watch // by offset; guarded by mu
+}
+
+// A watch is this process's interest in one word's event.
+//
+// Invariants, under mu: every goroutine in Wait on the word is in waiters
+// until it is handed a signal or leaves; while waiters is non-empty a
+// registered wait is pending (registered) or a woken waiter is about to
+// arm one (see Wait); a signal the callback took is handed to exactly one
+// waiter (woken), and a waiter that leaves without using it hands it on, so
+// no signal is lost inside the process.
+type watch struct {
+	ev windows.Handle // the named auto-reset event
+	id uintptr        // the callback's context: its key in the watch table
+
+	mu         sync.Mutex
+	waiters    []*wordWait    // FIFO; guarded by mu
+	registered bool           // a registered wait has not fired yet; guarded by mu
+	wh         windows.Handle // the last registration; guarded by mu
+}
+
+// A wordWait is one goroutine in Wait.
+type wordWait struct {
+	p     *parker
+	woken bool // handed a signal (its packet posted); guarded by the watch's mu
 }
 
 // WordWaiter returns a WordWaiter that parks through b's completion port.
@@ -60,7 +89,7 @@ func (w *WordWaiter) AddRegion(key string, mem []byte) error {
 		return fmt.Errorf("iocp: WordWaiter.AddRegion(%q, %d bytes): need a key and a non-empty mapping", key, len(mem))
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
-	r := &wordRegion{key: key, base: base, end: base + uintptr(len(mem)), events: map[uintptr]windows.Handle{}}
+	r := &wordRegion{key: key, base: base, end: base + uintptr(len(mem)), watches: map[uintptr]*watch{}}
 	if _, err := windows.UTF16PtrFromString(r.eventName(0)); err != nil {
 		return fmt.Errorf("iocp: WordWaiter.AddRegion(%q): not a valid object name: %w", key, err)
 	}
@@ -75,9 +104,10 @@ func (w *WordWaiter) AddRegion(key string, mem []byte) error {
 	return nil
 }
 
-// RemoveRegion forgets the mapping mem and closes the events opened for
-// its words. Nothing may wait on or wake a word in it any more. A mapping
-// never added is ignored.
+// RemoveRegion forgets the mapping mem, cancels the registered waits on
+// its words' events (waiting for a callback that is running) and closes the
+// events. Nothing may wait on or wake a word in it any more. A mapping never
+// added is ignored.
 func (w *WordWaiter) RemoveRegion(mem []byte) {
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
 	w.mu.Lock()
@@ -95,17 +125,27 @@ func (w *WordWaiter) RemoveRegion(mem []byte) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for off, h := range r.events {
-		windows.CloseHandle(h)
-		delete(r.events, off)
+	for off, wa := range r.watches {
+		wa.mu.Lock()
+		wh := wa.wh
+		wa.wh, wa.registered = 0, false
+		wa.mu.Unlock()
+		if wh != 0 {
+			// INVALID_HANDLE_VALUE: return once a running callback is done.
+			procUnregisterWaitEx.Call(uintptr(wh), uintptr(windows.InvalidHandle))
+		}
+		watches.remove(wa.id)
+		windows.CloseHandle(wa.ev)
+		delete(r.watches, off)
 	}
 }
 
 func (r *wordRegion) eventName(off uintptr) string { return fmt.Sprintf("%s#%x", r.key, off) }
 
-// event returns the named auto-reset event of word, creating it (or opening
-// the one another process created) on first use.
-func (w *WordWaiter) event(word *atomic.Uint32) (windows.Handle, error) {
+// watchOf returns this process's watch of word, creating its named
+// auto-reset event (or opening the one another process created) on first
+// use.
+func (w *WordWaiter) watchOf(word *atomic.Uint32) (*watch, error) {
 	addr := uintptr(unsafe.Pointer(word))
 	w.mu.RLock()
 	var r *wordRegion
@@ -117,40 +157,41 @@ func (w *WordWaiter) event(word *atomic.Uint32) (windows.Handle, error) {
 	}
 	w.mu.RUnlock()
 	if r == nil {
-		return 0, fmt.Errorf("iocp: WordWaiter: the word at %#x is in no region added with AddRegion", addr)
+		return nil, fmt.Errorf("iocp: WordWaiter: the word at %#x is in no region added with AddRegion", addr)
 	}
 	off := addr - r.base
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if h, ok := r.events[off]; ok {
-		return h, nil
+	if wa, ok := r.watches[off]; ok {
+		return wa, nil
 	}
 	name, err := windows.UTF16PtrFromString(r.eventName(off))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	// Auto-reset, initially clear. ERROR_ALREADY_EXISTS comes with a valid
 	// handle to the event another process (or mapping) created.
 	h, err := windows.CreateEvent(nil, 0, 0, name)
 	if h == 0 {
-		return 0, fmt.Errorf("iocp: WordWaiter: CreateEvent(%s): %w", r.eventName(off), err)
+		return nil, fmt.Errorf("iocp: WordWaiter: CreateEvent(%s): %w", r.eventName(off), err)
 	}
-	r.events[off] = h
-	return h, nil
+	wa := &watch{ev: h}
+	wa.id = watches.add(wa)
+	r.watches[off] = wa
+	return wa, nil
 }
 
-// Wait blocks while *word == val. It returns nil when the word's event is
-// signalled (by a Wake in any process, or a signal left by an earlier Wake
-// that found no waiter: a spurious return, after which the caller re-checks
-// the word), or at once if the word already differs; ctx.Err() once ctx
-// ends; an error wrapping ErrClosed once the Backend is closed; or another
-// error if the word is in no added region or the wait cannot be
-// registered. Because the event keeps a Wake's signal until a wait takes
-// it, a Wake that comes between the check of the word and the registration
-// of the wait is not lost. A wait that took the event's signal just as ctx
-// ended sets the event again before Wait returns ctx.Err(), so that the
-// signal reaches another waiter. When Wait returns, the registered wait is
-// gone.
+// Wait blocks while *word == val. It returns nil when it is handed a
+// signal of the word's event (set by a Wake in any process, or left by an
+// earlier Wake that found no waiter: a spurious return, after which the
+// caller re-checks the word), or at once if the word already differs;
+// ctx.Err() once ctx ends; an error wrapping ErrClosed once the Backend is
+// closed; or another error if the word is in no added region or the wait
+// cannot be registered. Because the event keeps a Wake's signal until a
+// registered wait takes it, a Wake that comes between the check of the word
+// and the registration is not lost; a signal handed to a Wait whose ctx
+// ends at the same moment is handed on (to the next waiter of this
+// process, or back to the event).
 func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -158,29 +199,45 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	if word.Load() != val {
 		return nil
 	}
-	ev, err := w.event(word)
+	wa, err := w.watchOf(word)
 	if err != nil {
 		return err
 	}
-	p := w.b.NewParker().(*parker)
-	rw := &registeredWait{p: p}
-	id := waits.add(rw)
-	defer waits.remove(id)
-	var wh windows.Handle
-	r, _, errno := procRegisterWaitForSingleObject.Call(uintptr(unsafe.Pointer(&wh)), uintptr(ev), waitCallback, id,
-		infinite, wtExecuteOnlyOnce|wtExecuteInWaitThread)
-	if r == 0 {
-		return fmt.Errorf("iocp: WordWaiter.Wait: RegisterWaitForSingleObject: %w", errno)
+	me := &wordWait{p: w.b.NewParker().(*parker)}
+	wa.mu.Lock()
+	wa.waiters = append(wa.waiters, me)
+	if err := wa.armLocked(); err != nil {
+		wa.leaveLocked(me)
+		wa.mu.Unlock()
+		return err
 	}
-	err = p.Park(ctx)
-	// INVALID_HANDLE_VALUE: return only once a running callback is done, so
-	// that fired below is final.
-	procUnregisterWaitEx.Call(uintptr(wh), uintptr(windows.InvalidHandle))
+	wa.mu.Unlock()
+
+	err = me.p.Park(ctx)
+
+	wa.mu.Lock()
+	wa.leaveLocked(me)
+	if err != nil && me.woken {
+		wa.handOnLocked() // a signal we will not act on: pass it on
+	}
+	// The callback does not re-arm (it runs on the pool's wait thread):
+	// whoever leaves the watch arms it for those still waiting.
+	var armErr error
+	if len(wa.waiters) > 0 {
+		armErr = wa.armLocked()
+	}
+	wa.mu.Unlock()
+	if armErr != nil {
+		// The others would wait for a registration that cannot be made:
+		// wake them all, so they re-check and fail in their own Wait.
+		wa.mu.Lock()
+		for len(wa.waiters) > 0 {
+			wa.handOnLocked()
+		}
+		wa.mu.Unlock()
+	}
 	if err == nil {
 		return nil
-	}
-	if rw.fired.Load() {
-		windows.SetEvent(ev) // pass on the signal this wait took but will not act on
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
@@ -188,47 +245,95 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	return fmt.Errorf("iocp: WordWaiter.Wait: %w", err)
 }
 
+// armLocked registers a one-shot wait on the event unless one is pending.
+// It first releases the previous registration, which has fired (its
+// callback may still be finishing: the release does not wait for it).
+func (wa *watch) armLocked() error {
+	if wa.registered {
+		return nil
+	}
+	if wa.wh != 0 {
+		procUnregisterWaitEx.Call(uintptr(wa.wh), 0)
+		wa.wh = 0
+	}
+	var wh windows.Handle
+	r, _, errno := procRegisterWaitForSingleObject.Call(uintptr(unsafe.Pointer(&wh)), uintptr(wa.ev), waitCallback, wa.id,
+		infinite, wtExecuteOnlyOnce|wtExecuteInWaitThread)
+	if r == 0 {
+		return fmt.Errorf("iocp: WordWaiter.Wait: RegisterWaitForSingleObject: %w", errno)
+	}
+	wa.wh, wa.registered = wh, true
+	return nil
+}
+
+// leaveLocked removes ww from the waiters if it is still there.
+func (wa *watch) leaveLocked(ww *wordWait) {
+	for i, o := range wa.waiters {
+		if o == ww {
+			wa.waiters = append(wa.waiters[:i], wa.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// handOnLocked gives one signal of the event to the first waiter of this
+// process (posting its Parker's packet), or, if none waits, sets the event
+// again so that a waiter of another process (or a later one) gets it.
+func (wa *watch) handOnLocked() {
+	if len(wa.waiters) == 0 {
+		windows.SetEvent(wa.ev)
+		return
+	}
+	ww := wa.waiters[0]
+	wa.waiters = wa.waiters[1:]
+	ww.woken = true
+	ww.p.Unpark()
+}
+
+// fired runs in the thread-pool callback when the registered wait took the
+// event's signal.
+func (wa *watch) fired() {
+	wa.mu.Lock()
+	wa.registered = false
+	wa.handOnLocked()
+	wa.mu.Unlock()
+}
+
 // Wake sets the event of word, in whichever process it was created: if a
-// wait is registered on it, exactly one is released; if none is, the event
-// keeps the signal for the next one (which then returns, maybe spuriously).
-// So it wakes one waiter whatever n is (n <= 0 wakes none): an auto-reset
-// event holds a single signal. That is all the shared semaphore needs (it
-// wakes one at a time: a waiter slot's word has one waiter, and each
-// lock holder that took the lock contended wakes the next); a waiter that
-// missed a wake to another returns at the next Wake on the word. It fails
-// if the word is in no added region or the event cannot be set.
+// wait is registered on it (at most one per process), exactly one takes
+// the signal and hands it to one waiter; if none is, the event keeps the
+// signal for the next one (which then returns, maybe spuriously). So it
+// wakes one waiter whatever n is (n <= 0 wakes none): an auto-reset event
+// holds a single signal. That is all the shared semaphore needs (it wakes
+// one at a time: a waiter slot's word has one waiter, and each lock holder
+// that took the lock contended wakes the next); a waiter that missed a wake
+// to another returns at the next Wake on the word. It fails if the word is
+// in no added region or the event cannot be set.
 func (w *WordWaiter) Wake(word *atomic.Uint32, n int) error {
 	if n <= 0 {
 		return nil
 	}
-	ev, err := w.event(word)
+	wa, err := w.watchOf(word)
 	if err != nil {
 		return err
 	}
-	if err := windows.SetEvent(ev); err != nil {
+	if err := windows.SetEvent(wa.ev); err != nil {
 		return fmt.Errorf("iocp: WordWaiter.Wake: SetEvent: %w", err)
 	}
 	return nil
 }
 
-// A registeredWait is what the thread-pool callback of one Wait reaches:
-// its Parker, and whether the wait fired (took the event's signal).
-type registeredWait struct {
-	p     *parker
-	fired atomic.Bool
-}
-
-// waitTable maps the integer context of each registered wait to its
-// registeredWait: the kernel is handed the integer, never a Go pointer.
-type waitTable struct {
+// watchTable maps the integer context of each watch's registered wait to
+// the watch: the kernel is handed the integer, never a Go pointer.
+type watchTable struct {
 	mu   sync.Mutex
 	next uintptr
-	m    map[uintptr]*registeredWait
+	m    map[uintptr]*watch
 }
 
-var waits = waitTable{m: map[uintptr]*registeredWait{}}
+var watches = watchTable{m: map[uintptr]*watch{}}
 
-func (t *waitTable) add(rw *registeredWait) uintptr {
+func (t *watchTable) add(wa *watch) uintptr {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for {
@@ -237,17 +342,17 @@ func (t *waitTable) add(rw *registeredWait) uintptr {
 			break
 		}
 	}
-	t.m[t.next] = rw
+	t.m[t.next] = wa
 	return t.next
 }
 
-func (t *waitTable) remove(id uintptr) {
+func (t *watchTable) remove(id uintptr) {
 	t.mu.Lock()
 	delete(t.m, id)
 	t.mu.Unlock()
 }
 
-func (t *waitTable) get(id uintptr) *registeredWait {
+func (t *watchTable) get(id uintptr) *watch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[id]
@@ -264,14 +369,12 @@ var (
 	procRegisterWaitForSingleObject = windows.NewLazySystemDLL("kernel32.dll").NewProc("RegisterWaitForSingleObject")
 	procUnregisterWaitEx            = windows.NewLazySystemDLL("kernel32.dll").NewProc("UnregisterWaitEx")
 
-	// waitCallback is the one WAITORTIMERCALLBACK of every Wait (Go can
+	// waitCallback is the one WAITORTIMERCALLBACK of every watch (Go can
 	// create only a few thousand callbacks, and never frees them). It runs
-	// on a thread-pool thread when the event is signalled: it marks the
-	// wait fired and posts its Parker's packet to the port.
+	// on a thread-pool wait thread when the event is signalled.
 	waitCallback = windows.NewCallback(func(id, timedOut uintptr) uintptr {
-		if rw := waits.get(id); rw != nil {
-			rw.fired.Store(true)
-			rw.p.Unpark()
+		if wa := watches.get(id); wa != nil {
+			wa.fired()
 		}
 		return 0
 	})
