@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/compio-sync/gosync/shared"
@@ -81,32 +83,40 @@ func TestOpenNeedsAWaiterOnWindows(t *testing.T) {
 }
 
 // A named file mapping lives as long as a handle: Remove cannot delete an
-// open one (ErrUnsupported), reports a gone one as not existing, and once
-// every handle is detached the next Open creates a new semaphore.
+// open one (ErrUnsupported); once every handle is detached and collected
+// (Detach keeps the mapping until the handle is unreachable) the name is
+// gone, Remove reports it as not existing, and the next Open creates a new
+// semaphore.
 func TestRegionGoesWithItsLastHandle(t *testing.T) {
+	watchdog(t, 30*time.Second)
 	opts := platformOpts(t)
 	name := uniqueName(t)
-	s, err := shared.Open(name, 2, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := shared.OpenExisting(name, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := shared.Remove(name, opts...); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("Remove of an open region = %v, want ErrUnsupported", err)
-	}
-	s.Detach()
-	if m := other.MaxPermits(); m != 2 {
-		t.Errorf("MaxPermits through the other handle = %d, want 2", m)
-	}
-	other.Detach()
-	if err := shared.Remove(name, opts...); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Remove after the last Detach = %v, want fs.ErrNotExist", err)
-	}
+	func() {
+		s, err := shared.Open(name, 2, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := shared.OpenExisting(name, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := shared.Remove(name, opts...); !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Remove of an open region = %v, want ErrUnsupported", err)
+		}
+		s.Detach()
+		if m := other.MaxPermits(); m != 2 {
+			t.Errorf("MaxPermits through the other handle = %d, want 2", m)
+		}
+		other.Detach()
+	}()
+	// The handles are unreachable now: collections run their cleanups,
+	// which unmap the region and close its handles.
+	waitFor(t, func() bool {
+		runtime.GC()
+		return errors.Is(shared.Remove(name, opts...), fs.ErrNotExist)
+	})
 	if _, err := shared.OpenExisting(name, opts...); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("OpenExisting after the last Detach = %v, want fs.ErrNotExist", err)
+		t.Errorf("OpenExisting after the last handle went = %v, want fs.ErrNotExist", err)
 	}
 	again, err := shared.Open(name, 7, opts...)
 	if err != nil {
