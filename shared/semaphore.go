@@ -297,13 +297,20 @@ func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
 	case slotGranted:
 		// Granted in a race with the failure: the caller gets an error,
 		// so the permits go back, to the next waiters first. The grant
-		// counted them in the journaled held count, but a concurrent
-		// lock-path Release of this handle may have taken from it since
-		// (a handle's permits are fungible): debit from wherever they are.
-		if !s.debitHeld(n) {
-			panic(fmt.Sprintf("shared: a granted request of %d permits is not counted as held (corrupt region)", n))
+		// counted them in the journaled held count, but a Release of this
+		// handle may have taken from it since (a handle's permits are
+		// fungible): debit from wherever they are. If the handle now holds
+		// fewer than n, a Release(n) returned permits its caller was never
+		// given (an over-release that this grant made look covered), so
+		// the rest is already back: return what is left. Panicking here
+		// would hold the region lock in a live process if recovered.
+		for {
+			k := min(n, s.heldAll()) // the fast path may move pool-held permits
+			if s.debitHeld(k) {
+				s.addAvail(k)
+				break
+			}
 		}
-		s.addAvail(n)
 	}
 	s.set32(o+slotState, slotFree)
 	s.serveAndUnlock(nil)
@@ -368,8 +375,11 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 // queued waiters in FIFO order. It works after Close; after Detach it does
 // nothing. n == 0 does nothing. Release panics with a message starting
 // "shared:" if n is negative or more than this handle holds (a handle's
-// holdings are exact: unlike core.Semaphore, an over-release is always
-// caught before anything changes).
+// holdings are exact: unlike core.Semaphore, an over-release is caught
+// before anything changes; but permits granted to a request of this handle
+// that has not returned yet count as held, so a Release that takes them
+// is caught only by a later Release that finds too few, and a request
+// that then fails, by its ctx, returns what is left).
 func (s *Semaphore) Release(n int) {
 	if n < 0 {
 		panic(fmt.Sprintf("shared: Release of negative n (%d)", n))
