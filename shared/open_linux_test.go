@@ -195,3 +195,30 @@ func TestOpenPermissionDenied(t *testing.T) {
 		t.Log(got)
 	}
 }
+
+// TestOpenRefusesAnotherPIDNamespace: a process in another PID namespace
+// cannot check the liveness of this one's processes, so Open refuses the
+// region rather than robbing them.
+func TestOpenRefusesAnotherPIDNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a PID namespace")
+	}
+	_, name := create(t, 1)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRole+"=open", childName+"="+name, childID+"=ns")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe() // open until the child exits: EOF would make it quit early
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	out, err := cmd.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Skipf("cannot start a child in a new PID namespace here: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); !strings.Contains(got, "another PID namespace") {
+		t.Errorf("child in a new PID namespace said %q, want a refusal naming the PID namespace", got)
+	} else {
+		t.Log(got)
+	}
+}
