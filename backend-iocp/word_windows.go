@@ -220,8 +220,9 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	if err != nil && me.woken {
 		wa.handOnLocked() // a signal we will not act on: pass it on
 	}
-	// The callback does not re-arm (it runs on the pool's wait thread):
-	// whoever leaves the watch arms it for those still waiting.
+	// The callback does not re-arm (registering from a pool callback is
+	// best avoided): whoever leaves the watch arms it for those still
+	// waiting.
 	var armErr error
 	if len(wa.waiters) > 0 {
 		armErr = wa.armLocked()
@@ -258,7 +259,7 @@ func (wa *watch) armLocked() error {
 	}
 	var wh windows.Handle
 	r, _, errno := procRegisterWaitForSingleObject.Call(uintptr(unsafe.Pointer(&wh)), uintptr(wa.ev), waitCallback, wa.id,
-		infinite, wtExecuteOnlyOnce|wtExecuteInWaitThread)
+		infinite, wtExecuteOnlyOnce)
 	if r == 0 {
 		return fmt.Errorf("iocp: WordWaiter.Wait: RegisterWaitForSingleObject: %w", errno)
 	}
@@ -358,12 +359,12 @@ func (t *watchTable) get(id uintptr) *watch {
 	return t.m[id]
 }
 
-// Flags of RegisterWaitForSingleObject: fire once, and run the callback on
-// the pool's wait thread itself (it only posts a packet).
-const (
-	wtExecuteInWaitThread = 0x4
-	wtExecuteOnlyOnce     = 0x8
-)
+// wtExecuteOnlyOnce makes a registered wait fire once. The callback runs
+// on a pool worker thread, not on the wait thread (no
+// WT_EXECUTEINWAITTHREAD): it takes the watch's mutex, and Windows warns
+// that a wait-thread callback that waits for a lock held by a thread that
+// unregisters a wait can deadlock.
+const wtExecuteOnlyOnce = 0x8
 
 var (
 	procRegisterWaitForSingleObject = windows.NewLazySystemDLL("kernel32.dll").NewProc("RegisterWaitForSingleObject")
@@ -371,7 +372,7 @@ var (
 
 	// waitCallback is the one WAITORTIMERCALLBACK of every watch (Go can
 	// create only a few thousand callbacks, and never frees them). It runs
-	// on a thread-pool wait thread when the event is signalled.
+	// on a thread-pool worker thread when the event is signalled.
 	waitCallback = windows.NewCallback(func(id, timedOut uintptr) uintptr {
 		if wa := watches.get(id); wa != nil {
 			wa.fired()
