@@ -53,3 +53,17 @@ func SetHooks(entered func(), leaving func(p any)) {
 		testHookLeaving = func(p *parker) { leaving(p) }
 	}
 }
+
+// SetEpoch sets b's Go-phase epoch, as if e sweeps had run.
+func SetEpoch(b *Backend, e uint64) {
+	b.gp.mu.Lock()
+	defer b.gp.mu.Unlock()
+	b.gp.epoch.Store(e)
+}
+
+// DemotionSent reports whether a sweep has demoted p's latest Go wait (its
+// signal may not have been acted on yet).
+func DemotionSent(p any) bool {
+	pp := p.(*parker)
+	return pp.gp.demote.Load() == pp.gp.stamp.Load()
+}

@@ -62,6 +62,16 @@ const stampCountBits = 24
 
 func stampEpoch(s uint64) uint64 { return s >> stampCountBits }
 
+// stampAge returns how many sweeps before sweep e the stamp s was taken. A
+// stamp holds only the low 64-stampCountBits (40) bits of its epoch, so the
+// age is taken modulo 2^40: against the full epoch, every stamp taken after
+// 2^40 sweeps (about 12 days of sweeping at d = 2 µs) would look 2^40 sweeps
+// old. No age the sweeper acts on comes near 2^40: a Go wait is demoted by
+// maxAge, and a member idle for 2 sweeps is dropped.
+func stampAge(e, s uint64) uint64 {
+	return (e - stampEpoch(s)) & (1<<(64-stampCountBits) - 1)
+}
+
 func stampCount(s uint64) uint64 { return s & (1<<stampCountBits - 1) }
 
 // demoteAge is how many sweeps a Go wait lasts when the backend is quiet:
@@ -217,14 +227,14 @@ func (g *goPhase) sweepLocked() int {
 		if p.word.Load() == wordGoWaiting {
 			// The stamp read again after the word belongs to the wait in
 			// progress (see start's invariant).
-			if s2 := p.gp.stamp.Load(); s1 == s2 && e-stampEpoch(s2) >= age {
+			if s2 := p.gp.stamp.Load(); s1 == s2 && stampAge(e, s2) >= age {
 				p.gp.demote.Store(s2) // before the signal: Park reads it after waking
 				signal(p.goWake)      // a signal dropped on a full slot is sent again next sweep
 			}
 			kept = append(kept, p)
 			continue
 		}
-		if e-stampEpoch(s1) < 2 {
+		if stampAge(e, s1) < 2 {
 			kept = append(kept, p) // waited in Go recently: likely again soon
 			continue
 		}

@@ -291,3 +291,46 @@ func TestGoPhaseSweepDroppingAMemberKeepsOneThatJustAnnounced(t *testing.T) {
 		t.Fatalf("Park after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestGoPhaseLastsThreeSweepsAfterTheEpochOutgrowsTheStamp: a stamp keeps
+// only the low 40 bits of the epoch, so a sweep must measure a wait's age
+// modulo 2^40. Measured against the full epoch, every Go wait started after
+// 2^40 sweeps (about 12 days of sweeping at d = 2 µs, 64 at d = 10 µs)
+// looked 2^40 sweeps old: each was demoted at the first sweep after it
+// started (a Go phase of at most d/2 for the rest of the backend's life)
+// and each idle member was dropped after one sweep instead of two.
+func TestGoPhaseLastsThreeSweepsAfterTheEpochOutgrowsTheStamp(t *testing.T) {
+	watchdog(t, time.Minute)
+	b := newBackendWith(t, iouring.WithGoWait(time.Hour)) // the sweeper never ticks on its own here
+	iouring.SetEpoch(b, 1<<40+7)
+	p := b.NewParker()
+	ch := parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 && iouring.IsMember(b, p) })
+	for sweep := 1; sweep <= 2; sweep++ {
+		iouring.Sweep(b)
+		if iouring.DemotionSent(p) {
+			t.Fatalf("sweep %d after the Go wait started demoted it; want it kept until sweep 3 (its age was taken against the epoch's bits the stamp does not hold)", sweep)
+		}
+	}
+	iouring.Sweep(b)
+	if !iouring.DemotionSent(p) {
+		t.Fatal("sweep 3 after the Go wait started did not demote it")
+	}
+	waitFor(func() bool { return iouring.InFlight(b) == 1 && iouring.WordState(p) == 2 })
+	p.Unpark()
+	if err := result(t, ch); err != nil {
+		t.Fatalf("Park = %v, want nil", err)
+	}
+	// A parker idle since a Go wait stays a member for the next sweep (it
+	// is likely to wait again soon), after the wrap as before it.
+	ch = parkAsync(context.Background(), p)
+	waitFor(func() bool { return iouring.WordState(p) == 3 })
+	p.Unpark()
+	if err := result(t, ch); err != nil {
+		t.Fatalf("second Park = %v, want nil", err)
+	}
+	iouring.Sweep(b)
+	if !iouring.IsMember(b, p) {
+		t.Fatal("the sweep right after a Go wait dropped the parker from the members; want it kept for two sweeps")
+	}
+}
