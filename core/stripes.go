@@ -301,9 +301,15 @@ func (s *Semaphore) drainLanesLocked() (excess int64) {
 	// L1 held until the swaps: flagQueued is clear, so no waiter is owed
 	// these permits and no grant is needed. mu excludes a resize, so state
 	// and cfg describe the same epoch, and the add's result says exactly
-	// whether the word now holds more than the maximum.
+	// whether the word now holds more than the maximum. The count is read
+	// as the word before the add plus sum, not from the result's permit
+	// field: lanes can together hold a few permits more than the maximum,
+	// so an over-release into them near MaxPermitsLimit can carry the
+	// 46-bit field past its top to a negative count, which would hide the
+	// excess and leave a deficit that no Acquire gets past (afterAdd
+	// guards a Release's add the same way).
 	st := s.state.Add(permitsDelta(sum))
-	if excess = availOf(st) - maxOf(s.cfg.Load()); excess <= 0 {
+	if excess = availOf(st-permitsDelta(sum)) + sum - maxOf(s.cfg.Load()); excess <= 0 {
 		return 0
 	}
 	// As overReleased does: take the excess back (a fast Acquire may have

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -115,5 +116,40 @@ func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
 	drainer.Wait()
 	if got := s.freeForTest(l); got != 16 {
 		t.Fatalf("word %d + lanes %d = %d with nothing held, want 16", availOf(s.state.Load()), l.sum(), got)
+	}
+}
+
+// A Semaphore whose maximum is MaxPermitsLimit has lanes that together can
+// hold one permit more than the maximum (4 lanes of ceil(max/4)). An
+// over-release of that one permit, spread over the lanes, makes the drain's
+// add carry the word's 46-bit permit field past its top, to a negative
+// count: the drain must still see the excess (as afterAdd does for a
+// wrapping Release), take it back and report it, and leave the word at the
+// maximum, not at a deficit that every later Acquire would wait behind.
+func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
+	if math.MaxInt < MaxPermitsLimit {
+		t.Skip("int is 32 bits here: a Semaphore cannot have MaxPermitsLimit permits")
+	}
+	limit := int64(MaxPermitsLimit)
+	s, l := stripedForTest(t, int(limit))
+	if l.limit*int64(len(l.lanes)) != limit+1 {
+		t.Fatalf("%d lanes of %d permits for %d: the lanes do not hold max+1", len(l.lanes), l.limit, limit)
+	}
+	// Every permit held, then each of the 4 holders' releases lands in its
+	// processor's lane, one permit more than was held in all.
+	s.state.Add(-permitsDelta(limit))
+	for i := range l.lanes {
+		if !l.put(&laneToken{idx: uint32(i)}, l.limit) {
+			t.Fatalf("put of %d into lane %d failed", l.limit, i)
+		}
+	}
+	s.mu.Lock()
+	excess := s.drainLanesLocked()
+	s.mu.Unlock()
+	if excess != 1 {
+		t.Errorf("drain of an over-release by 1 reported an excess of %d, want 1", excess)
+	}
+	if got := availOf(s.state.Load()); got != limit {
+		t.Errorf("word holds %d after the drain took the excess back, want %d", got, limit)
 	}
 }
