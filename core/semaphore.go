@@ -412,16 +412,24 @@ func (s *Semaphore) InUse() int {
 	for range 4 {
 		st, cfg := s.state.Load(), s.cfg.Load()
 		if stateGen(st) == cfgGen(cfg) {
-			if inLanes, ok := s.lanePermits(); ok {
-				return int(min(max(maxOf(cfg)-availOf(st)-inLanes, 0), maxOf(cfg)))
-			}
-			return int(max(maxOf(cfg)-availOf(st), 0))
+			return s.inUse(st, cfg)
 		}
 	}
-	// A resize kept interleaving: read a consistent pair under mu.
+	// A resize kept interleaving: read a consistent pair under mu. The
+	// resize drained the stripes, but they may have engaged again (and
+	// taken releases) between its unlock and our lock, so count them too.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return int(max(maxOf(s.cfg.Load())-availOf(s.state.Load()), 0))
+	return s.inUse(s.state.Load(), s.cfg.Load())
+}
+
+// inUse is InUse from a state word and a cfg word of one resize epoch, and
+// the lanes if they are engaged.
+func (s *Semaphore) inUse(st, cfg uint64) int {
+	if inLanes, ok := s.lanePermits(); ok {
+		return int(min(max(maxOf(cfg)-availOf(st)-inLanes, 0), maxOf(cfg)))
+	}
+	return int(max(maxOf(cfg)-availOf(st), 0))
 }
 
 // Waiting returns the number of Acquire calls queued and not yet granted or

@@ -153,3 +153,25 @@ func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
 		t.Errorf("word holds %d after the drain took the excess back, want %d", got, limit)
 	}
 }
+
+// InUse reads under mu when a resize keeps changing the generation between
+// its lock-free loads. By the time it holds mu the resize has drained the
+// stripes, but a lost CAS (TryLock takes a mutex that is just unlocked,
+// ahead of InUse's Lock) may have engaged them again and releases may have
+// filled them: that read must count the lanes as the lock-free one does.
+// Here a cfg whose generation differs from the word's sends every
+// lock-free read to mu, with 4 permits held and 2 of the free ones in a
+// lane.
+func TestInUseUnderTheMutexCountsTheLanes(t *testing.T) {
+	s, l := stripedForTest(t, 16)
+	s.state.Add(-permitsDelta(6))
+	if !l.put(&laneToken{idx: 0}, 2) {
+		t.Fatal("put into an engaged lane with room failed")
+	}
+	cfg := s.cfg.Load()
+	s.cfg.Store(makeCfg(maxOf(cfg), cfgGen(cfg)+1))
+	defer s.cfg.Store(cfg)
+	if got := s.InUse(); got != 4 {
+		t.Errorf("InUse() read under mu = %d with 4 held and 2 free in a lane, want 4", got)
+	}
+}
