@@ -303,8 +303,10 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // concurrent Acquire may have been granted some of the excess first, and
 // after that panic the Semaphore's counts cannot be trusted; and one that
 // races both a SetMaxPermits (which moves the judgement under the mutex,
-// against the word as it is then) and an Acquire may go unnoticed.
-// TryRelease checks before it changes anything.
+// against the word as it is then) and an Acquire may go unnoticed. On a
+// Semaphore created WithStripes, an over-release that lands in a lane is
+// found only when the lanes next drain, and the panic is raised there (see
+// WithStripes). TryRelease checks before it changes anything.
 func (s *Semaphore) Release(n int) {
 	if n <= 0 {
 		if n < 0 {
