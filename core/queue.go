@@ -319,6 +319,10 @@ func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
 func (s *Semaphore) overReleased(n int64) {
 	st := s.state.Add(-permitsDelta(n))
 	held := maxOf(s.cfg.Load()) - availOf(st)
+	if inLanes, ok := s.lanePermits(); ok {
+		// Free permits in engaged lanes are not held either.
+		held -= inLanes
+	}
 	s.panicOverRelease(n, max(held, 0))
 }
 

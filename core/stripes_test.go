@@ -552,3 +552,16 @@ func TestStripedReleaseHappensBeforeLaneAcquire(t *testing.T) {
 	t.Logf("%d of 40 rounds handed the permit over through a lane", throughLanes)
 	checkQuiescent(t, s, 0)
 }
+
+// A Release whose add pushes the word past the maximum while free permits
+// sit in the lanes reports how many permits are held, not the lanes'
+// permits as held too: every permit is free here, 2 in each of the 4
+// lanes.
+func TestStripedOverReleaseMessageCountsTheLanesAsFree(t *testing.T) {
+	s := filledSem(t, 8, 2)
+	r := releasePanic(func() { s.Release(9) }) // more than a lane's share: to the word, 9 > 8
+	if want := "core: Release of 9 permits, more than are held (0)"; r != want {
+		t.Errorf("Release(9) with nothing held panicked with %v, want %q", r, want)
+	}
+	checkQuiescent(t, s, 0)
+}
