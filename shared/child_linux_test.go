@@ -37,3 +37,9 @@ func childOptions() ([]shared.Option, func(), error) {
 // platformOpts are the options every handle of the tests gets first: none
 // on Linux (FutexWaiter is the default).
 func platformOpts(testing.TB) []shared.Option { return nil }
+
+// startAttempts is how many times startChild tries to start a child: once
+// (a failed fork/exec here is a real failure).
+const startAttempts = 1
+
+const startRetryReason = ""

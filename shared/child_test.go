@@ -260,20 +260,29 @@ type child struct {
 // process (see passFiles) and is killed when the test ends, on every path.
 func startChild(t testing.TB, id, role, name, args string, files ...*os.File) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRole+"="+role, childName+"="+name, childID+"="+id, childArgs+"="+args)
-	cmd.Stderr = os.Stderr
-	passFiles(cmd, files)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting child %s (%s): %v", id, role, err)
+	var cmd *exec.Cmd
+	var stdin io.WriteCloser
+	var stdout io.ReadCloser
+	for attempt := 1; ; attempt++ {
+		cmd = exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childRole+"="+role, childName+"="+name, childID+"="+id, childArgs+"="+args)
+		cmd.Stderr = os.Stderr
+		passFiles(cmd, files)
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Start() // closes both pipes if it fails
+		if err == nil {
+			break
+		}
+		if attempt >= startAttempts {
+			t.Fatalf("starting child %s (%s): %v", id, role, err)
+		}
+		t.Logf("starting child %s (%s), attempt %d of %d: %v (%s); trying again", id, role, attempt, startAttempts, err, startRetryReason)
 	}
 	c := &child{id: id, cmd: cmd, stdin: stdin, lines: make(chan string, 1<<16), done: make(chan struct{})}
 	go func() {
