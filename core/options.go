@@ -83,11 +83,11 @@ func checkMaxWaiters(call string, k int) {
 // WithStripes lets the Semaphore spread its free permits over per-processor
 // lanes (stripes) while permits are plentiful, so that Acquire and Release
 // on different cores stop moving one cache line between them. The lanes
-// engage only after a compare-and-swap on the shared state word has lost to
-// another core (an uncontended Semaphore keeps the one-word fast path), and
-// only while nobody waits, the Semaphore is open, no Observer is attached
-// and the maximum is at least 4 (two permits per lane, with at least two
-// lanes; never with GOMAXPROCS 1). The moment a waiter must queue, and for
+// are on whenever they may be: from creation, and again from the first
+// Acquire after a queue has emptied or a resize, while nobody waits, the
+// Semaphore is open, no Observer is attached and the maximum is at least 4
+// (two permits per lane, with at least two lanes; never with GOMAXPROCS
+// 1). The moment a waiter must queue, and for
 // Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease and a
 // TryAcquireN that finds too few permits, the lanes drain into the state
 // word under the internal mutex, and the queue works exactly as without
@@ -109,12 +109,14 @@ func checkMaxWaiters(call string, k int) {
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.
 //   - The lanes cost 128 bytes each, allocated at the first engagement, and
-//     every Acquire and Release on them gets a token from a sync.Pool.
+//     every Acquire and Release on them gets a token from a sync.Pool: one
+//     goroutine alone pays about 10 ns more per Acquire+Release than on
+//     the plain word (about 1.7x; measured, noisy, in docs/design.md).
 //
 // Choose it for a Semaphore that many cores use at once with permits to
 // spare (a limit of 64 concurrent requests on a busy server). It does not
-// help when permits run out (a queue forms and the lanes stay drained) or
-// on a Semaphore used by one goroutine at a time. docs/design.md, "Stripes",
+// help when permits run out (a queue forms and the lanes stay drained) and
+// costs a Semaphore used by one goroutine at a time. docs/design.md, "Stripes",
 // has the protocol, the measurements and the model for many cores.
 func WithStripes() Option {
 	return func(s *settings) { s.stripes = true }

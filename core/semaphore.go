@@ -103,6 +103,9 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 	if set.observer != nil {
 		s.SetObserver(set.observer)
 	}
+	if s.striped {
+		s.engageLanes(s.state.Load())
+	}
 	s.waiters.New = func() any {
 		p := b.NewParker()
 		if p == nil {
@@ -147,18 +150,32 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 // is done or the Semaphore is closed. AcquireN panics with a message starting
 // "core:" if n is negative.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
+	// Engaged stripes: the caller's lane first (L1 in stripes.go: a take
+	// from an engaged lane never barges). Lanes are never engaged while
+	// observed, so there is no grant to count.
+	if l := s.lanes.Load(); l != nil && n > 0 && ctx.Done() == nil && s.takeLane(l, int64(n), false) {
+		return Permit{sem: s, n: n}, nil
+	}
 	// Inlined fast path for a context that can never end (Done is nil):
 	// one load and one CAS. The CAS fails if flagQueued or flagClosed was
 	// set since the load, which is what keeps a newcomer from barging past
-	// a waiter. Engaged stripes (a non-nil lanes) take acquireN's path.
+	// a waiter. With engaged stripes (a non-nil lanes) whose lane was
+	// short, acquireN looks at the word, then steals.
 	if n > 0 && ctx.Done() == nil && s.lanes.Load() == nil {
 		st := s.state.Load()
-		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) && s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			if st&flagObserved != 0 {
-				// The CAS just took the line that granted shares.
-				s.granted.Add(1)
+		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) {
+			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+				if st&flagObserved != 0 {
+					// The CAS just took the line that granted shares.
+					s.granted.Add(1)
+				}
+				if s.striped {
+					// The lanes are off (a queue has come and gone, or
+					// a resize): turn them on again if allowed.
+					s.engageLanes(st)
+				}
+				return Permit{sem: s, n: n}, nil
 			}
-			return Permit{sem: s, n: n}, nil
 		}
 	}
 	return s.acquireN(ctx, n)
@@ -193,11 +210,11 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 			if st&flagObserved != 0 {
 				s.granted.Add(1)
 			}
+			if s.striped {
+				s.engageLanes(st) // as in AcquireN
+			}
 			return Permit{sem: s, n: n}, nil
 		}
-		// The CAS lost to another core: contention on the word's line,
-		// which is what the stripes are for.
-		s.engageLanes(st)
 	}
 	// The word is short: other lanes may hold permits. If they do not, the
 	// slow path drains them (under mu) before it decides to queue.
@@ -259,9 +276,11 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 			return Permit{}, false
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			if s.striped {
+				s.engageLanes(st) // as in AcquireN
+			}
 			return Permit{sem: s, n: n}, true
 		}
-		s.engageLanes(st)
 	}
 }
 

@@ -44,9 +44,9 @@ import (
 // past a waiter or succeed after Close. Once a waiter must queue, every
 // permit is back in the word and the queue works exactly as without lanes.
 //
-// Lanes are engaged only on evidence of contention (a CAS on the word that
-// lost to another core), so an uncontended Semaphore never pays for the
-// token: they cost a load of the lanes pointer (nil) and nothing else.
+// Lanes are engaged whenever they may be (see engageLanes). A Semaphore
+// created without WithStripes pays a load of the lanes pointer (nil, on the
+// state word's line) and nothing else.
 
 // laneOn is bit 0 of a lane word: the lane accepts takes and puts. The
 // count of permits in the lane is the rest of the word (laneShift).
@@ -77,9 +77,21 @@ type laneSet struct {
 // laneToken is the per-P stripe index that sync.Pool's per-P cache hands
 // out (xsync's ptoken): goroutines running on one processor mostly get the
 // same token, so they use the same lane, and two processors use different
-// ones. A token whose lane CAS loses moves to the next lane.
+// ones. A token whose lane CAS loses moves to the next lane. idx is atomic
+// because tokens live in a fixed table (below) and two processors can hold
+// the same one.
 type laneToken struct {
-	idx uint32
+	idx atomic.Uint32
+}
+
+// laneTokenTable holds every token, so that the pool's New never
+// allocates: the pool loses its tokens at every garbage collection (and
+// drops a quarter of its Puts under the race detector), and a fast path
+// that allocated then would not be allocation-free. Padded, so that a
+// token's rare write does not touch its neighbours' line.
+var laneTokenTable [256]struct {
+	laneToken
+	_ [lanePad - 4]byte
 }
 
 // nextLaneToken numbers new tokens, so that the first tokens (one per P
@@ -87,7 +99,12 @@ type laneToken struct {
 // random.
 var nextLaneToken atomic.Uint32
 
-var laneTokens = sync.Pool{New: func() any { return &laneToken{idx: nextLaneToken.Add(1) - 1} }}
+var laneTokens = sync.Pool{New: func() any {
+	i := nextLaneToken.Add(1) - 1
+	t := &laneTokenTable[i%uint32(len(laneTokenTable))].laneToken
+	t.idx.Store(i)
+	return t
+}}
 
 // minStripedPermits is the smallest maximum that stripes: two lanes of two
 // permits.
@@ -129,7 +146,8 @@ func newLaneSet(max int64) *laneSet {
 // lane (xsync's rehash), so processors that collided spread out.
 func (l *laneSet) take(t *laneToken, n int64) bool {
 	for range len(l.lanes) {
-		ln := &l.lanes[t.idx&l.mask]
+		idx := t.idx.Load()
+		ln := &l.lanes[idx&l.mask]
 		w := ln.w.Load()
 		// L1: the CAS below requires the lane to be on, which proves no
 		// waiter is queued and the Semaphore is not closed at its instant.
@@ -142,7 +160,7 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 		if ln.w.CompareAndSwap(w, w-uint64(n)<<laneShift) {
 			return true
 		}
-		t.idx++
+		t.idx.Store(idx + 1)
 	}
 	return false
 }
@@ -152,7 +170,7 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 // queued waiter finds them) or would hold more than limit (the permits are
 // then free for every processor through the word).
 func (l *laneSet) put(t *laneToken, n int64) bool {
-	ln := &l.lanes[t.idx&l.mask]
+	ln := &l.lanes[t.idx.Load()&l.mask]
 	for {
 		w := ln.w.Load()
 		if w&laneOn == 0 || int64(w>>laneShift)+n > l.limit {
@@ -169,8 +187,9 @@ func (l *laneSet) put(t *laneToken, n int64) bool {
 // steal takes n permits from any lane that holds them, starting after the
 // lane of token t, and reports whether it did.
 func (l *laneSet) steal(t *laneToken, n int64) bool {
+	idx := t.idx.Load()
 	for i := range uint32(len(l.lanes)) {
-		ln := &l.lanes[(t.idx+1+i)&l.mask]
+		ln := &l.lanes[(idx+1+i)&l.mask]
 		for {
 			w := ln.w.Load()
 			if w&laneOn == 0 || int64(w>>laneShift) < n {
@@ -217,14 +236,23 @@ func (s *Semaphore) putLane(n int64) bool {
 
 // engageLanes turns the lanes on, if the Semaphore was created WithStripes,
 // nobody is queued, it is not closed or observed, and its maximum is large
-// enough to stripe on this machine. Called after a CAS on the word lost to
-// another core; it gives up at once if mu is busy, since a busy mutex means
-// a slow path is running and the lanes would be drained again.
+// enough to stripe on this machine. It is called when NewSemaphore creates
+// a striped Semaphore and by every Acquire that took its permits from the
+// word of a striped Semaphore (the lanes were off: a queue has come and
+// gone, or a resize ran), so the lanes are on whenever they may be. It gives
+// up at once if mu is busy, since a busy mutex means a slow path is running
+// that may drain them again; a later Acquire tries again.
 //
-// st is the word the lost CAS expected: if it or the maximum already rules
+// Engaging on contention only (a lost CAS on the word) was tried first and
+// dropped: two cores moving the word's line back and forth rarely make a
+// CAS fail (the window between the load and the CAS is a few nanoseconds
+// of a 40 ns transfer), so the lanes often never engaged where they were
+// needed.
+//
+// st is the word the caller last loaded: if it or the maximum already rules
 // the lanes out, engageLanes returns without touching the mutex (a
 // Semaphore of fewer than minStripedPermits would otherwise take it on every
-// lost CAS).
+// Acquire).
 func (s *Semaphore) engageLanes(st uint64) {
 	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || maxOf(s.cfg.Load()) < minStripedPermits || !s.mu.TryLock() {
 		return

@@ -37,7 +37,7 @@ func (s *Semaphore) freeForTest(l *laneSet) int64 { return availOf(s.state.Load(
 // swapped their lane, and the permits are all in the word.
 func TestDrainFailsStaleLaneOperations(t *testing.T) {
 	s, l := stripedForTest(t, 16)
-	tok := &laneToken{idx: 0}
+	tok := tokenForTest(0)
 	// Two permits into lane 0, as a release there would.
 	s.state.Add(-permitsDelta(2))
 	if !l.put(tok, 2) {
@@ -76,7 +76,7 @@ func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
 	stop := make(chan struct{})
 	for w := range workers {
 		wg.Go(func() {
-			tok := &laneToken{idx: uint32(w)}
+			tok := tokenForTest(uint32(w))
 			for range rounds {
 				// Take from a lane (with the pointer loaded before any
 				// drain of the moment), else from the word.
@@ -139,7 +139,7 @@ func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
 	// processor's lane, one permit more than was held in all.
 	s.state.Add(-permitsDelta(limit))
 	for i := range l.lanes {
-		if !l.put(&laneToken{idx: uint32(i)}, l.limit) {
+		if !l.put(tokenForTest(uint32(i)), l.limit) {
 			t.Fatalf("put of %d into lane %d failed", l.limit, i)
 		}
 	}
@@ -156,7 +156,7 @@ func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
 
 // InUse reads under mu when a resize keeps changing the generation between
 // its lock-free loads. By the time it holds mu the resize has drained the
-// stripes, but a lost CAS (TryLock takes a mutex that is just unlocked,
+// stripes, but an Acquire from the word (TryLock takes a mutex that is just unlocked,
 // ahead of InUse's Lock) may have engaged them again and releases may have
 // filled them: that read must count the lanes as the lock-free one does.
 // Here a cfg whose generation differs from the word's sends every
@@ -165,7 +165,7 @@ func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
 func TestInUseUnderTheMutexCountsTheLanes(t *testing.T) {
 	s, l := stripedForTest(t, 16)
 	s.state.Add(-permitsDelta(6))
-	if !l.put(&laneToken{idx: 0}, 2) {
+	if !l.put(tokenForTest(0), 2) {
 		t.Fatal("put into an engaged lane with room failed")
 	}
 	cfg := s.cfg.Load()
@@ -174,4 +174,11 @@ func TestInUseUnderTheMutexCountsTheLanes(t *testing.T) {
 	if got := s.InUse(); got != 4 {
 		t.Errorf("InUse() read under mu = %d with 4 held and 2 free in a lane, want 4", got)
 	}
+}
+
+// tokenForTest returns a lane token that picks lane idx (mod the lanes).
+func tokenForTest(idx uint32) *laneToken {
+	t := new(laneToken)
+	t.idx.Store(idx)
+	return t
 }
