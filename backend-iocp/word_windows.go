@@ -54,10 +54,10 @@ type wordRegion struct {
 
 // A watch is this process's interest in one word's event.
 //
-// Invariants, under mu: every goroutine in Wait on the word is in waiters
-// until it is handed a signal or leaves; while waiters is non-empty a
-// registered wait is pending (registered) or a woken waiter is about to
-// arm one (see Wait); a signal the callback took is handed to exactly one
+// Invariants, under mu: every goroutine in Wait on the word is listed
+// until it is handed a signal or leaves; while the list is non-empty a
+// registered wait is pending (registered) or a goroutine leaving the watch
+// is about to arm one (see Wait); a signal the callback took is handed to exactly one
 // waiter (woken), and a waiter that leaves without using it hands it on, so
 // no signal is lost inside the process.
 type watch struct {
@@ -65,15 +65,18 @@ type watch struct {
 	id uintptr        // the callback's context: its key in the watch table
 
 	mu         sync.Mutex
-	waiters    []*wordWait    // FIFO; guarded by mu
+	head, tail *wordWait      // the waiters, FIFO; guarded by mu
 	registered bool           // a registered wait has not fired yet; guarded by mu
 	wh         windows.Handle // the last registration; guarded by mu
 }
 
-// A wordWait is one goroutine in Wait.
+// A wordWait is one goroutine in Wait: a node of its watch's list, so that
+// leaving (10,000 lock waiters time out every 20 ms) costs O(1).
 type wordWait struct {
-	p     *parker
-	woken bool // handed a signal (its packet posted); guarded by the watch's mu
+	p          *parker
+	prev, next *wordWait // guarded by the watch's mu
+	listed     bool      // in the list; guarded by the watch's mu
+	woken      bool      // handed a signal (its packet posted); guarded by the watch's mu
 }
 
 // WordWaiter returns a WordWaiter that parks through b's completion port.
@@ -205,7 +208,7 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	}
 	me := &wordWait{p: w.b.NewParker().(*parker)}
 	wa.mu.Lock()
-	wa.waiters = append(wa.waiters, me)
+	wa.pushLocked(me)
 	if err := wa.armLocked(); err != nil {
 		wa.leaveLocked(me)
 		wa.mu.Unlock()
@@ -224,7 +227,7 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	// best avoided): whoever leaves the watch arms it for those still
 	// waiting.
 	var armErr error
-	if len(wa.waiters) > 0 {
+	if wa.head != nil {
 		armErr = wa.armLocked()
 	}
 	wa.mu.Unlock()
@@ -232,7 +235,7 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 		// The others would wait for a registration that cannot be made:
 		// wake them all, so they re-check and fail in their own Wait.
 		wa.mu.Lock()
-		for len(wa.waiters) > 0 {
+		for wa.head != nil {
 			wa.handOnLocked()
 		}
 		wa.mu.Unlock()
@@ -267,26 +270,45 @@ func (wa *watch) armLocked() error {
 	return nil
 }
 
+// pushLocked appends ww to the waiters.
+func (wa *watch) pushLocked(ww *wordWait) {
+	ww.prev, ww.next, ww.listed = wa.tail, nil, true
+	if wa.tail != nil {
+		wa.tail.next = ww
+	} else {
+		wa.head = ww
+	}
+	wa.tail = ww
+}
+
 // leaveLocked removes ww from the waiters if it is still there.
 func (wa *watch) leaveLocked(ww *wordWait) {
-	for i, o := range wa.waiters {
-		if o == ww {
-			wa.waiters = append(wa.waiters[:i], wa.waiters[i+1:]...)
-			return
-		}
+	if !ww.listed {
+		return
 	}
+	if ww.prev != nil {
+		ww.prev.next = ww.next
+	} else {
+		wa.head = ww.next
+	}
+	if ww.next != nil {
+		ww.next.prev = ww.prev
+	} else {
+		wa.tail = ww.prev
+	}
+	ww.prev, ww.next, ww.listed = nil, nil, false
 }
 
 // handOnLocked gives one signal of the event to the first waiter of this
 // process (posting its Parker's packet), or, if none waits, sets the event
 // again so that a waiter of another process (or a later one) gets it.
 func (wa *watch) handOnLocked() {
-	if len(wa.waiters) == 0 {
+	ww := wa.head
+	if ww == nil {
 		windows.SetEvent(wa.ev)
 		return
 	}
-	ww := wa.waiters[0]
-	wa.waiters = wa.waiters[1:]
+	wa.leaveLocked(ww)
 	ww.woken = true
 	ww.p.Unpark()
 }
