@@ -565,3 +565,30 @@ func TestStripedOverReleaseMessageCountsTheLanesAsFree(t *testing.T) {
 	}
 	checkQuiescent(t, s, 0)
 }
+
+// Lanes count no grants: attaching an Observer drains them, and the
+// Acquires after it are counted.
+func TestStripesDrainWhenObserved(t *testing.T) {
+	s := filledSem(t, 16, 2)
+	s.SetObserver(nopObserver{})
+	if core.StripesEngaged(s) {
+		t.Fatal("stripes still engaged after SetObserver")
+	}
+	if got := core.WordPermits(s); got != 16 {
+		t.Errorf("word holds %d after the drain, want 16", got)
+	}
+	for range 3 {
+		p, err := s.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release()
+	}
+	if got := s.AcquireStats().Count(core.AcquireGranted); got != 3 {
+		t.Errorf("AcquireStats granted = %d after 3 observed Acquires, want 3", got)
+	}
+	s.SetObserver(nil)
+	if !core.EngageStripes(s) {
+		t.Error("stripes did not engage once the Observer was detached")
+	}
+}
