@@ -87,7 +87,7 @@ func checkMaxWaiters(call string, k int) {
 // Acquire after a queue has emptied or a resize, while nobody waits, the
 // Semaphore is open, no Observer is attached and the maximum is at least 4
 // (two permits per lane, with at least two lanes; never with GOMAXPROCS
-// 1). The moment a waiter must queue, and for
+// 1, and never again once an engagement found GOMAXPROCS 1). The moment a waiter must queue, and for
 // Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease and a
 // TryAcquireN that finds too few permits, the lanes drain into the state
 // word under the internal mutex, and the queue works exactly as without

@@ -54,6 +54,9 @@ type Semaphore struct {
 	striped bool
 	// laneMem keeps the last lane set for the next engagement; under mu.
 	laneMem *laneSet
+	// lanesUnavailable records that an engagement found GOMAXPROCS 1 (no
+	// lanes to make): the Semaphore then never stripes.
+	lanesUnavailable atomic.Bool
 
 	// mu protects the queue, every grant to a queued waiter, setting and
 	// clearing flagQueued, Close, and every change of cfg. (Releases add to

@@ -254,7 +254,7 @@ func (s *Semaphore) putLane(n int64) bool {
 // Semaphore of fewer than minStripedPermits would otherwise take it on every
 // Acquire).
 func (s *Semaphore) engageLanes(st uint64) {
-	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || maxOf(s.cfg.Load()) < minStripedPermits || !s.mu.TryLock() {
+	if !s.striped || !lanesAllowed(st) || s.lanes.Load() != nil || maxOf(s.cfg.Load()) < minStripedPermits || s.lanesUnavailable.Load() || !s.mu.TryLock() {
 		return
 	}
 	s.engageLanesLocked()
@@ -263,7 +263,7 @@ func (s *Semaphore) engageLanes(st uint64) {
 
 // engageLanesLocked is engageLanes with mu held.
 func (s *Semaphore) engageLanesLocked() {
-	if !s.striped || s.lanes.Load() != nil {
+	if !s.striped || s.lanes.Load() != nil || s.lanesUnavailable.Load() {
 		return
 	}
 	// L1 is established here: the flags are set only under mu, which we
@@ -277,6 +277,9 @@ func (s *Semaphore) engageLanesLocked() {
 		// A new size: the old set's lanes are all off and stay off, so a
 		// goroutine still holding its pointer fails over to the word.
 		if l = newLaneSet(max); l == nil {
+			// max >= minStripedPermits, so GOMAXPROCS is 1: do not
+			// come back on every Acquire to find that out again.
+			s.lanesUnavailable.Store(true)
 			return
 		}
 		s.laneMem = l

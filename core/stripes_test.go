@@ -111,9 +111,13 @@ func TestStripesEngageOnlyWhenAllowed(t *testing.T) {
 	}
 	checkQuiescent(t, deficit, 0)
 	single := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(single)
-	if core.EngageStripes(core.NewSemaphore(64, b, core.WithStripes())) {
+	one := core.NewSemaphore(64, b, core.WithStripes())
+	if core.EngageStripes(one) {
 		t.Error("stripes engaged with GOMAXPROCS 1")
+	}
+	runtime.GOMAXPROCS(single)
+	if core.EngageStripes(one) {
+		t.Error("stripes engaged after GOMAXPROCS grew on a Semaphore that found it 1")
 	}
 }
 
