@@ -7,3 +7,8 @@ func RegisteredParkers(b *Backend) int {
 	defer b.regMu.Unlock()
 	return len(b.registry)
 }
+
+// SetLookedHook makes every Wait call f after its first look at the word
+// found it unchanged, before the word's watch and event are looked up
+// (nil removes it). Tests only; not safe for concurrent Waits.
+func SetLookedHook(f func()) { testHookLooked = f }

@@ -191,10 +191,12 @@ func (w *WordWaiter) watchOf(word *atomic.Uint32) (*watch, error) {
 // ctx.Err() once ctx ends; an error wrapping ErrClosed once the Backend is
 // closed; or another error if the word is in no added region or the wait
 // cannot be registered. Because the event keeps a Wake's signal until a
-// registered wait takes it, a Wake that comes between the check of the word
-// and the registration is not lost; a signal handed to a Wait whose ctx
-// ends at the same moment is handed on (to the next waiter of this
-// process, or back to the event).
+// registered wait takes it, and Wait holds the event open before its last
+// check of the word, a Wake that comes between that check and the
+// registration is not lost, even if the waker then closes its handle at
+// once (exits or detaches); a signal handed to a Wait whose ctx ends at the
+// same moment is handed on (to the next waiter of this process, or back to
+// the event).
 func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -202,9 +204,21 @@ func (w *WordWaiter) Wait(ctx context.Context, word *atomic.Uint32, val uint32) 
 	if word.Load() != val {
 		return nil
 	}
+	if testHookLooked != nil {
+		testHookLooked()
+	}
 	wa, err := w.watchOf(word)
 	if err != nil {
 		return err
+	}
+	// Look again now that this process holds the event open: a Wake after
+	// this look sets an event that keeps the signal until a registered wait
+	// takes it. Before watchOf the event may have had no handle but the
+	// waker's, and a waker that exits (or detaches) at once destroyed it,
+	// signal and all, so that watchOf created a fresh, clear one
+	// (TestWordWaiterWokenByAProcessThatLeftAtOnce).
+	if word.Load() != val {
+		return nil
 	}
 	me := &wordWait{p: w.b.NewParker().(*parker)}
 	wa.mu.Lock()
@@ -380,6 +394,10 @@ func (t *watchTable) get(id uintptr) *watch {
 	defer t.mu.Unlock()
 	return t.m[id]
 }
+
+// testHookLooked, when set (tests only), runs in Wait after its first look
+// at the word found it unchanged and before the word's watch is looked up.
+var testHookLooked func()
 
 // wtExecuteOnlyOnce makes a registered wait fire once. The callback runs
 // on a pool worker thread, not on the wait thread (no

@@ -238,3 +238,28 @@ func TestWordWaiterHandsEachWakeToOneWaiter(t *testing.T) {
 		}
 	}
 }
+
+// A Wait that looked at the word just before another process changed it,
+// woke it and exited (closing its handle to the word's event, the only
+// one: this process had never waited on the word) still returns. The
+// event with the Wake's signal is gone with its last handle, so the Wait
+// must hold the event before the look at the word it goes to sleep on.
+func TestWordWaiterWokenByAProcessThatLeftAtOnce(t *testing.T) {
+	key, a, b := twoViews(t, 4096)
+	wa, wb := newBackend(t).WordWaiter(), newBackend(t).WordWaiter()
+	addRegion(t, wa, key, a)
+	addRegion(t, wb, key, b)
+	iocp.SetLookedHook(func() {
+		iocp.SetLookedHook(nil)
+		// The other process: change the word, wake it, detach.
+		wordAt(b, 32).Store(1)
+		if err := wb.Wake(wordAt(b, 32), 1); err != nil {
+			t.Errorf("Wake = %v", err)
+		}
+		wb.RemoveRegion(b)
+	})
+	t.Cleanup(func() { iocp.SetLookedHook(nil) })
+	if err := within(t, "Wait on a word changed and woken by a process that left", waitAsync(context.Background(), wa, wordAt(a, 32), 0)); err != nil {
+		t.Fatalf("Wait = %v, want nil", err)
+	}
+}
