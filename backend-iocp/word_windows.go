@@ -83,8 +83,11 @@ type wordWait struct {
 func (b *Backend) WordWaiter() *WordWaiter { return &WordWaiter{b: b} }
 
 // AddRegion announces the mapping mem of the region called key (the same
-// key in every process that maps it; the shared module passes the name of
-// its file mapping, `Local\...`). It fails for an empty mapping or key, a
+// key in every process that maps it). The events' names, key#offset, share
+// the object namespace with every other named object of the session, so
+// the key should be in a namespace of its own: the shared module passes
+// the region's path under `Local\gosync-words:`, a prefix none of its file
+// mappings has. It fails for an empty mapping or key, a
 // key holding a '\' other than a namespace prefix's, or a mapping that
 // overlaps one already added.
 func (w *WordWaiter) AddRegion(key string, mem []byte) error {

@@ -188,3 +188,7 @@ func (s *Semaphore) CheckInvariants() error {
 	}
 	return nil
 }
+
+// SlotStateOffset returns the offset in the region of waiter slot i's
+// state word, the word a request queued in that slot waits on.
+func (s *Semaphore) SlotStateOffset(i uint32) uintptr { return s.r.slot(i) + slotState }

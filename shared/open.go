@@ -27,7 +27,7 @@ func defaultConfig() config {
 
 // DefaultDir is where Open keeps semaphores: the tmpfs shared-memory
 // directory on Linux. On Windows a directory is only part of the name of
-// the file mapping (see regionKey in open_windows.go).
+// the file mapping (see mappingName in open_windows.go).
 const DefaultDir = "/dev/shm"
 
 // WithDir keeps the semaphore file in dir instead of DefaultDir. The

@@ -28,11 +28,24 @@ import (
 // osNameSeparators: '\' separates paths (and object namespaces) on Windows.
 const osNameSeparators = `\`
 
-// regionKey is the name of the file mapping of the region at path, and the
-// key of its words' events: `Local\gosync:` and the path with '\' turned
-// into '/' (a kernel object name may hold no '\' after its namespace).
-func regionKey(path string) string {
+// mappingName is the name of the file mapping of the region at path:
+// `Local\gosync:` and the path with '\' turned into '/' (a kernel object
+// name may hold no '\' after its namespace).
+func mappingName(path string) string {
 	return `Local\gosync:` + filepath.ToSlash(path)
+}
+
+// regionKey is the key a RegionWaiter gets for the region at path:
+// `Local\gosync-words:` and the path as in mappingName. backend-iocp names
+// each word's event after the key, '#' and the word's offset in hex, and
+// events share one namespace with file mappings: keyed by the mapping's own
+// name, the semaphore "a#55c0" took the name of the event of a word of "a",
+// and either its Open or the waits on that word failed
+// (TestWordEventsAndMappingsDoNotShareNames). No mapping name starts with
+// this prefix, and no two (path, offset) pairs make one event name (the
+// last '#' splits them, as hex holds none).
+func regionKey(path string) string {
+	return `Local\gosync-words:` + filepath.ToSlash(path)
 }
 
 // x/sys/windows does not wrap OpenFileMappingW.
@@ -46,7 +59,7 @@ func createFile(path string, size uintptr, c *config) ([]byte, func() error, err
 	if c.group >= 0 {
 		return nil, nil, fmt.Errorf("shared: WithGroup: %w on Windows (a region is shared within the logon session)", errors.ErrUnsupported)
 	}
-	name, err := windows.UTF16PtrFromString(regionKey(path))
+	name, err := windows.UTF16PtrFromString(mappingName(path))
 	if err != nil {
 		return nil, nil, &os.PathError{Op: "shared: create", Path: path, Err: err}
 	}
@@ -74,7 +87,7 @@ func createFile(path string, size uintptr, c *config) ([]byte, func() error, err
 // nothing. A missing mapping fails with an error satisfying
 // errors.Is(err, fs.ErrNotExist); denied access with fs.ErrPermission.
 func mapExisting(path string, _ *config) ([]byte, func() error, error) {
-	name, err := windows.UTF16PtrFromString(regionKey(path))
+	name, err := windows.UTF16PtrFromString(mappingName(path))
 	if err != nil {
 		return nil, nil, &os.PathError{Op: "shared: open", Path: path, Err: err}
 	}
@@ -128,7 +141,7 @@ func mapView(h windows.Handle, path string) ([]byte, func() error, error) {
 // when the mapping is already gone, and errors.Is(err,
 // errors.ErrUnsupported) while some process still has it open.
 func removeFile(path string) error {
-	name, err := windows.UTF16PtrFromString(regionKey(path))
+	name, err := windows.UTF16PtrFromString(mappingName(path))
 	if err != nil {
 		return &os.PathError{Op: "shared: remove", Path: path, Err: err}
 	}

@@ -2,8 +2,10 @@ package shared_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"runtime"
 	"strings"
@@ -125,5 +127,32 @@ func TestRegionGoesWithItsLastHandle(t *testing.T) {
 	defer again.Detach()
 	if m := again.MaxPermits(); m != 7 {
 		t.Errorf("MaxPermits of the re-created region = %d, want 7 (a new semaphore)", m)
+	}
+}
+
+// The events the WordWaiter names after a region's words share the object
+// namespace with the file mappings of other regions: a semaphore called
+// after another one plus '#' and the offset of one of its words (the
+// WordWaiter's event name for that word) must not take the name of that
+// word's event, or the other semaphore's queued requests fail (their
+// event cannot be created) instead of waiting.
+func TestWordEventsAndMappingsDoNotShareNames(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	s, name := create(t, 1, shared.WithWaiterSlots(1))
+	clash := fmt.Sprintf("%s#%x", name, s.SlotStateOffset(0))
+	other, err := shared.Open(clash, 1, platformOpts(t)...)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", clash, err)
+	}
+	defer other.Detach()
+	held, err := s.Acquire(context.Background())
+	if err != nil {
+		t.Fatalf("Acquire = %v", err)
+	}
+	defer held.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Acquire queued in slot 0 (its event named like the mapping of %q) = %v, want context.DeadlineExceeded", clash, err)
 	}
 }

@@ -11,8 +11,9 @@ import "fmt"
 //
 // Guarantees the semaphore gives a RegionWaiter: AddRegion is called with
 // the whole mapping before any Wait or Wake on a word inside it, with a key
-// that every process mapping the same region passes (on Windows, the name
-// of the file mapping), and RemoveRegion with the same mem after the last
+// that every process mapping the same region passes (on Windows, the
+// mapping's path under a prefix no file mapping's name has: see regionKey
+// in open_windows.go), and RemoveRegion with the same mem after the last
 // Wait or Wake on it has returned and before the mapping goes away. A
 // process may map one region more than once (one mapping per handle); each
 // mapping is added and removed on its own.
