@@ -111,9 +111,11 @@ func (w *WordWaiter) AddRegion(key string, mem []byte) error {
 }
 
 // RemoveRegion forgets the mapping mem, cancels the registered waits on
-// its words' events (waiting for a callback that is running) and closes the
-// events. Nothing may wait on or wake a word in it any more. A mapping never
-// added is ignored.
+// its words' events (waiting for a callback that is running), sets the
+// event of each registered wait whose callback never ran (it may have
+// taken a signal meant for another process: a spurious wake at worst) and
+// closes the events. Nothing may wait on or wake a word in it any more. A
+// mapping never added is ignored.
 func (w *WordWaiter) RemoveRegion(mem []byte) {
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
 	w.mu.Lock()
@@ -134,12 +136,26 @@ func (w *WordWaiter) RemoveRegion(mem []byte) {
 	for off, wa := range r.watches {
 		wa.mu.Lock()
 		wh := wa.wh
-		wa.wh, wa.registered = 0, false
+		wa.wh = 0
 		wa.mu.Unlock()
 		if wh != 0 {
 			// INVALID_HANDLE_VALUE: return once a running callback is done.
+			// A callback that has not started yet is cancelled, even when
+			// its wait has already taken the event's signal (under Wine
+			// about half the time a Wake lands just before).
 			procUnregisterWaitEx.Call(uintptr(wh), uintptr(windows.InvalidHandle))
 		}
+		// Still registered: the callback never ran fired, so the wait may
+		// have taken a signal that nobody will hand on. Put one back: at
+		// worst a Wait elsewhere returns spuriously and re-checks, where
+		// losing it would leave another process's waiter asleep until its
+		// poll (TestRemoveRegionKeepsATakenSignal).
+		wa.mu.Lock()
+		if wa.registered {
+			wa.registered = false
+			windows.SetEvent(wa.ev)
+		}
+		wa.mu.Unlock()
 		watches.remove(wa.id)
 		windows.CloseHandle(wa.ev)
 		delete(r.watches, off)

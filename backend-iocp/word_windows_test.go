@@ -263,3 +263,44 @@ func TestWordWaiterWokenByAProcessThatLeftAtOnce(t *testing.T) {
 		t.Fatalf("Wait = %v, want nil", err)
 	}
 }
+
+// A Wait that ends leaves its watch's registered wait armed (leaving makes
+// no system call). If a Wake sets the event just before RemoveRegion (the
+// process detaches), that registration may take the signal and have its
+// callback cancelled before it runs; RemoveRegion puts the signal back, so
+// that the other processes' waiters on the word get it. Each round: an
+// armed registration nobody waits on, a Wake, RemoveRegion, and the event,
+// held open by "another process", must be set.
+func TestRemoveRegionKeepsATakenSignal(t *testing.T) {
+	const rounds = 200
+	key, a, _ := twoViews(t, 4096)
+	w := newBackend(t).WordWaiter()
+	name, _ := windows.UTF16PtrFromString(key + "#0")
+	other, err := windows.CreateEvent(nil, 0, 0, name)
+	if other == 0 {
+		t.Fatalf("CreateEvent(%s#0) = %v", key, err)
+	}
+	defer windows.CloseHandle(other)
+	lost := 0
+	for range rounds {
+		if err := w.AddRegion(key, a); err != nil {
+			t.Fatalf("AddRegion = %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+		err := within(t, "Wait with a deadline", waitAsync(ctx, w, wordAt(a, 0), 0))
+		cancel()
+		if err == nil {
+			t.Fatalf("Wait on an unchanged word = nil, want an error (a stale signal?)")
+		}
+		if err := w.Wake(wordAt(a, 0), 1); err != nil {
+			t.Fatalf("Wake = %v", err)
+		}
+		w.RemoveRegion(a)
+		if ev, err := windows.WaitForSingleObject(other, 0); err != nil || ev != windows.WAIT_OBJECT_0 {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d Wakes lost: taken by a registration that RemoveRegion cancelled", lost, rounds)
+	}
+}
