@@ -3,6 +3,7 @@ package iocp
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -87,9 +88,9 @@ func (b *Backend) WordWaiter() *WordWaiter { return &WordWaiter{b: b} }
 // the object namespace with every other named object of the session, so
 // the key should be in a namespace of its own: the shared module passes
 // the region's path under `Local\gosync-words:`, a prefix none of its file
-// mappings has. It fails for an empty mapping or key, a
-// key holding a '\' other than a namespace prefix's, or a mapping that
-// overlaps one already added.
+// mappings has. It fails for an empty mapping or key, a key holding a '\'
+// other than its namespace prefix's (Local\, Global\, Session\<n>\), or
+// a mapping that overlaps one already added.
 func (w *WordWaiter) AddRegion(key string, mem []byte) error {
 	if len(mem) == 0 || key == "" {
 		return fmt.Errorf("iocp: WordWaiter.AddRegion(%q, %d bytes): need a key and a non-empty mapping", key, len(mem))
@@ -98,6 +99,9 @@ func (w *WordWaiter) AddRegion(key string, mem []byte) error {
 	r := &wordRegion{key: key, base: base, end: base + uintptr(len(mem)), watches: map[uintptr]*watch{}}
 	if _, err := windows.UTF16PtrFromString(r.eventName(0)); err != nil {
 		return fmt.Errorf("iocp: WordWaiter.AddRegion(%q): not a valid object name: %w", key, err)
+	}
+	if strings.Contains(withoutNamespace(key), `\`) {
+		return fmt.Errorf(`iocp: WordWaiter.AddRegion(%q): a '\' past the namespace prefix (Local\, Global\, Session\<n>\): the events' names would be paths into directories that do not exist`, key)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -160,6 +164,22 @@ func (w *WordWaiter) RemoveRegion(mem []byte) {
 		windows.CloseHandle(wa.ev)
 		delete(r.watches, off)
 	}
+}
+
+// withoutNamespace returns key without its object namespace prefix
+// (Local\, Global\ or Session\<n>\), if it has one.
+func withoutNamespace(key string) string {
+	for _, p := range []string{`Local\`, `Global\`} {
+		if rest, ok := strings.CutPrefix(key, p); ok {
+			return rest
+		}
+	}
+	if rest, ok := strings.CutPrefix(key, `Session\`); ok {
+		if n, after, ok := strings.Cut(rest, `\`); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return after
+		}
+	}
+	return key
 }
 
 func (r *wordRegion) eventName(off uintptr) string { return fmt.Sprintf("%s#%x", r.key, off) }

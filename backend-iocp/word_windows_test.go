@@ -157,6 +157,20 @@ func TestWordWaiterErrors(t *testing.T) {
 	if err := w.AddRegion("", a); err == nil {
 		t.Errorf("AddRegion with an empty key = nil, want an error")
 	}
+	// A '\' past the namespace would make every event name a path into a
+	// directory that does not exist: refused at once, not at the first Wait.
+	for _, bad := range []string{key + `\x`, `dir\` + key, `Session\1\a\b`} {
+		if err := w.AddRegion(bad, make([]byte, 64)); err == nil || !strings.Contains(err.Error(), `'\'`) {
+			t.Errorf("AddRegion(%q) = %v, want an error naming the '\\'", bad, err)
+		}
+	}
+	for _, good := range []string{`Global\g` + key[len(`Local\`):], `Session\1\s` + key[len(`Local\`):], "plain" + key[len(`Local\`):]} {
+		mem := make([]byte, 64)
+		if err := w.AddRegion(good, mem); err != nil {
+			t.Errorf("AddRegion(%q) = %v, want nil", good, err)
+		}
+		w.RemoveRegion(mem)
+	}
 	b.Close()
 	if err := within(t, "Wait after Close", waitAsync(context.Background(), w, wordAt(a, 0), 0)); !errors.Is(err, iocp.ErrClosed) {
 		t.Errorf("Wait after Close = %v, want ErrClosed", err)
