@@ -13,7 +13,10 @@ import "fmt"
 // Semaphore is closed, or if any waiter is queued: like TryAcquire it never
 // barges past a waiter, even when some permits are free (they are reserved
 // for the head of the queue). max == 0 takes nothing. TryAcquireUpTo panics
-// with a message starting "core:" if max is negative.
+// with a message starting "core:" if max is negative, and, on a Semaphore
+// created WithStripes, (with a message starting "core:", or
+// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
+// Release(n) of more permits than were held (see WithStripes).
 func (s *Semaphore) TryAcquireUpTo(max int) Permit {
 	if max < 0 {
 		panic(fmt.Sprintf("core: TryAcquireUpTo with negative max (%d)", max))

@@ -113,7 +113,10 @@ type observation struct {
 // A call that queued is counted and reported to the Observer that was
 // attached when it joined the queue (none: not counted), even if that
 // Observer has been replaced or detached by the time the call ends.
-// SetObserver works after Close.
+// SetObserver works after Close. On a Semaphore created WithStripes,
+// SetObserver with a non-nil o panics (with a message starting "core:", or WithOverReleasePanic's) if the
+// drain of the lanes it makes finds an earlier Release(n) of more permits
+// than were held (see WithStripes).
 func (s *Semaphore) SetObserver(o Observer) {
 	s.mu.Lock()
 	if o != nil {

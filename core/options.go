@@ -103,8 +103,8 @@ func checkMaxWaiters(call string, k int) {
 //     next drain: the drain takes the excess back and panics with a "core:"
 //     message on the goroutine that drained (an Acquire that had to wait,
 //     Close once it has closed, SetMaxPermits, ...), not on the one that
-//     over-released. A
-//     lane never holds more than its share of the maximum. Permit.Release
+//     over-released. A lane never holds more than its share of the
+//     maximum. Permit.Release
 //     cannot over-release; TryRelease stays exact (it drains).
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.

@@ -151,7 +151,10 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //
 // n == 0 succeeds at once with an empty Permit, without queueing, unless ctx
 // is done or the Semaphore is closed. AcquireN panics with a message starting
-// "core:" if n is negative.
+// "core:" if n is negative. On a Semaphore created WithStripes, an AcquireN
+// that does not get its permits on the lock-free fast path also panics (with a message starting "core:", or
+// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
+// Release(n) of more permits than were held (see WithStripes).
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// Engaged stripes: the caller's lane first (L1 in stripes.go: a take
 	// from an engaged lane never barges). Lanes are never engaged while
@@ -251,7 +254,11 @@ func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 // permits are free, if any waiter is queued (even when n permits are free: a
 // TryAcquire never barges past a waiter), or if the Semaphore is closed.
 // n == 0 succeeds with an empty Permit unless the Semaphore is closed.
-// TryAcquireN panics with a message starting "core:" if n is negative.
+// TryAcquireN panics with a message starting "core:" if n is negative. On a
+// Semaphore created WithStripes, a TryAcquireN that finds too few permits
+// also panics (with a message starting "core:", or WithOverReleasePanic's)
+// if the drain of the lanes it makes finds an earlier Release(n) of more
+// permits than were held (see WithStripes).
 func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: TryAcquireN with negative n (%d)", n))
@@ -369,7 +376,10 @@ func (s *Semaphore) add(n int64, queued bool) {
 
 // TryRelease returns n permits like Release and reports true, or, if more
 // permits would be released than are held, changes nothing and reports
-// false. It panics with a message starting "core:" if n is negative.
+// false. It panics with a message starting "core:" if n is negative, and, on
+// a Semaphore created WithStripes, (with a message starting "core:", or
+// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
+// Release(n) of more permits than were held (see WithStripes).
 func (s *Semaphore) TryRelease(n int) bool {
 	if n <= 0 {
 		if n < 0 {
