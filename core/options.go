@@ -61,8 +61,11 @@ func WithMaxWaiters(k int) Option {
 // trusted afterwards (a fast Acquire may have been granted some of the
 // excess in between). It is for a wrapper that keeps another package's API:
 // backend-generic/semaphore keeps x/sync's "semaphore: released more than
-// held" this way, with no deferred recover on its Release. It panics with a
-// message starting "core:" if msg is empty.
+// held" this way, with no deferred recover on its Release. On a Semaphore
+// also created WithStripes, the panic of a drain that finds an earlier
+// over-release (in AcquireN, Close, SetMaxPermits and the others WithStripes
+// lists) carries msg too. It panics with a message starting "core:" if msg
+// is empty.
 func WithOverReleasePanic(msg string) Option {
 	if msg == "" {
 		panic("core: WithOverReleasePanic with an empty message")

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/compio-sync/gosync/core"
@@ -49,4 +50,22 @@ func TestOverReleasePanicMessage(t *testing.T) {
 		})
 	}
 	mustPanicCore(t, `WithOverReleasePanic("")`, func() { core.WithOverReleasePanic("") })
+}
+
+// TestOverReleasePanicMessageAtDrain: on a striped Semaphore an
+// over-release into a lane is found by the next drain (here Close's), and
+// WithOverReleasePanic's message is what that drain panics with.
+func TestOverReleasePanicMessageAtDrain(t *testing.T) {
+	const msg = "wrapper: released more than held"
+	old := runtime.GOMAXPROCS(4)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	s := core.NewSemaphore(8, chanBackend{}, core.WithStripes(), core.WithOverReleasePanic(msg))
+	if !core.EngageStripes(s) {
+		t.Fatal("EngageStripes on a striped Semaphore of 8 = false, want true")
+	}
+	s.Release(1) // nothing held: lands in a lane, unnoticed until a drain
+	if r := releasePanic(s.Close); r != msg {
+		t.Errorf("Close after an over-release into a lane panicked with %v, want %q", r, msg)
+	}
+	checkQuiescent(t, s, 0) // the excess was taken back
 }
