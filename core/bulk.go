@@ -13,42 +13,48 @@ import "fmt"
 // Semaphore is closed, or if any waiter is queued: like TryAcquire it never
 // barges past a waiter, even when some permits are free (they are reserved
 // for the head of the queue). max == 0 takes nothing. TryAcquireUpTo panics
-// with a message starting "core:" if max is negative, and, on a Semaphore
-// created WithStripes, (with a message starting "core:", or
+// with a message starting "core:" if max is negative, and, if the stripes
+// are engaged (see WithStripes), (with a message starting "core:", or
 // WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
-// Release(n) of more permits than were held (see WithStripes).
+// Release(n) of more permits than were held.
 func (s *Semaphore) TryAcquireUpTo(max int) Permit {
 	if max < 0 {
 		panic(fmt.Sprintf("core: TryAcquireUpTo with negative max (%d)", max))
 	}
-	if s.striped {
-		// Free permits may be spread over the lanes: count and take them
-		// in the word, under mu, with the lanes drained.
-		s.mu.Lock()
-		s.drainOrPanicLocked()
-		p := s.tryAcquireUpTo(max)
-		s.mu.Unlock()
+	if p, ok := s.tryAcquireUpTo(max); ok {
 		return p
 	}
-	return s.tryAcquireUpTo(max)
+	// Free permits may be spread over the lanes: count and take them in
+	// the word, under mu, with the lanes drained (they cannot engage again
+	// while we hold mu).
+	s.mu.Lock()
+	s.drainOrPanicLocked()
+	p, _ := s.tryAcquireUpTo(max)
+	s.mu.Unlock()
+	return p
 }
 
-// tryAcquireUpTo is TryAcquireUpTo on the word alone.
-func (s *Semaphore) tryAcquireUpTo(max int) Permit {
+// tryAcquireUpTo is TryAcquireUpTo on the word alone. It reports false,
+// taking nothing, if the stripes are engaged (flagLanes): then the word
+// does not hold every free permit.
+func (s *Semaphore) tryAcquireUpTo(max int) (Permit, bool) {
 	for {
 		st := s.state.Load()
+		if st&flagLanes != 0 {
+			return Permit{}, false
+		}
 		if st&(flagClosed|flagQueued) != 0 {
-			return Permit{}
+			return Permit{}, true
 		}
 		take := min(int64(max), availOf(st))
 		if take <= 0 {
-			return Permit{}
+			return Permit{}, true
 		}
 		// The CAS fails if anything changed since the load (a take, a
-		// release, flagQueued or flagClosed being set, a resize), so take
-		// is min(max, free) at the instant it succeeds.
+		// release, a flag being set, a resize), so take is min(max, free)
+		// at the instant it succeeds.
 		if s.state.CompareAndSwap(st, st-permitsDelta(take)) {
-			return Permit{sem: s, n: int(take)}
+			return Permit{sem: s, n: int(take)}, true
 		}
 	}
 }

@@ -5,9 +5,9 @@ package core
 // whose ctx is already done reports ctx.Err(), which is checked first), and
 // TryAcquire fails. Permits already held stay valid: releasing them still works and
 // never panics, and introspection keeps counting them. Close is idempotent.
-// On a Semaphore created WithStripes, Close panics, after closing, if
-// draining the stripes reveals an earlier Release(n) of more permits than
-// were held (see WithStripes).
+// If the stripes are engaged (see WithStripes), Close panics, after
+// closing, if draining them reveals an earlier Release(n) of more permits
+// than were held.
 func (s *Semaphore) Close() {
 	var wake wakeList
 	s.mu.Lock()

@@ -31,7 +31,7 @@ func LanePermits(s *Semaphore) []int64 {
 	}
 	counts := make([]int64, len(l.lanes))
 	for i := range l.lanes {
-		counts[i] = int64(l.lanes[i].w.Load() >> laneShift)
+		counts[i] = lanePermitsOf(l.lanes[i].w.Load())
 	}
 	return counts
 }
@@ -49,6 +49,34 @@ func FillLanes(s *Semaphore, k int64) bool {
 	for i := range l.lanes {
 		s.state.Add(-permitsDelta(k))
 		l.lanes[i].w.Add(uint64(k) << laneShift)
+	}
+	return true
+}
+
+// EngageAfterChanges is how many changes of taker engage the stripes.
+const EngageAfterChanges = engageAfterChanges
+
+// LaneCheckEvery is how many operations on one lane pass between two
+// step-aside checks.
+const LaneCheckEvery = laneCheckEvery
+
+// TouchLane takes one permit from lane i of s's engaged stripes and puts
+// it back, as a goroutine on that lane's processor would, and reports
+// whether both succeeded.
+func TouchLane(s *Semaphore, i int) bool {
+	l := s.lanes.Load()
+	if l == nil {
+		return false
+	}
+	var t laneToken
+	t.idx.Store(uint32(i))
+	if !l.take(&t, 1) {
+		return false
+	}
+	if !l.put(&t, 1) {
+		// The lanes stepped aside between the two: the permit goes to
+		// the word.
+		s.Release(1)
 	}
 	return true
 }

@@ -113,10 +113,11 @@ type observation struct {
 // A call that queued is counted and reported to the Observer that was
 // attached when it joined the queue (none: not counted), even if that
 // Observer has been replaced or detached by the time the call ends.
-// SetObserver works after Close. On a Semaphore created WithStripes,
-// SetObserver with a non-nil o panics (with a message starting "core:", or WithOverReleasePanic's) if the
-// drain of the lanes it makes finds an earlier Release(n) of more permits
-// than were held (see WithStripes).
+// SetObserver works after Close. If the stripes are engaged (see
+// WithStripes), SetObserver with a non-nil o panics (with a message starting
+// "core:", or WithOverReleasePanic's) if the drain of the lanes it makes
+// finds an earlier Release(n) of more permits than were held. An observed
+// Semaphore does not stripe.
 func (s *Semaphore) SetObserver(o Observer) {
 	s.mu.Lock()
 	if o != nil {
@@ -128,8 +129,9 @@ func (s *Semaphore) SetObserver(o Observer) {
 	if old := s.obs.Load(); old != nil {
 		counts = old.counts
 	}
-	// Two switches, each read on its own path: the fast path counts into
-	// granted when flagObserved is set in the word it already loaded; the
+	// Two switches, each read on its own path: a take from the word
+	// counts into granted when flagObserved is set in the word its CAS
+	// replaced (the fast path leaves such a word to acquireN); the
 	// slow paths count into the observation's counts when its Observer is
 	// not nil. They change together under mu, and a call that straddles
 	// the change is counted by whichever it saw (or, if queued, by the

@@ -61,10 +61,9 @@ func WithMaxWaiters(k int) Option {
 // trusted afterwards (a fast Acquire may have been granted some of the
 // excess in between). It is for a wrapper that keeps another package's API:
 // backend-generic/semaphore keeps x/sync's "semaphore: released more than
-// held" this way, with no deferred recover on its Release. On a Semaphore
-// also created WithStripes, the panic of a drain that finds an earlier
-// over-release (in AcquireN, Close, SetMaxPermits and the others WithStripes
-// lists) carries msg too. It panics with a message starting "core:" if msg
+// held" this way, with no deferred recover on its Release. The panic of a
+// drain of the stripes that finds an earlier over-release (in AcquireN,
+// Close, SetMaxPermits and the others WithStripes lists) carries msg too. It panics with a message starting "core:" if msg
 // is empty.
 func WithOverReleasePanic(msg string) Option {
 	if msg == "" {
@@ -83,44 +82,50 @@ func checkMaxWaiters(call string, k int) {
 	}
 }
 
-// WithStripes lets the Semaphore spread its free permits over per-processor
-// lanes (stripes) while permits are plentiful, so that Acquire and Release
-// on different cores stop moving one cache line between them. The lanes
-// are on whenever they may be: from creation, and again from the first
-// Acquire after a queue has emptied or a resize, while nobody waits, the
-// Semaphore is open, no Observer is attached and the maximum is at least 4
-// (two permits per lane, with at least two lanes; never with GOMAXPROCS
-// 1, and never again once an engagement found GOMAXPROCS 1). The moment a waiter must queue, and for
-// Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease and a
-// TryAcquireN that finds too few permits, the lanes drain into the state
-// word under the internal mutex, and the queue works exactly as without
-// them: strict FIFO with direct handoff, no barging, TryAcquire failing
-// while anyone is queued.
+// WithStripes keeps the Semaphore's stripes on whenever they may be. Every
+// Semaphore has them: per-processor lanes that hold free permits while
+// permits are plentiful, so that Acquire and Release on different cores
+// stop moving one cache line between them. Without the option they engage
+// when several goroutines keep taking permits from the state word in turn
+// (the contention signal: 64 changes of the goroutine that took last) and
+// step aside when only one processor's lane has been used for 1024 of its
+// operations; with it they are on from creation, and again from the first
+// Acquire after a queue has emptied or a resize, and never step aside. In
+// both cases they engage only while nobody waits, the Semaphore is open, no
+// Observer is attached and the maximum is at least 4 (two permits per
+// lane, with at least two lanes; never with GOMAXPROCS 1, and never again
+// once an engagement found GOMAXPROCS 1). The moment a waiter must queue,
+// and for Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease
+// and a TryAcquireN that finds too few permits, the lanes drain into the
+// state word under the internal mutex, and the queue works exactly as
+// without them: strict FIFO with direct handoff, no barging, TryAcquire
+// failing while anyone is queued.
 //
-// What changes for the caller:
+// What engaged stripes change for the caller:
 //   - AvailablePermits and InUse add up the word and the lanes one after
 //     another: exact when nothing runs concurrently, and within
 //     [0, MaxPermits] while permits move.
 //   - A Release(n) of more permits than are held is detected only when it
-//     pushes the state word past the maximum, as before, or when the lanes
-//     next drain: the drain takes the excess back and panics with a "core:"
-//     message on the goroutine that drained (an Acquire that had to wait,
-//     Close once it has closed, SetMaxPermits, ...), not on the one that
-//     over-released. A lane never holds more than its share of the
-//     maximum. Permit.Release
-//     cannot over-release; TryRelease stays exact (it drains).
+//     pushes the state word past the maximum, as without them, or when the
+//     lanes next drain: the drain takes the excess back and panics with a
+//     "core:" message on the goroutine that drained (an Acquire that had to
+//     wait, Close once it has closed, SetMaxPermits, a step-aside, ...), not
+//     on the one that over-released. A lane never holds more than its share
+//     of the maximum. Permit.Release cannot over-release; TryRelease stays
+//     exact (it drains).
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.
 //   - The lanes cost 128 bytes each, allocated at the first engagement, and
-//     every Acquire and Release on them gets a token from a sync.Pool: one
-//     goroutine alone pays about 10 ns more per Acquire+Release than on
-//     the plain word (about 1.7x; measured, noisy, in docs/design.md).
+//     one goroutine alone on them pays about 1.3x the plain word's
+//     Acquire+Release (the processor id is looked up on each call;
+//     docs/design.md has the numbers).
 //
-// Choose it for a Semaphore that many cores use at once with permits to
-// spare (a limit of 64 concurrent requests on a busy server). It does not
-// help when permits run out (a queue forms and the lanes stay drained) and
-// costs a Semaphore used by one goroutine at a time. docs/design.md, "Stripes",
-// has the protocol, the measurements and the model for many cores.
+// Choose the option for a Semaphore that many cores use at once with
+// permits to spare, to skip the signal's warm-up and keep the lanes through
+// quiet spells. It does not help when permits run out (a queue forms and
+// the lanes stay drained) and costs a Semaphore used by one goroutine at a
+// time. docs/design.md, "Stripes", has the protocol, the signal, the
+// measurements and the model for many cores.
 func WithStripes() Option {
 	return func(s *settings) { s.stripes = true }
 }

@@ -14,10 +14,9 @@ import "fmt"
 //
 // SetMaxPermits works after Close (it only changes the counts). It panics
 // with a message starting "core:" if n is negative or larger than
-// MaxPermitsLimit, and, on a Semaphore created WithStripes, (with a message
-// starting "core:", or WithOverReleasePanic's) if the drain of the lanes it
-// makes finds an earlier Release(n) of more permits than were held (see
-// WithStripes).
+// MaxPermitsLimit, and, if the stripes are engaged (see WithStripes), (with
+// a message starting "core:", or WithOverReleasePanic's) if the drain of the
+// lanes it makes finds an earlier Release(n) of more permits than were held.
 func (s *Semaphore) SetMaxPermits(n int) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: SetMaxPermits with negative n (%d)", n))

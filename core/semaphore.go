@@ -14,8 +14,12 @@ import (
 //
 // While nobody waits, Acquire and TryAcquire are each one atomic
 // compare-and-swap on a single state word and Release is one atomic add: no
-// mutex and no allocation (WithStripes, once that word is contended, they
-// are a compare-and-swap on a per-processor lane instead). Once a
+// mutex and no allocation. When several goroutines keep taking permits from
+// that word in turn, the Semaphore spreads its free permits over
+// per-processor lanes (stripes), and they are a compare-and-swap on the
+// caller's lane instead, so that cores with permits to spare stop moving
+// one cache line between them; the lanes step aside again when one
+// processor works alone (see WithStripes). Once a
 // caller has to wait, it joins a FIFO queue protected by a mutex and parks on
 // a Parker from the Semaphore's Backend; Release then hands permits directly
 // to the head of the queue, so a woken waiter never competes again and never
@@ -29,10 +33,17 @@ import (
 type Semaphore struct {
 	// state is the word described in state.go.
 	state atomic.Uint64
+	// taker is the contention signal (see noteTaker in stripes.go): the
+	// tag of the goroutine whose Acquire last took permits from the word.
+	// It sits right after state: both are in one 16-byte-aligned pair
+	// (where pointers are 8 bytes), so always in one cache line, which a
+	// take's CAS has just taken exclusive when it reads (and, when the
+	// taker changed, writes) here. takerChanges counts the changes.
+	taker        atomic.Uintptr
+	takerChanges atomic.Uint32
 	// granted counts the AcquireN calls that were granted while
-	// flagObserved was set (see observe.go). It sits right after state:
-	// both are in one 16-byte-aligned pair, so always in one cache line,
-	// which an Acquire's CAS has just taken exclusive when it adds here.
+	// flagObserved was set (see observe.go). Only the slow paths add to
+	// it.
 	granted atomic.Uint64
 	// cfg holds the maximum and its generation; written only under mu.
 	cfg atomic.Uint64
@@ -50,7 +61,8 @@ type Semaphore struct {
 	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
 	// set at creation.
 	overReleaseMsg string
-	// striped is WithStripes; set at creation.
+	// striped is WithStripes: the lanes engage whenever allowed and never
+	// step aside; set at creation.
 	striped bool
 	// laneMem keeps the last lane set for the next engagement; under mu.
 	laneMem *laneSet
@@ -107,6 +119,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 		s.SetObserver(set.observer)
 	}
 	if s.striped {
+		s.taker.Store(takerForced)
 		s.engageLanes(s.state.Load())
 	}
 	s.waiters.New = func() any {
@@ -151,35 +164,28 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //
 // n == 0 succeeds at once with an empty Permit, without queueing, unless ctx
 // is done or the Semaphore is closed. AcquireN panics with a message starting
-// "core:" if n is negative. On a Semaphore created WithStripes, an AcquireN
-// that does not get its permits on the lock-free fast path also panics (with a message starting "core:", or
-// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
-// Release(n) of more permits than were held (see WithStripes).
+// "core:" if n is negative. While the Semaphore's stripes are engaged (see
+// WithStripes), an AcquireN that must queue also panics (with a message
+// starting "core:", or WithOverReleasePanic's) if the drain of the lanes it
+// makes finds an earlier Release(n) of more permits than were held.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
-	// Engaged stripes: the caller's lane first (L1 in stripes.go: a take
-	// from an engaged lane never barges). Lanes are never engaged while
-	// observed, so there is no grant to count.
-	if l := s.lanes.Load(); l != nil && n > 0 && ctx.Done() == nil && s.takeLane(l, int64(n), false) {
-		return Permit{sem: s, n: n}, nil
-	}
-	// Inlined fast path for a context that can never end (Done is nil):
-	// one load and one CAS. The CAS fails if flagQueued or flagClosed was
-	// set since the load, which is what keeps a newcomer from barging past
-	// a waiter. With engaged stripes (a non-nil lanes) whose lane was
-	// short, acquireN looks at the word, then steals.
-	if n > 0 && ctx.Done() == nil && s.lanes.Load() == nil {
+	// Fast path, for a context that can never end (Done is nil): one load,
+	// one test of the flags, one CAS. The CAS fails if any flag was set
+	// since the load, which is what keeps a newcomer from barging past a
+	// waiter (flagQueued). Engaged stripes (flagLanes) and an Observer
+	// (flagObserved) take acquireN, which uses the lanes or counts the
+	// grant.
+	if ctx.Done() == nil && n > 0 {
 		st := s.state.Load()
-		if st&(flagClosed|flagQueued) == 0 && availOf(st) >= int64(n) {
-			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-				if st&flagObserved != 0 {
-					// The CAS just took the line that granted shares.
-					s.granted.Add(1)
-				}
-				if s.striped {
-					// The lanes are off (a queue has come and gone, or
-					// a resize): turn them on again if allowed.
-					s.engageLanes(st)
-				}
+		if st&flagsSlow == 0 && availOf(st) >= int64(n) &&
+			s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+			s.noteTaker()
+			return Permit{sem: s, n: n}, nil
+		}
+		// Engaged stripes: the caller's lane (L1 in stripes.go: a take
+		// from an engaged lane never barges).
+		if st&flagsSlow == flagLanes {
+			if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), false) {
 				return Permit{sem: s, n: n}, nil
 			}
 		}
@@ -187,7 +193,7 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	return s.acquireN(ctx, n)
 }
 
-// acquireN is AcquireN after its inlined fast path failed or did not apply.
+// acquireN is AcquireN after its fast path failed or did not apply.
 func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 	if n <= 0 {
 		return s.acquireZero(ctx, n)
@@ -213,12 +219,7 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 			break
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			if st&flagObserved != 0 {
-				s.granted.Add(1)
-			}
-			if s.striped {
-				s.engageLanes(st) // as in AcquireN
-			}
+			s.tookFromWord(st)
 			return Permit{sem: s, n: n}, nil
 		}
 	}
@@ -228,6 +229,19 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 		return Permit{sem: s, n: n}, nil
 	}
 	return s.acquireSlow(ctx, n)
+}
+
+// tookFromWord finishes a take from the word outside the fast path: st is
+// the word the take's CAS replaced. An observed grant is counted; a take
+// while the lanes are off feeds the contention signal (stripes.go).
+func (s *Semaphore) tookFromWord(st uint64) {
+	switch {
+	case st&flagObserved != 0:
+		// The CAS just took the line that granted shares.
+		s.granted.Add(1)
+	case st&flagLanes == 0:
+		s.noteTaker()
+	}
 }
 
 // acquireZero handles AcquireN with n <= 0.
@@ -254,12 +268,23 @@ func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 // permits are free, if any waiter is queued (even when n permits are free: a
 // TryAcquire never barges past a waiter), or if the Semaphore is closed.
 // n == 0 succeeds with an empty Permit unless the Semaphore is closed.
-// TryAcquireN panics with a message starting "core:" if n is negative. On a
-// Semaphore created WithStripes, a TryAcquireN that finds too few permits
-// also panics (with a message starting "core:", or WithOverReleasePanic's)
-// if the drain of the lanes it makes finds an earlier Release(n) of more
-// permits than were held (see WithStripes).
+// TryAcquireN panics with a message starting "core:" if n is negative. While
+// the stripes are engaged (see WithStripes), a TryAcquireN that finds too
+// few permits also panics (with a message starting "core:", or
+// WithOverReleasePanic's) if the drain of the lanes it makes finds an
+// earlier Release(n) of more permits than were held.
 func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
+	// Fast path: as AcquireN's.
+	if st := s.state.Load(); st&flagsSlow == 0 && n > 0 && availOf(st) >= int64(n) &&
+		s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
+		s.noteTaker()
+		return Permit{sem: s, n: n}, true
+	}
+	return s.tryAcquireN(n)
+}
+
+// tryAcquireN is TryAcquireN after its fast path failed or did not apply.
+func (s *Semaphore) tryAcquireN(n int) (Permit, bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: TryAcquireN with negative n (%d)", n))
 	}
@@ -277,17 +302,19 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 			return Permit{}, false
 		}
 		if availOf(st) < int64(n) {
-			if s.striped {
-				// Free permits may sit in lanes (or be put into lanes
-				// engaged since the look above): decide with every free
-				// permit in the word.
+			if st&flagLanes != 0 {
+				// Free permits may sit in lanes (or be put into them
+				// after the look above): decide with every free permit
+				// in the word.
 				return s.tryAcquireDrained(int64(n))
 			}
+			// flagLanes clear: every free permit was in st, at the
+			// instant of the load.
 			return Permit{}, false
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			if s.striped {
-				s.engageLanes(st) // as in AcquireN
+			if st&flagLanes == 0 {
+				s.noteTaker()
 			}
 			return Permit{sem: s, n: n}, true
 		}
@@ -332,31 +359,25 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // concurrent Acquire may have been granted some of the excess first, and
 // after that panic the Semaphore's counts cannot be trusted; and one that
 // races both a SetMaxPermits (which moves the judgement under the mutex,
-// against the word as it is then) and an Acquire may go unnoticed. On a
-// Semaphore created WithStripes, an over-release that lands in a lane is
-// found only when the lanes next drain, and the panic is raised there (see
+// against the word as it is then) and an Acquire may go unnoticed. While the
+// stripes are engaged, an over-release that lands in a lane is found only
+// when the lanes next drain, and the panic is raised there (see
 // WithStripes). TryRelease checks before it changes anything.
-func (s *Semaphore) Release(n int) {
-	if n <= 0 {
-		if n < 0 {
-			panic(fmt.Sprintf("core: Release of negative n (%d)", n))
-		}
-		return
-	}
-	if int64(n) > MaxPermitsLimit {
-		s.panicOverRelease(int64(n), int64(s.InUse()))
-	}
-	s.add(int64(n), false)
-}
+func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 
-// add returns n (0 < n <= MaxPermitsLimit) permits with one atomic add: on
-// the fast path there is no load and no retry, so two cores contending for
-// the word move its cache line once per release. queued reports that the
-// releaser got its permits through the queue (see unlockAndWake).
+// add returns n permits: on the fast path with one atomic add, and no load
+// or retry, so two cores contending for the word move its cache line once
+// per release. queued reports that the releaser got its permits through the
+// queue (see unlockAndWake). n outside 1..MaxPermitsLimit (Release's
+// argument) goes to releaseOdd.
 func (s *Semaphore) add(n int64, queued bool) {
-	// Engaged stripes: into the caller's lane if it has room (L1: then
-	// nobody is queued, so there is nobody to hand the permits to).
-	if s.lanes.Load() != nil && s.putLane(n) {
+	if l := s.lanes.Load(); l != nil || uint64(n)-1 >= MaxPermitsLimit {
+		// Engaged stripes (L1: then nobody is queued, so the permits go
+		// to the caller's lane if it has room), or n <= 0 or too large.
+		if l != nil && uint64(n)-1 < MaxPermitsLimit && l.put(laneTokenHere(), n) {
+			return
+		}
+		s.addSlow(n, queued)
 		return
 	}
 	// The Add may land while flagQueued is set: then afterAdd grants the
@@ -374,12 +395,27 @@ func (s *Semaphore) add(n int64, queued bool) {
 	s.afterAdd(st, n, queued)
 }
 
+// addSlow is add for an n outside 1..MaxPermitsLimit, or for engaged
+// stripes whose lane had no room.
+func (s *Semaphore) addSlow(n int64, queued bool) {
+	if n <= 0 {
+		if n < 0 {
+			panic(fmt.Sprintf("core: Release of negative n (%d)", n))
+		}
+		return
+	}
+	if n > MaxPermitsLimit {
+		s.panicOverRelease(n, int64(s.InUse()))
+	}
+	s.afterAdd(s.state.Add(permitsDelta(n)), n, queued)
+}
+
 // TryRelease returns n permits like Release and reports true, or, if more
 // permits would be released than are held, changes nothing and reports
-// false. It panics with a message starting "core:" if n is negative, and, on
-// a Semaphore created WithStripes, (with a message starting "core:", or
-// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
-// Release(n) of more permits than were held (see WithStripes).
+// false. It panics with a message starting "core:" if n is negative, and,
+// while the stripes are engaged, (with a message starting "core:", or
+// WithOverReleasePanic's) if the drain of the lanes it makes finds an
+// earlier Release(n) of more permits than were held (see WithStripes).
 func (s *Semaphore) TryRelease(n int) bool {
 	if n <= 0 {
 		if n < 0 {
@@ -387,17 +423,16 @@ func (s *Semaphore) TryRelease(n int) bool {
 		}
 		return true
 	}
-	if s.striped {
-		// Permits in lanes are free but not in the word, so held cannot
-		// be read from the word: decide under mu, with the lanes drained.
-		return s.tryReleaseSlow(int64(n))
-	}
-	// Fast path: one CAS while nobody is queued. The generation check makes
-	// sure max and state describe the same resize epoch (see state.go).
+	// Fast path: one CAS while nobody is queued and the lanes are off. The
+	// generation check makes sure max and state describe the same resize
+	// epoch (see state.go).
 	for {
 		st := s.state.Load()
-		if st&flagQueued != 0 {
-			break // waiters own the permits now: hand off under mu.
+		if st&(flagQueued|flagLanes) != 0 {
+			// Waiters own the permits now: hand off under mu. Or permits
+			// in lanes are free but not in the word, so held cannot be
+			// read from the word: decide under mu, with the lanes drained.
+			break
 		}
 		cfg := s.cfg.Load()
 		if stateGen(st) != cfgGen(cfg) {
@@ -426,7 +461,7 @@ func (s *Semaphore) MaxPermits() int { return int(maxOf(s.cfg.Load())) }
 // TryAcquire fails even when AvailablePermits is positive. The result is a
 // snapshot that may be stale by the time it is used.
 //
-// With engaged stripes (WithStripes) the count is the word plus every lane,
+// With engaged stripes (see WithStripes) the count is the word plus every lane,
 // read one after another: exact when nothing runs concurrently, and kept
 // within [0, MaxPermits] while permits move.
 func (s *Semaphore) AvailablePermits() int {

@@ -20,12 +20,20 @@ package core
 //	            counts its grants in Semaphore.granted, which shares this
 //	            word's cache line; without the flag the fast path pays only
 //	            a test of a bit it has already loaded.
-//	bits 3-17   generation: incremented (mod 2^15) by every SetMaxPermits.
+//	bit  3      lanes: the stripes are engaged (stripes.go). Set under mu
+//	            before any lane is turned on, cleared (in the same CAS that
+//	            adds back what the lanes held) only after every lane is off,
+//	            so while it is clear every free permit is in this word: a
+//	            decision made on a word without it (TryRelease's held count,
+//	            a failing TryAcquire) is exact, and a CAS that commits it
+//	            fails if the lanes engaged in between. The fast paths leave
+//	            a word with it set to the slow paths, which use the lanes.
+//	bits 4-17   generation: incremented (mod 2^14) by every SetMaxPermits.
 //	bits 18-63  available permits, a signed 46-bit number. It is negative
 //	            only after SetMaxPermits shrank the maximum below the number
 //	            of permits in use.
 //
-// The maximum lives in a second word, cfg (max<<16 | generation), written only
+// The maximum lives in a second word, cfg (max<<14 | generation), written only
 // under Semaphore.mu by SetMaxPermits. Releases need it to detect a release of
 // more permits than are held (held = max - available). Release judges the
 // word its add returned against cfg only if their generations match (else it
@@ -37,9 +45,14 @@ const (
 	flagClosed   uint64 = 1 << 0
 	flagQueued   uint64 = 1 << 1
 	flagObserved uint64 = 1 << 2
+	flagLanes    uint64 = 1 << 3
 
-	genShift = 3
-	genBits  = 15
+	// flagsSlow are the flags that send a fast-path Acquire to the slow
+	// path: one test of the loaded word decides.
+	flagsSlow = flagClosed | flagQueued | flagObserved | flagLanes
+
+	genShift = 4
+	genBits  = 14
 	genMask  = 1<<genBits - 1
 
 	availShift = genShift + genBits

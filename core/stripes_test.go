@@ -66,8 +66,8 @@ func TestStripesEngageOnlyWhenAllowed(t *testing.T) {
 	old := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(old)
 	b := chanBackend{}
-	if core.EngageStripes(core.NewSemaphore(64, b)) {
-		t.Error("stripes engaged without WithStripes")
+	if !core.EngageStripes(core.NewSemaphore(64, b)) {
+		t.Error("stripes of a Semaphore created without WithStripes did not engage when the contention signal asked")
 	}
 	if core.EngageStripes(core.NewSemaphore(3, b, core.WithStripes())) {
 		t.Error("stripes engaged with 3 permits (fewer than 2 per lane on 2 lanes)")

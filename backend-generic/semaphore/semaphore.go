@@ -67,20 +67,27 @@ func NewWeighted(n int64) *Weighted {
 // holding up other callers, until ctx is done. Acquire panics with a message
 // starting "semaphore:" if n is negative.
 func (s *Weighted) Acquire(ctx context.Context, n int64) error {
-	if n < 0 {
-		panic(fmt.Sprintf("semaphore: Acquire with negative weight %d", n))
-	}
-	if n > s.size {
-		// Doomed: x/sync waits for ctx rather than failing at once, and
-		// never queues, so it blocks nobody else.
-		if done := ctx.Done(); done != nil {
-			<-done
-			return ctx.Err()
-		}
-		select {} // x/sync blocks forever here too
+	// One unsigned compare rules out both a negative n and one above the
+	// size, so the common call is this compare and core's AcquireN.
+	if uint64(n) > uint64(s.size) {
+		return s.acquireOutOfRange(ctx, n)
 	}
 	_, err := s.sem.AcquireN(ctx, int(n))
 	return err
+}
+
+// acquireOutOfRange is Acquire for an n below 0 or above the size.
+func (s *Weighted) acquireOutOfRange(ctx context.Context, n int64) error {
+	if n < 0 {
+		panic(negativeAcquire(n))
+	}
+	// Doomed: x/sync waits for ctx rather than failing at once, and never
+	// queues, so it blocks nobody else.
+	if done := ctx.Done(); done != nil {
+		<-done
+		return ctx.Err()
+	}
+	select {} // x/sync blocks forever here too
 }
 
 // TryAcquire acquires the semaphore with a weight of n without blocking. On
@@ -89,14 +96,14 @@ func (s *Weighted) Acquire(ctx context.Context, n int64) error {
 // n would fit. It panics with a message starting "semaphore:" if n is
 // negative.
 func (s *Weighted) TryAcquire(n int64) bool {
+	if uint64(n) <= uint64(s.size) {
+		_, ok := s.sem.TryAcquireN(int(n))
+		return ok
+	}
 	if n < 0 {
-		panic(fmt.Sprintf("semaphore: TryAcquire with negative weight %d", n))
+		panic(negativeTryAcquire(n))
 	}
-	if n > s.size {
-		return false
-	}
-	_, ok := s.sem.TryAcquireN(int(n))
-	return ok
+	return false
 }
 
 // Release releases the semaphore with a weight of n, granting it to waiting
@@ -104,16 +111,42 @@ func (s *Weighted) TryAcquire(n int64) bool {
 // if more is released than is held, and with a message starting "semaphore:"
 // if n is negative.
 func (s *Weighted) Release(n int64) {
-	if n < 0 {
-		panic(fmt.Sprintf("semaphore: Release with negative weight %d", n))
+	// Small enough to inline into the caller: a sign test (and, where int
+	// is 32 bits, a range test), and core's Release, which is one call to
+	// its atomic add. core detects a release of more than is held, a
+	// weight above the size included, from the add's result and panics
+	// with x/sync's message (overRelease). (x/sync, too, has already
+	// changed its count when it panics.)
+	if n < 0 || n > math.MaxInt {
+		panic(badRelease(n))
 	}
-	if n > s.size {
-		panic(errReleasedMoreThanHeld)
-	}
-	// core.Release is one atomic add; it detects an over-release from the
-	// add's result and panics with x/sync's message (overRelease). (x/sync,
-	// too, has already changed its count when it panics.)
 	s.sem.Release(int(n))
+}
+
+// negativeAcquire, negativeTryAcquire and badRelease are the panic values
+// for a negative weight: errors whose message, "semaphore: <call>
+// with negative weight <n>", is what the runtime prints. A value rather
+// than a formatted string keeps formatting (a call) out of Release and
+// TryAcquire, which then inline into the caller.
+type (
+	negativeAcquire    int64
+	negativeTryAcquire int64
+	// badRelease is negative, or (where int is 32 bits) above any size.
+	badRelease int64
+)
+
+func (n negativeAcquire) Error() string    { return negativeMessage("Acquire", int64(n)) }
+func (n negativeTryAcquire) Error() string { return negativeMessage("TryAcquire", int64(n)) }
+
+func (n badRelease) Error() string {
+	if n < 0 {
+		return negativeMessage("Release", int64(n))
+	}
+	return errReleasedMoreThanHeld
+}
+
+func negativeMessage(call string, n int64) string {
+	return fmt.Sprintf("semaphore: %s with negative weight %d", call, n)
 }
 
 const errReleasedMoreThanHeld = "semaphore: released more than held"
