@@ -1,15 +1,18 @@
 // Command benchreport runs gosync's comparison benchmarks with fixed
 // iteration counts, prints each scenario as it starts and then a table per
 // scenario with every contender as a ratio to x/sync's Weighted measured in
-// the same run, checks the issue's targets as ratios, runs benchstat over the
-// raw output, and writes throughput and p99-latency charts (SVG and PNG).
+// the same run, and ends with the verdict: every cell in which the default
+// Semaphore (core+generic) or the drop-in is slower than a buffered channel
+// or x/sync, and README.md's claims checked against this run. It writes
+// tables.txt (the verdict first, then the tables), raw.txt, benchstat.txt
+// and throughput and p99-latency charts (SVG and PNG).
 //
 // Usage, from the benchmarks module:
 //
-//	go run ./cmd/benchreport [-profile quick|full] [-out results] [-cpu 2]
+//	go run ./cmd/benchreport [-profile quick|full] [-out results] [-cpu 2] [-only substring]
 //
-// It exits 1 if a benchmark run fails; a missed target is reported, not an
-// exit status (the numbers are noisy; see README.md).
+// It exits 1 if a benchmark run fails; a losing cell or a missed claim is
+// reported, not an exit status (the numbers are noisy; see README.md).
 package main
 
 import (
@@ -22,19 +25,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
-
-// Names of the scenarios whose results the targets are read from.
-const (
-	scUncontendedDirect   = "uncontended, APIs called directly (issue-2 uncontended targets)"
-	scTargetCells         = "issue-2 contended target cells (g=32, permits 1 and 4)"
-	scContended           = "contended (empty and 100ns critical sections)"
-	scUncontended         = "uncontended through the Sem interface (includes one dynamic call per operation)"
-	scContendedDirect     = "two goroutines, 64 and 1 permits, empty critical section, APIs called directly"
-	scCallers             = "what callers feel: Release latency, cycle time and grant shares (issue 9)"
-	scFairness            = "fairness window (1 permit)"
-	scObservedUncontended = "observed vs unobserved Semaphore, uncontended (issue 11)"
-	scObservedContended   = "observed vs unobserved Semaphore, issue-2 contended cells (issue 11)"
 )
 
 // A Scenario is one `go test -bench` invocation.
@@ -60,40 +50,39 @@ var (
 	handoffMax = unit{"max-ns", true}
 )
 
-// scenarios returns the runs of a profile. quick takes about 2 minutes on
-// 2 cores (limit 5); full repeats enough for benchstat's significance tests.
+// scenarios returns the runs of a profile, every one the median of at
+// least 5 counts. quick is estimated at about 3 minutes on 2 cores (the
+// same iterations at 3 counts took 2m13s; limit 5 minutes); full doubles
+// the iterations and takes 10 counts, enough for benchstat's significance
+// tests.
 func scenarios(profile string) []Scenario {
-	k := map[string]int{"quick": 3, "full": 10}[profile]
+	k := map[string]int{"quick": 5, "full": 10}[profile]
 	scale := map[string]int{"quick": 1, "full": 2}[profile]
 	return []Scenario{
-		{"floors", "^BenchmarkFloor$", 200000 * scale, k + 2, []unit{timeUnit, {"ns/handoff", true}}},
-		{scUncontendedDirect, "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
-		{scUncontended, "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
-		{scContendedDirect, "^BenchmarkContendedDirect$", 200000 * scale, k + 2, []unit{timeUnit, allocUnit}},
-		{scContended, "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
-		// The issue-2 contended target cells again, with more iterations and
-		// counts: these runs are bimodal (a queue forms or it does not), and
-		// the targets are read from this scenario only.
-		{scTargetCells, `^BenchmarkContended$/^g=32$/^permits=(1|4)$/^work=(0|100ns)$/^c=(xsync|core\+generic|chan)$`, 200000 * scale, k + 2, []unit{timeUnit, waitP99, allocUnit}},
+		{"floors", "^BenchmarkFloor$", 200000 * scale, k, []unit{timeUnit, {"ns/handoff", true}}},
+		{"uncontended, APIs called directly", "^BenchmarkUncontendedDirect$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"uncontended through the Sem interface (includes one dynamic call per operation)", "^BenchmarkUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"two goroutines, 64 and 1 permits, empty critical section, APIs called directly", "^BenchmarkContendedDirect$", 200000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"contended (empty and 100ns critical sections)", "^BenchmarkContended$/g=.*/permits=.*/work=(0|100ns)$", 100000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		{"contended (10us critical section)", "^BenchmarkContended$/g=.*/permits=.*/work=10µs$", 3000 * scale, k, []unit{timeUnit, waitP99}},
 		{"weighted 1..16 on 64 permits", "^BenchmarkWeighted$", 50000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
 		{"cancellation-heavy", "^BenchmarkCancel$", 30000 * scale, k, []unit{timeUnit, {"cancelled-frac", false}, allocUnit}},
 		{"handoff latency", "^BenchmarkHandoff$", 1000 * scale, k, []unit{handoffP50, handoffP99, handoffMax}},
 		{"FIFO order (exact, queued waiters plus a barger)", "^BenchmarkFIFO$", 20 * scale, k, []unit{{"fifo-violations", true}}},
-		{scFairness, "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"jain", false}, {"overtaken", true}, {"starved", true}, timeUnit}},
-		{scCallers, "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
-		{scObservedUncontended, "^BenchmarkObservedUncontended$", 2000000 * scale, k + 2, []unit{timeUnit, allocUnit}},
-		{scObservedContended, "^BenchmarkObservedContended$", 200000 * scale, k + 2, []unit{timeUnit, waitP99, allocUnit}},
-		{"Event wake-all vs a closed channel (issue 11)", "^BenchmarkEventWakeAll$", 3000 * scale, k, []unit{timeUnit, {"ns/waiter", true}, allocUnit}},
-		{"Cond signal vs sync.Cond (issue 11)", "^BenchmarkCondSignal$", 200000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"fairness window (1 permit)", "^BenchmarkFairness$", 200000 * scale, k, []unit{{"grant-max/min", true}, {"jain", false}, {"overtaken", true}, {"starved", true}, timeUnit}},
+		{"what callers feel: Release latency, cycle time and grant shares", "^BenchmarkCallers$", 200000 * scale, k, []unit{{"release-p50-ns", true}, {"release-p99-ns", true}, {"release-p99.9-ns", true}, {"cycle-p99-ns", true}, {"jain", false}, {"grant-max/min", true}}},
+		{"observed vs unobserved Semaphore, uncontended", "^BenchmarkObservedUncontended$", 2000000 * scale, k, []unit{timeUnit, allocUnit}},
+		{"observed vs unobserved Semaphore, 32 goroutines on 1 and 4 permits", "^BenchmarkObservedContended$", 200000 * scale, k, []unit{timeUnit, waitP99, allocUnit}},
+		{"Event wake-all vs a closed channel", "^BenchmarkEventWakeAll$", 3000 * scale, k, []unit{timeUnit, {"ns/waiter", true}, allocUnit}},
+		{"Cond signal vs sync.Cond", "^BenchmarkCondSignal$", 200000 * scale, k, []unit{timeUnit, allocUnit}},
 		{"memory per parked waiter (10k parked)", "^BenchmarkMemory$", 1, k, []unit{{"B/waiter", true}, {"allocs/waiter", true}}},
 	}
 }
 
 func main() {
-	profile := flag.String("profile", "quick", "quick (about 2 minutes on 2 cores) or full (benchstat-grade counts)")
+	profile := flag.String("profile", "quick", "quick (about 3 minutes on 2 cores) or full (benchstat-grade counts)")
 	out := flag.String("out", "results", "directory for raw output, tables, benchstat and charts")
-	cpu := flag.Int("cpu", 2, "GOMAXPROCS for the benchmarks (the targets assume 2)")
+	cpu := flag.Int("cpu", 2, "GOMAXPROCS for the benchmarks (the claims assume 2)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
 	flag.Parse()
 	if *profile != "quick" && *profile != "full" {
@@ -158,10 +147,6 @@ func main() {
 			t.Write(w, u.name, baseline(t), u.higherIsWorse)
 		}
 	}
-	fmt.Fprintf(w, "\n## targets (issues 2, 6, 9 and 11), ratios within this run\n")
-	Targets(w, all)
-	os.WriteFile(filepath.Join(abs, "tables.txt"), report.Bytes(), 0o644)
-
 	var files []string
 	for name, t := range tables {
 		if strings.HasPrefix(name, "contended") {
@@ -172,16 +157,28 @@ func main() {
 			files = append(files, fs...)
 		}
 	}
-	fmt.Printf("\nbenchreport: wrote %d charts, raw.txt, tables.txt to %s\n", len(files), abs)
-
 	bs := exec.Command("go", "tool", "benchstat", "-col", "/c", filepath.Join(abs, "raw.txt"))
 	if res, err := bs.Output(); err == nil {
 		os.WriteFile(filepath.Join(abs, "benchstat.txt"), res, 0o644)
-		fmt.Printf("benchreport: benchstat -col /c (every contender against xsync, with significance) in %s\n", filepath.Join(abs, "benchstat.txt"))
 	} else {
 		fmt.Fprintf(os.Stderr, "benchreport: go tool benchstat: %v\n", err)
 	}
-	fmt.Printf("benchreport: done in %s\n", time.Since(start).Round(time.Second))
+
+	header := fmt.Sprintf("Run: %s, profile %s, GOMAXPROCS=%d, %s.", commit(), *profile, *cpu, time.Now().Format("2006-01-02"))
+	if *only != "" {
+		header += fmt.Sprintf(" Only the scenarios whose name contains %q ran.", *only)
+	}
+	var verdict bytes.Buffer
+	Verdict(&verdict, all, header)
+	fmt.Printf("\n%s", verdict.Bytes())
+	verdict.WriteString("\n")
+	verdict.Write(report.Bytes())
+	if err := os.WriteFile(filepath.Join(abs, "tables.txt"), verdict.Bytes(), 0o644); err != nil {
+		fail("benchreport: %v", err)
+	}
+	fmt.Printf("\nbenchreport: done in %s; in %s: tables.txt (this verdict, then the tables), raw.txt, "+
+		"benchstat.txt (benchstat -col /c: every contender against xsync, with significance), %d charts\n",
+		time.Since(start).Round(time.Second), abs, len(files))
 }
 
 // baseline returns the column ratios are taken against: xsync when present
@@ -196,6 +193,20 @@ func baseline(t *Table) string {
 		return t.Contenders[0]
 	}
 	return ""
+}
+
+// commit names the checked-out commit, marked when the tree has
+// uncommitted changes, or says it is unknown.
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "commit unknown"
+	}
+	c := "commit " + strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " with uncommitted changes"
+	}
+	return c
 }
 
 func fail(format string, args ...any) {

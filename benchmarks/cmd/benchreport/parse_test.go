@@ -42,29 +42,3 @@ func TestMedianAndSpread(t *testing.T) {
 		t.Fatalf("median(1..4) = %v, want 2.5", m)
 	}
 }
-
-func TestTargetsReadTheirOwnScenarioOnly(t *testing.T) {
-	res := func(scenario, contender string, ns float64) Result {
-		return Result{Bench: "Contended", Config: "g=32/permits=4/work=0", Contender: contender,
-			Metrics: map[string]float64{"ns/op": ns}, Scenario: scenario}
-	}
-	rs := []Result{
-		// The grid run says core is 10x x/sync; the target cells say 2x.
-		res("contended (empty and 100ns critical sections)", "xsync", 1000),
-		res("contended (empty and 100ns critical sections)", "core+generic", 100),
-		res(scTargetCells, "xsync", 200),
-		res(scTargetCells, "core+generic", 100),
-		res(scTargetCells, "chan", 100),
-	}
-	var out strings.Builder
-	Targets(&out, rs)
-	var line string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), "contended g=32/permits=4/work=0: throughput core+generic / xsync") {
-			line = l
-		}
-	}
-	if !strings.Contains(line, " 2 >= 3") || !strings.HasSuffix(line, "MISSED") {
-		t.Fatalf("target line = %q, want the target cells' ratio 2, MISSED", line)
-	}
-}
