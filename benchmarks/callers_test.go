@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Caller-view grid (issue 9): what a goroutine running Acquire / work /
-// Release in a loop feels, rather than the aggregate throughput.
+// Caller-view grid: what a goroutine running Acquire / work / Release in a
+// loop feels, rather than the aggregate throughput.
 var (
 	callersGoroutines = []int{8, 32, 1024}
 	callersPermits    = []int{1, 4}

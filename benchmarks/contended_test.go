@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Contended scenario grid (issue 6): goroutines x permits x critical section.
+// Contended scenario grid: goroutines x permits x critical section.
 var (
 	contendedGoroutines = []int{2, 8, 32, 128, 1024}
 	contendedPermits    = []int{1, 4, 64}

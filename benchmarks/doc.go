@@ -11,5 +11,7 @@
 //
 // The program in cmd/benchreport runs the benchmarks with fixed iteration
 // counts, prints one table per scenario with every contender as a ratio to
-// x/sync's Weighted, and draws charts; see README.md.
+// x/sync's Weighted, and ends with the verdict: the cells where core is
+// slower than a buffered channel or x/sync, and README.md's claims checked
+// against the run. It also draws charts; see README.md.
 package benchmarks

@@ -20,8 +20,8 @@ const parkGrace = 50 * time.Microsecond
 // dominated by parkGrace and is not a result. c=futex-threads is the same
 // shape between two locked OS threads with raw futex wait/wake (Linux
 // only): the floor for a handoff to a waiter that has slept, which on a VM
-// includes waking an idle virtual CPU (issue 10 reads core+iouring's p99
-// against its p99).
+// includes waking an idle virtual CPU: read core+iouring's p99 against
+// its p99.
 func BenchmarkHandoff(b *testing.B) {
 	ctx := context.Background()
 	Work(parkGrace)

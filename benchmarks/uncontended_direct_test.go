@@ -15,7 +15,7 @@ import (
 // BenchmarkUncontendedDirect times one goroutine taking and returning the
 // only permit of a free semaphore with each API called directly, as a user
 // writes it: no Sem interface, so no dynamic call and every inlinable fast
-// path inlined. This is the table issue 2's uncontended targets are checked
+// path inlined. This is the table the uncontended claims are checked
 // against (BenchmarkUncontended adds an interface call to every contender,
 // which compresses the ratios).
 //

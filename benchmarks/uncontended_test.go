@@ -11,7 +11,7 @@ import (
 // returns its permits with Semaphore.Release, see coreSem), which compresses
 // the ratios between contenders. c=atomic is the floor (one CAS plus one add)
 // driven through the same interface. BenchmarkUncontendedDirect calls each
-// API directly and is what issue 2's uncontended targets are read from.
+// API directly and is what the uncontended claims are read from.
 func BenchmarkUncontended(b *testing.B) {
 	ctx := context.Background()
 	ops := []struct {
