@@ -92,9 +92,9 @@ const (
 // its handoff slower (a futex wake and a completion instead of a goroutine
 // wakeup) — which, in a queue of 1024 goroutines on one permit, slowed every
 // handoff enough that every wait outlasted a fixed Go phase and the queue
-// collapsed to kernel speed (issue 10). When nothing starts a Go wait (rate
-// 0: the waiters are idle), or the estimate says less, the Go phase is
-// demoteAge sweeps.
+// collapsed to kernel speed. When nothing starts a Go wait (rate 0: the
+// waiters are idle), or the estimate says less, the Go phase is demoteAge
+// sweeps.
 func threshold(live, rate int) uint64 {
 	if rate == 0 {
 		return demoteAge

@@ -28,18 +28,18 @@ var hanging = []struct {
 		[]string{"Parker/TokenBeforePark", "Parker/UnparksCoalesce", "Parker/CancelLeavesLaterToken"}},
 }
 
-// failFastBound is how long a whole Run against a hanging backend may take
-// (issue 10, item 5: "a full Run against any broken backend finishes in
-// under 2 minutes with the failing subtests named in --- FAIL lines"). This
-// is the one wall-clock bound in the suite's tests, asked for by the issue:
-// the bounded waits take 3 s per hung subtest and ten to twenty hang.
+// failFastBound is how long a whole Run against a hanging backend may take:
+// a full Run against any broken backend finishes in under 2 minutes with
+// the failing subtests named in --- FAIL lines. This is the one wall-clock
+// bound in the suite's tests, and a requirement of the suite: the bounded
+// waits take 3 s per hung subtest and ten to twenty hang.
 const failFastBound = 2 * time.Minute
 
 // TestHangingBackendsFailFast runs the whole suite (-short, as a third-party
 // author would first try it, with the default watchdog) against each
 // hanging backend in a child process, and checks that it ends in time with
 // the hung subtests named in --- FAIL lines by their own bounds, not by the
-// watchdog (issue 10, item 5).
+// watchdog.
 func TestHangingBackendsFailFast(t *testing.T) {
 	if os.Getenv(mutantEnv) != "" {
 		t.Skip("in a mutant child")

@@ -142,8 +142,9 @@ func TestCondWaitRelocksInEveryOutcome(t *testing.T) {
 }
 
 // Signal picking a waiter whose ctx ends at the same moment passes the
-// signal to the next waiter that was already waiting (issue 11: no lost signal when a waiter is cancelled at the moment it is
-// signalled). gateBackend makes the race deterministic.
+// signal to the next waiter that was already waiting: no signal is lost when
+// a waiter is cancelled at the moment it is signalled. gateBackend makes the
+// race deterministic.
 func TestCondSignalRacingCancelPassesTheSignal(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
 	b := newGateBackend()

@@ -75,8 +75,7 @@ func TestEventDoneContextWinsOverSet(t *testing.T) {
 
 // A Set followed at once by Clear must still release every goroutine that
 // was waiting when Set ran: the wakeup is decided at Set, not rechecked
-// against the flag when the waiter runs (issue 11: an Event whose Clear
-// races Set).
+// against the flag when the waiter runs (an Event whose Clear races Set).
 func TestEventSetThenClearReleasesEveryWaiter(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
 	e := core.NewEvent(chanBackend{})
@@ -157,9 +156,10 @@ func TestEventCancelLeavesTheQueue(t *testing.T) {
 }
 
 // A NotifyOne that picks a waiter whose ctx ends at the same moment passes
-// the wakeup to the next waiter that was already queued (issue 11: a cancelled waiter never swallows a wakeup meant for
-// another). gateBackend makes the race deterministic: the cancelled Park
-// returns ctx.Err() only after NotifyOne has dequeued its waiter.
+// the wakeup to the next waiter that was already queued: a cancelled waiter
+// never swallows a wakeup meant for another. gateBackend makes the race
+// deterministic: the cancelled Park returns ctx.Err() only after NotifyOne
+// has dequeued its waiter.
 func TestEventNotifyOneRacingCancelPassesTheWakeup(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
 	b := newGateBackend()

@@ -67,10 +67,11 @@ func churn(t *testing.T, s *core.Semaphore, g, rounds int) {
 	wg.Wait()
 }
 
-// TestDefaultReleaseNeverYields is issue 9's rule: by default Release hands
-// permits to the head waiter and returns, never calling into the scheduler,
-// however contended the Semaphore (a yield sends the releasing goroutine to
-// the back of the run queue and stalls its caller for up to milliseconds).
+// TestDefaultReleaseNeverYields is Release's fairness rule: by default it
+// hands permits to the head waiter and returns, never calling into the
+// scheduler, however contended the Semaphore (a yield sends the releasing
+// goroutine to the back of the run queue and stalls its caller for up to
+// milliseconds).
 // It counts yields, it does not time anything; the same handoff with
 // WithThroughputOverFairness must yield, which shows the count can fail.
 func TestDefaultReleaseNeverYields(t *testing.T) {

@@ -19,11 +19,11 @@ import (
 )
 
 // The notifiers (Cond.Signal, Cond.Broadcast, Event.Set, Event.Clear,
-// Event.NotifyOne, Event.Close) never park or yield their caller (issue 11,
-// the rule issue 9 sets for Release). Two counting tests check it: one
-// counts, at run time, the Parks and core yields made on the notifying
-// goroutine; the other counts, in the source, every call that could hand
-// the processor away on any path the notifiers reach.
+// Event.NotifyOne, Event.Close) never park or yield their caller (the rule
+// TestDefaultReleaseNeverYields checks for Release). Two counting tests
+// check it: one counts, at run time, the Parks and core yields made on the
+// notifying goroutine; the other counts, in the source, every call that
+// could hand the processor away on any path the notifiers reach.
 
 // goid returns the current goroutine's id, from its stack header.
 func goid() string {

@@ -62,7 +62,7 @@ func benchOpen(b *testing.B, cli *clientv3.Client, name string, permits int, cre
 
 // BenchmarkUncontended: one goroutine, Acquire+Release of an idle
 // semaphore, against concurrency.Mutex Lock+Unlock on one session; rpc/op is
-// the etcd round trips per pair (the bound: at most 2).
+// the etcd round trips per pair (the bound to keep: at most 2).
 func BenchmarkUncontended(b *testing.B) {
 	c := sharedCluster(b)
 	ctx := context.Background()

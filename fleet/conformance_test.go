@@ -9,7 +9,7 @@ import (
 	"github.com/compio-sync/gosync/fleet"
 )
 
-// TestConformance runs the semaphore behaviour suite (issue 12 part 1) over
+// TestConformance runs the semaphore behaviour suite (conformance.Run) over
 // fleet semaphores on embedded etcd: every subtest gets its own semaphore,
 // opened by its own client, on the shared single-member cluster.
 func TestConformance(t *testing.T) {

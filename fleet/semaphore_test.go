@@ -508,7 +508,7 @@ func checkLeaseLossReported(ctx context.Context, ps []*proc) error {
 
 // TestOneLeaseOneWatchPerProcess: however many goroutines of one process
 // wait, the process holds one lease and one watch, and its waiters are
-// served (issue 12: scale within a process).
+// served: a process scales to many waiters at the cost of one.
 func TestOneLeaseOneWatchPerProcess(t *testing.T) {
 	watchdog(t, 60*time.Second)
 	ps := openProcs(t, sharedCluster(t), 1, 2, uniqueOpts(t, fleet.WithTTL(fleet.DefaultTTL)))

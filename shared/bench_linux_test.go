@@ -2,7 +2,7 @@
 
 package shared_test
 
-// Cross-process benchmarks (issue 13). Run them with, for example,
+// Cross-process benchmarks. Run them with, for example,
 //
 //	go test -run '^$' -bench 'Cross' -benchtime 2000x -count 5 .
 //

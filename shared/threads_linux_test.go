@@ -27,7 +27,7 @@ func threads(t *testing.T) int {
 	return n
 }
 
-// TestIouringWaitersNeedNoThreads (issue 13): 10,000 goroutines queued on a
+// TestIouringWaitersNeedNoThreads: 10,000 goroutines queued on a
 // shared semaphore through the io_uring WordWaiter add fewer than 32 OS
 // threads (with futex(2) each would hold one), and are then all served in
 // turn. Under the race detector, which allows 8128 goroutines, 4,000.
