@@ -17,9 +17,10 @@ import (
 	"github.com/compio-sync/gosync/fleet"
 )
 
-// The fleet table of benchmarks/README.md (make bench-fleet): every
-// benchmark runs against the same embedded single-member cluster (or
-// ETCD_ENDPOINTS), with its baseline beside it in the same run.
+// The fleet table (make bench-fleet; make bench writes it to
+// benchmarks/results/fleet.txt): every benchmark runs against the same
+// embedded single-member cluster (or ETCD_ENDPOINTS), with its baseline
+// beside it in the same run.
 
 // rpcCounter counts the unary RPCs (Txn, Range, Put, Delete, lease Grant,
 // Revoke...) a client sends: the round trips an operation costs. Streams
