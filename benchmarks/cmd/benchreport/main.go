@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -164,7 +165,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchreport: go tool benchstat: %v\n", err)
 	}
 
-	header := fmt.Sprintf("Run: %s, profile %s, GOMAXPROCS=%d, %s.", commit(), *profile, *cpu, time.Now().Format("2006-01-02"))
+	header := fmt.Sprintf("Run: %s, profile %s, GOMAXPROCS=%d, %s, %s.", commit(), *profile, *cpu, machine(), time.Now().Format("2006-01-02"))
 	if *only != "" {
 		header += fmt.Sprintf(" Only the scenarios whose name contains %q ran.", *only)
 	}
@@ -207,6 +208,20 @@ func commit() string {
 		c += " with uncommitted changes"
 	}
 	return c
+}
+
+// machine names the Go version, the platform, the CPU count and, where
+// /proc/cpuinfo says it, the CPU model.
+func machine() string {
+	m := fmt.Sprintf("%s %s/%s, %d CPUs", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(info), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return m + " (" + strings.TrimSpace(v) + ")"
+			}
+		}
+	}
+	return m
 }
 
 func fail(format string, args ...any) {
