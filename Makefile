@@ -18,7 +18,7 @@ all: test
 
 help:
 	@echo "make test        gofmt, vet, staticcheck, cross-GOOS vet, go test -race in every module, 386 and arm64 tests (or build-only with a SKIPPED line), Windows tests under Wine"
-	@echo "make bench       quick benchmark comparison (tables and charts, under 5 minutes)"
+	@echo "make bench       quick benchmark comparison: the verdict (losing cells, claims), tables and charts"
 	@echo "make bench-full  the same with enough runs for benchstat significance"
 	@echo "make bench-shared  the cross-process semaphore against SysV, flock and jobserver (Linux)"
 	@echo "make bench-fleet   the etcd semaphore against concurrency.Mutex and a bare watch, on embedded etcd"
@@ -87,6 +87,7 @@ bench:
 	@echo "==> fleet table (etcd): benchmarks/results/fleet.txt"
 	@set -o pipefail; cd fleet && { $(GO) test -run '^$$' -bench 'Uncontended|Handoff' -benchtime 200x -count 3 -cpu 2 . && \
 		$(GO) test -run '^$$' -bench 'Waiters' -benchtime 512x -count 1 -cpu 2 . ; } | tee ../benchmarks/results/fleet.txt
+	@echo "==> the verdict (losing cells, claims) is printed above the cross-process table and heads benchmarks/results/tables.txt"
 
 bench-full:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results
