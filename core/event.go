@@ -109,7 +109,7 @@ func (e *Event) wait(ctx context.Context) error {
 	// this check and the push (the missed-wakeup window).
 	if st := e.state.Load(); st != 0 {
 		e.q.mu.Unlock()
-		e.q.pool.Put(w)
+		e.q.put(w)
 		return e.stateResult(st)
 	}
 	e.q.pushLocked(w)

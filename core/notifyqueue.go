@@ -41,6 +41,9 @@ type notifyWaiter struct {
 	// follows any change away from notifyQueued; the waiter reads it after
 	// Park returns (an atomic for the same reason as waiter.status).
 	status atomic.Int32
+	// bubbled marks a waiter made inside a testing/synctest bubble: it
+	// never goes back to the pool (see bubble.go).
+	bubbled bool
 
 	// ticket is the waiter's place in the order of pushes (under mu).
 	ticket uint64
@@ -80,9 +83,24 @@ func (q *notifyQueue) init(b Backend, what string) {
 // get returns a waiter ready to push. Call it before taking mu: creating a
 // Parker may allocate or make a system call.
 func (q *notifyQueue) get() *notifyWaiter {
-	w := q.pool.Get().(*notifyWaiter)
+	var w *notifyWaiter
+	if inBubble() {
+		// A new waiter, with a Parker made inside the bubble, that never
+		// goes back to the pool (see bubble.go).
+		w = q.pool.New().(*notifyWaiter)
+		w.bubbled = true
+	} else {
+		w = q.pool.Get().(*notifyWaiter)
+	}
 	w.status.Store(notifyQueued)
 	return w
+}
+
+// put returns w to the pool, unless it was made inside a bubble.
+func (q *notifyQueue) put(w *notifyWaiter) {
+	if !w.bubbled {
+		q.pool.Put(w)
+	}
 }
 
 // pushLocked appends w to the queue. Called with mu held.
@@ -182,7 +200,7 @@ func (q *notifyQueue) park(ctx context.Context, w *notifyWaiter) (int32, error) 
 		if status := w.status.Load(); status != notifyQueued {
 			// Dequeued, and the notifier's Unpark was consumed by this
 			// Park: no token is pending, so the Parker is safe to reuse.
-			q.pool.Put(w)
+			q.put(w)
 			return status, nil
 		}
 		// Still queued: the backend returned without a token, breaking the
@@ -226,7 +244,7 @@ func (q *notifyQueue) abandon(ctx context.Context, w *notifyWaiter, err error) e
 
 	if ctxEnded && status == notifyQueued {
 		// No token is pending or coming: safe to reuse.
-		q.pool.Put(w)
+		q.put(w)
 	}
 	// Otherwise drop w: after a backend failure its Parker may be broken,
 	// and after a raced wakeup the notifier's Unpark is pending or coming

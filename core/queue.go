@@ -23,6 +23,9 @@ type waiter struct {
 	// that the semaphore is contended, which is when Release yields after
 	// handing it permits, WithThroughputOverFairness (see unlockAndWake).
 	behind bool
+	// bubbled marks a waiter made inside a testing/synctest bubble: it
+	// never goes back to the pool (see bubble.go).
+	bubbled bool
 
 	// prev and next link the queue, under Semaphore.mu. Once the waiter is
 	// unlinked, next links the wake list instead (see wakeList), which keeps
@@ -72,6 +75,24 @@ func (l *wakeList) wake() bool {
 	return l.first != nil
 }
 
+// getWaiter returns a waiter and its Parker: from the pool, or, inside a
+// testing/synctest bubble, a new one (see bubble.go).
+func (s *Semaphore) getWaiter() *waiter {
+	if inBubble() {
+		w := s.waiters.New().(*waiter)
+		w.bubbled = true
+		return w
+	}
+	return s.waiters.Get().(*waiter)
+}
+
+// putWaiter returns w to the pool, unless it was made inside a bubble.
+func (s *Semaphore) putWaiter(w *waiter) {
+	if !w.bubbled {
+		s.waiters.Put(w)
+	}
+}
+
 // pushBack appends w to the queue. Called with s.mu held.
 func (s *Semaphore) pushBack(w *waiter) {
 	w.behind = s.tail != nil
@@ -106,7 +127,7 @@ func (s *Semaphore) unlink(w *waiter) {
 func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	// Take a waiter before locking: creating a Parker may allocate or make
 	// a system call, which must not lengthen the critical section.
-	w := s.waiters.Get().(*waiter)
+	w := s.getWaiter()
 	w.n = int64(n)
 	w.status.Store(waiterQueued)
 
@@ -120,13 +141,13 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	// whatever it asks for. flagClosed is set only under mu.
 	if s.state.Load()&flagClosed != 0 {
 		s.mu.Unlock()
-		s.waiters.Put(w)
+		s.putWaiter(w)
 		s.count(AcquireClosed)
 		return Permit{}, ErrClosed
 	}
 	if max := maxOf(s.cfg.Load()); int64(n) > max {
 		s.mu.Unlock()
-		s.waiters.Put(w)
+		s.putWaiter(w)
 		s.count(AcquireTooLarge)
 		return Permit{}, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max)
 	}
@@ -139,7 +160,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			// Permits came back between the fast path and here.
 			if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 				s.mu.Unlock()
-				s.waiters.Put(w)
+				s.putWaiter(w)
 				s.count(AcquireGranted)
 				return Permit{sem: s, n: n}, nil
 			}
@@ -150,7 +171,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		// it found them, and a waiter already queued is never refused.
 		if s.queueFullLocked() {
 			s.mu.Unlock()
-			s.waiters.Put(w)
+			s.putWaiter(w)
 			s.count(AcquireQueueFull)
 			return Permit{}, ErrQueueFull
 		}
@@ -183,16 +204,16 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		}
 		switch w.status.Load() {
 		case waiterGranted:
-			s.waiters.Put(w)
+			s.putWaiter(w)
 			obs.waited(since, n, AcquireGranted)
 			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
-			s.waiters.Put(w)
+			s.putWaiter(w)
 			obs.waited(since, n, AcquireClosed)
 			return Permit{}, ErrClosed
 		case waiterTooLarge:
 			max := s.MaxPermits()
-			s.waiters.Put(w)
+			s.putWaiter(w)
 			obs.waited(since, n, AcquireTooLarge)
 			return Permit{}, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max)
 		}
@@ -232,7 +253,7 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 		// The backend failed: drop the Parker, it may be broken.
 	case status == waiterQueued:
 		// No token is pending or coming: safe to reuse.
-		s.waiters.Put(w)
+		s.putWaiter(w)
 	default:
 		// Whoever dequeued w unparks it after unlocking mu, so a token is
 		// pending or coming. Recycling the Parker would let that token wake
