@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/compio-sync/gosync/core"
@@ -14,31 +15,29 @@ import (
 func takeInTurn(t *testing.T, s *core.Semaphore, rounds int) {
 	t.Helper()
 	ping, pong := make(chan struct{}), make(chan struct{})
-	done := make(chan struct{})
-	cycle := func(in <-chan struct{}, out chan<- struct{}) {
-		for range rounds {
-			<-in
-			p, err := s.Acquire(context.Background())
-			if err != nil {
-				panic(err)
-			}
-			p.Release()
-			out <- struct{}{}
+	var wg sync.WaitGroup
+	take := func() {
+		p, err := s.Acquire(context.Background())
+		if err != nil {
+			panic(err)
 		}
+		p.Release()
 	}
-	go func() { cycle(ping, pong); close(done) }()
-	go func() {
+	wg.Go(func() {
+		for range rounds {
+			<-ping
+			take()
+			pong <- struct{}{}
+		}
+	})
+	wg.Go(func() {
 		for range rounds {
 			ping <- struct{}{}
 			<-pong
-			p, err := s.Acquire(context.Background())
-			if err != nil {
-				panic(err)
-			}
-			p.Release()
+			take()
 		}
-	}()
-	<-done
+	})
+	wg.Wait() // both done: nothing is held when the caller looks
 }
 
 // TestStripesEngageWhenTakersAlternate: a Semaphore created without
