@@ -179,7 +179,7 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 		st := s.state.Load()
 		if st&flagsSlow == 0 && availOf(st) >= int64(n) &&
 			s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			s.noteTaker()
+			s.noteTaker(callerSite(&s))
 			return Permit{sem: s, n: n}, nil
 		}
 		// Engaged stripes: the caller's lane (L1 in stripes.go: a take
@@ -190,11 +190,12 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 			}
 		}
 	}
-	return s.acquireN(ctx, n)
+	return s.acquireN(ctx, n, callerSite(&s))
 }
 
-// acquireN is AcquireN after its fast path failed or did not apply.
-func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
+// acquireN is AcquireN after its fast path failed or did not apply. site is
+// AcquireN's callerSite, for the contention signal.
+func (s *Semaphore) acquireN(ctx context.Context, n int, site uintptr) (Permit, error) {
 	if n <= 0 {
 		return s.acquireZero(ctx, n)
 	}
@@ -219,7 +220,7 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 			break
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			s.tookFromWord(st)
+			s.tookFromWord(st, site)
 			return Permit{sem: s, n: n}, nil
 		}
 	}
@@ -232,15 +233,16 @@ func (s *Semaphore) acquireN(ctx context.Context, n int) (Permit, error) {
 }
 
 // tookFromWord finishes a take from the word outside the fast path: st is
-// the word the take's CAS replaced. An observed grant is counted; a take
-// while the lanes are off feeds the contention signal (stripes.go).
-func (s *Semaphore) tookFromWord(st uint64) {
+// the word the take's CAS replaced, site the public method's callerSite.
+// An observed grant is counted; a take while the lanes are off feeds the
+// contention signal (stripes.go).
+func (s *Semaphore) tookFromWord(st uint64, site uintptr) {
 	switch {
 	case st&flagObserved != 0:
 		// The CAS just took the line that granted shares.
 		s.granted.Add(1)
 	case st&flagLanes == 0:
-		s.noteTaker()
+		s.noteTaker(site)
 	}
 }
 
@@ -277,14 +279,15 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	// Fast path: as AcquireN's.
 	if st := s.state.Load(); st&flagsSlow == 0 && n > 0 && availOf(st) >= int64(n) &&
 		s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-		s.noteTaker()
+		s.noteTaker(callerSite(&s))
 		return Permit{sem: s, n: n}, true
 	}
-	return s.tryAcquireN(n)
+	return s.tryAcquireN(n, callerSite(&s))
 }
 
 // tryAcquireN is TryAcquireN after its fast path failed or did not apply.
-func (s *Semaphore) tryAcquireN(n int) (Permit, bool) {
+// site is TryAcquireN's callerSite, for the contention signal.
+func (s *Semaphore) tryAcquireN(n int, site uintptr) (Permit, bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: TryAcquireN with negative n (%d)", n))
 	}
@@ -314,7 +317,7 @@ func (s *Semaphore) tryAcquireN(n int) (Permit, bool) {
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
 			if st&flagLanes == 0 {
-				s.noteTaker()
+				s.noteTaker(site)
 			}
 			return Permit{sem: s, n: n}, true
 		}

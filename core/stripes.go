@@ -465,10 +465,17 @@ func (s *Semaphore) lanePermits() (int64, bool) {
 // word is not taken from on the fast path, and the step-aside check
 // (laneSet.checkAlone) turns them off again when only one lane is in use.
 //
-// The tag is the address of a variable on the caller's stack, shifted so
-// that goroutines (whose stacks are at least 2 KiB apart) differ and one
-// goroutine calling from one place does not. It is a heuristic: a
-// goroutine that takes from very different stack depths may count as two,
+// The tag is the address of the public method's receiver (AcquireN's or
+// TryAcquireN's s: callerSite), shifted so that goroutines (whose stacks
+// are at least 2 KiB apart) differ and one goroutine calling from one place
+// does not. The receiver's home is in the caller's frame (where the
+// register ABI spills it, or where the stack ABI passes it), so one call
+// site has one tag whichever internal path took from the word (the fast
+// path, acquireN's loop, tryAcquireN's) and however deep that path's own
+// frames are: a tag read in those frames would differ between the paths
+// whenever a 2 KiB boundary fell between them, and one goroutine would
+// count as two takers in turn. It is a heuristic: a goroutine that takes
+// from very different stack depths may count as two,
 // and two goroutines on one processor count as two although they do not
 // move the line between cores (but they switch goroutines between takes,
 // which costs far more than a lane). Neither is wrong, only slower for a
@@ -486,14 +493,18 @@ const (
 	takerForced = ^uintptr(0)
 )
 
+// callerSite returns where the receiver of a public method lives: pass
+// &s from AcquireN or TryAcquireN, whose receiver's home is in the caller's
+// frame. Only the address is kept, as a number: s does not escape.
+func callerSite(s **Semaphore) uintptr { return uintptr(unsafe.Pointer(s)) }
+
 // noteTaker feeds the contention signal after a take from the word: it
-// compares the caller's tag with the last taker's. It is small enough to
-// inline into the fast paths: a load of a word on the line the take's CAS
-// holds, a compare, and no store unless the taker changed.
-func (s *Semaphore) noteTaker() {
-	// &s is on the caller's stack (noteTaker is inlined, and the
-	// address never leaves as a pointer).
-	if tag := uintptr(unsafe.Pointer(&s)) >> takerTagShift; s.taker.Load() != tag {
+// compares the tag of site (callerSite of the public method that took)
+// with the last taker's. It is small enough to inline into the fast paths:
+// a load of a word on the line the take's CAS holds, a compare, and no
+// store unless the taker changed.
+func (s *Semaphore) noteTaker(site uintptr) {
+	if tag := site >> takerTagShift; s.taker.Load() != tag {
 		s.takerChanged(tag)
 	}
 }
