@@ -53,12 +53,27 @@ func FillLanes(s *Semaphore, k int64) bool {
 	return true
 }
 
-// EngageAfterChanges is how many changes of taker engage the stripes.
-const EngageAfterChanges = engageAfterChanges
+// EngageAfterChanges is how many changes of taker engage the stripes (the
+// default, whatever TuneStripes set).
+var EngageAfterChanges = int(engageAfterChanges)
 
 // LaneCheckEvery is how many operations on one lane pass between two
-// step-aside checks.
-const LaneCheckEvery = laneCheckEvery
+// step-aside checks (the default, whatever TuneStripes set).
+var LaneCheckEvery = int(laneCheckEvery)
+
+// TuneStripes makes the stripes of the Semaphores created from now on
+// engage after engageAfter changes of taker and check for a step-aside
+// every checkEvery operations on a lane (a power of two), so that a test
+// can have them engage and step aside constantly. The caller must have no
+// other goroutine using a Semaphore while it tunes or restores.
+func TuneStripes(engageAfter, checkEvery int) (restore func()) {
+	if checkEvery <= 0 || checkEvery&(checkEvery-1) != 0 || checkEvery > 1<<16 || engageAfter <= 0 {
+		panic("TuneStripes: engageAfter must be positive and checkEvery a power of two up to 2^16")
+	}
+	oldEngage, oldCheck := engageAfterChanges, laneCheckEvery
+	engageAfterChanges, laneCheckEvery = uint32(engageAfter), uint64(checkEvery)
+	return func() { engageAfterChanges, laneCheckEvery = oldEngage, oldCheck }
+}
 
 // TouchLane takes one permit from lane i of s's engaged stripes and puts
 // it back, as a goroutine on that lane's processor would, and reports

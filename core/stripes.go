@@ -65,10 +65,13 @@ const (
 	lanePermitBits = 46
 	laneOpsShift   = laneShift + lanePermitBits
 	laneOp         = uint64(1) << laneOpsShift
-	// laneCheckEvery is how many operations on one lane pass between two
-	// step-aside checks on it (a power of two).
-	laneCheckEvery = 1024
 )
+
+// laneCheckEvery is how many operations on one lane pass between two
+// step-aside checks on it: a power of two, at most 2^16. A variable only
+// so that core's tests can make the lanes step aside constantly; a lane
+// set reads it once, when it is created (laneSet.checkMask).
+var laneCheckEvery uint64 = 1024
 
 // lanePermitsOf returns the permits a lane word holds.
 func lanePermitsOf(w uint64) int64 { return int64(w >> laneShift & (1<<lanePermitBits - 1)) }
@@ -94,7 +97,10 @@ type laneSet struct {
 	mask  uint32
 	limit int64 // the most permits one lane may hold
 	max   int64 // the maximum the set was sized for
-	lanes []lane
+	// checkMask is laneCheckEvery-1: an operation that brings a lane's
+	// count to a multiple of laneCheckEvery makes the step-aside check.
+	checkMask uint64
+	lanes     []lane
 }
 
 // laneToken is the stripe index of one processor (P): goroutines running
@@ -172,11 +178,12 @@ func newLaneSet(s *Semaphore, max int64) *laneSet {
 		return nil
 	}
 	return &laneSet{
-		owner: s,
-		mask:  uint32(n - 1),
-		limit: (max + int64(n) - 1) / int64(n),
-		max:   max,
-		lanes: make([]lane, n),
+		owner:     s,
+		mask:      uint32(n - 1),
+		limit:     (max + int64(n) - 1) / int64(n),
+		max:       max,
+		checkMask: laneCheckEvery - 1,
+		lanes:     make([]lane, n),
 	}
 }
 
@@ -197,7 +204,7 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 			return false
 		}
 		if next := w - uint64(n)<<laneShift + laneOp; ln.w.CompareAndSwap(w, next) {
-			if next>>laneOpsShift%laneCheckEvery == 0 {
+			if next>>laneOpsShift&l.checkMask == 0 {
 				l.checkAlone(idx & l.mask)
 			}
 			return true
@@ -222,7 +229,7 @@ func (l *laneSet) put(t *laneToken, n int64) bool {
 		// Fails if the lane was drained since the load: the drain has
 		// already summed the lane, so the permits must not land in it.
 		if next := w + uint64(n)<<laneShift + laneOp; ln.w.CompareAndSwap(w, next) {
-			if next>>laneOpsShift%laneCheckEvery == 0 {
+			if next>>laneOpsShift&l.checkMask == 0 {
 				l.checkAlone(i)
 			}
 			return true
@@ -481,9 +488,11 @@ func (s *Semaphore) lanePermits() (int64, bool) {
 // which costs far more than a lane). Neither is wrong, only slower for a
 // while: both end in lanes that step aside.
 
+// engageAfterChanges is how many changes of taker engage the lanes. A
+// variable only so that core's tests can make the lanes engage constantly.
+var engageAfterChanges uint32 = 64
+
 const (
-	// engageAfterChanges is how many changes of taker engage the lanes.
-	engageAfterChanges = 64
 	// takerTagShift drops the low bits of a stack address: one goroutine
 	// at one call depth keeps its tag.
 	takerTagShift = 11
