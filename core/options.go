@@ -12,7 +12,7 @@ type Option func(*settings)
 // settings collects what the Options passed to NewSemaphore chose.
 type settings struct {
 	throughputOverFairness bool
-	stripes                bool
+	stripes                stripesMode
 	maxWaiters             int
 	observer               Observer
 	overReleaseMsg         string
@@ -122,10 +122,34 @@ func checkMaxWaiters(call string, k int) {
 //
 // Choose the option for a Semaphore that many cores use at once with
 // permits to spare, to skip the signal's warm-up and keep the lanes through
-// quiet spells. It does not help when permits run out (a queue forms and
+// quiet spells; WithoutStripes keeps them off for good. It does not help when permits run out (a queue forms and
 // the lanes stay drained) and costs a Semaphore used by one goroutine at a
 // time. docs/design.md, "Stripes", has the protocol, the signal, the
 // measurements and the model for many cores.
 func WithStripes() Option {
-	return func(s *settings) { s.stripes = true }
+	return func(s *settings) { s.stripes = stripesForced }
 }
+
+// WithoutStripes keeps every free permit of the Semaphore in its state
+// word: the stripes never engage (see WithStripes), whatever the
+// contention. Then a Release(n) of more permits than are held is detected
+// from the result of its own add, on the goroutine that over-released, as
+// Release documents for a Semaphore without engaged stripes (the x/sync
+// drop-in, backend-generic/semaphore, promises x/sync's panic there and
+// uses this option); and a failing TryAcquireN, TryAcquireUpTo and
+// TryRelease never take the mutex. The price is the plain word's: cores
+// that take plentiful permits at once move its cache line between them on
+// every operation. WithStripes and WithoutStripes are options of one kind:
+// the later one given wins.
+func WithoutStripes() Option {
+	return func(s *settings) { s.stripes = stripesOff }
+}
+
+// stripesMode is what WithStripes or WithoutStripes chose.
+type stripesMode uint8
+
+const (
+	stripesAuto   stripesMode = iota // the contention signal decides
+	stripesForced                    // WithStripes
+	stripesOff                       // WithoutStripes
+)

@@ -19,7 +19,7 @@ import (
 // per-processor lanes (stripes), and they are a compare-and-swap on the
 // caller's lane instead, so that cores with permits to spare stop moving
 // one cache line between them; the lanes step aside again when one
-// processor works alone (see WithStripes). Once a
+// processor works alone (see WithStripes and WithoutStripes). Once a
 // caller has to wait, it joins a FIFO queue protected by a mutex and parks on
 // a Parker from the Semaphore's Backend; Release then hands permits directly
 // to the head of the queue, so a woken waiter never competes again and never
@@ -67,7 +67,7 @@ type Semaphore struct {
 	// laneMem keeps the last lane set for the next engagement; under mu.
 	laneMem *laneSet
 	// lanesUnavailable records that an engagement found GOMAXPROCS 1 (no
-	// lanes to make): the Semaphore then never stripes.
+	// lanes to make), or WithoutStripes: the Semaphore then never stripes.
 	lanesUnavailable atomic.Bool
 
 	// mu protects the queue, every grant to a queued waiter, setting and
@@ -111,16 +111,19 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 		}
 		o(&set)
 	}
-	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg, striped: set.stripes}
+	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg, striped: set.stripes == stripesForced}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.maxWaiters.Store(int64(set.maxWaiters))
 	if set.observer != nil {
 		s.SetObserver(set.observer)
 	}
-	if s.striped {
+	switch set.stripes {
+	case stripesForced:
 		s.taker.Store(takerForced)
 		s.engageLanes(s.state.Load())
+	case stripesOff:
+		s.lanesUnavailable.Store(true)
 	}
 	s.waiters.New = func() any {
 		p := b.NewParker()
@@ -365,7 +368,8 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // against the word as it is then) and an Acquire may go unnoticed. While the
 // stripes are engaged, an over-release that lands in a lane is found only
 // when the lanes next drain, and the panic is raised there (see
-// WithStripes). TryRelease checks before it changes anything.
+// WithStripes; a Semaphore created WithoutStripes never engages them).
+// TryRelease checks before it changes anything.
 func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 
 // add returns n permits: on the fast path with one atomic add, and no load

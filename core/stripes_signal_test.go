@@ -136,3 +136,27 @@ func checkCounts(t *testing.T, s *core.Semaphore, max int) {
 		p.Release()
 	}
 }
+
+// TestWithoutStripesNeverEngage: a Semaphore created WithoutStripes keeps
+// its lanes off however its takers alternate, so a Release(n) with nothing
+// held is caught by that Release; a later WithStripes overrides it, and
+// the other way round.
+func TestWithoutStripesNeverEngage(t *testing.T) {
+	old := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(old)
+	s := core.NewSemaphore(64, chanBackend{}, core.WithoutStripes())
+	takeInTurn(t, s, 4*core.EngageAfterChanges)
+	if core.StripesEngaged(s) || core.EngageStripes(s) {
+		t.Fatal("stripes engaged on a Semaphore created WithoutStripes")
+	}
+	if r := releasePanic(func() { s.Release(1) }); !isOverReleasePanic(r) {
+		t.Fatalf("Release(1) with nothing held panicked with %v, want an over-release panic", r)
+	}
+	checkCounts(t, s, 64)
+	if !core.StripesEngaged(core.NewSemaphore(64, chanBackend{}, core.WithoutStripes(), core.WithStripes())) {
+		t.Error("WithStripes after WithoutStripes: stripes not engaged at creation")
+	}
+	if core.StripesEngaged(core.NewSemaphore(64, chanBackend{}, core.WithStripes(), core.WithoutStripes())) {
+		t.Error("WithoutStripes after WithStripes: stripes engaged at creation")
+	}
+}

@@ -14,6 +14,13 @@
 // a list element), and waiters are served in strict FIFO order with direct
 // handoff, as in x/sync.
 //
+// Every free permit stays in core's one state word (core.WithoutStripes):
+// core's stripes, which spread free permits over per-processor lanes when
+// goroutines contend, would let a Release of more than is held land in a
+// lane unnoticed, and Release here panics as x/sync's does. For many cores
+// sharing plentiful permits, use core.Semaphore, whose stripes engage on
+// their own.
+//
 // Differences, all in cases x/sync leaves undocumented: a negative weight
 // panics instead of corrupting the count; sizes above core.MaxPermitsLimit
 // (about 3.5e13) panic in NewWeighted; Acquire(ctx, 0) succeeds at once even
@@ -55,7 +62,7 @@ func NewWeighted(n int64) *Weighted {
 	if n < 0 || n > maxSize {
 		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, maxSize))
 	}
-	return &Weighted{sem: core.NewSemaphore(int(n), backend, overRelease), size: n}
+	return &Weighted{sem: core.NewSemaphore(int(n), backend, options...), size: n}
 }
 
 // Acquire acquires the semaphore with a weight of n, blocking until resources
@@ -115,7 +122,7 @@ func (s *Weighted) Release(n int64) {
 	// is 32 bits, a range test), and core's Release, which is one call to
 	// its atomic add. core detects a release of more than is held, a
 	// weight above the size included, from the add's result and panics
-	// with x/sync's message (overRelease). (x/sync, too, has already
+	// with x/sync's message (options). (x/sync, too, has already
 	// changed its count when it panics.)
 	if n < 0 || n > math.MaxInt {
 		panic(badRelease(n))
@@ -151,6 +158,8 @@ func negativeMessage(call string, n int64) string {
 
 const errReleasedMoreThanHeld = "semaphore: released more than held"
 
-// overRelease gives every Weighted's core.Semaphore x/sync's over-release
-// panic message, without a deferred recover on the Release path.
-var overRelease = core.WithOverReleasePanic(errReleasedMoreThanHeld)
+// options make every Weighted's core.Semaphore panic with x/sync's
+// over-release message, without a deferred recover on the Release path,
+// and keep its stripes off, so that the add of the Release that
+// over-releases is the one that finds it (core.WithoutStripes).
+var options = []core.Option{core.WithOverReleasePanic(errReleasedMoreThanHeld), core.WithoutStripes()}
