@@ -7,8 +7,8 @@ func SetYield(f func()) (restore func()) {
 	return func() { yieldFunc = old }
 }
 
-// EngageStripes turns s's stripes on now, as a lost compare-and-swap on the
-// state word would, and reports whether they are on.
+// EngageStripes turns s's stripes on now, as the contention signal would
+// (without its TryLock), and reports whether they are on.
 func EngageStripes(s *Semaphore) bool {
 	s.mu.Lock()
 	s.engageLanesLocked()

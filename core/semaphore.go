@@ -376,7 +376,8 @@ func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 // or retry, so two cores contending for the word move its cache line once
 // per release. queued reports that the releaser got its permits through the
 // queue (see unlockAndWake). n outside 1..MaxPermitsLimit (Release's
-// argument) goes to releaseOdd.
+// argument) goes to addSlow, and so do the permits of engaged stripes that
+// found no room in the caller's lane.
 func (s *Semaphore) add(n int64, queued bool) {
 	if l := s.lanes.Load(); l != nil || uint64(n)-1 >= MaxPermitsLimit {
 		// Engaged stripes (L1: then nobody is queued, so the permits go

@@ -268,8 +268,9 @@ func (l *laneSet) sum() int64 {
 // checkAlone is the step-aside check, made by the operation that brought
 // lane i's operation count to a multiple of laneCheckEvery: if no other
 // lane has seen an operation since lane i's last check, one processor is
-// working alone, and the lanes only cost it their price (a pool lookup per
-// operation, about 1.7x the word's fast path), so they step aside.
+// working alone, and the lanes only cost it their price (a processor id
+// lookup and a lane CAS per operation, about 1.3x the word's
+// Acquire+Release), so they step aside.
 // Operation counts only grow (modulo 2^17 each, far more than
 // laneCheckEvery operations apart), so an unchanged sum means no other lane
 // moved.
@@ -456,7 +457,7 @@ func (s *Semaphore) lanePermits() (int64, bool) {
 
 // The contention signal: who takes from the word.
 //
-// The lanes cost one goroutine working alone about 1.7x the word's fast
+// The lanes cost one goroutine working alone about 1.3x the word's fast
 // path, and save cores that fight over the word its cache line's transfer
 // on every operation (tens of nanoseconds). So they should be on exactly
 // when several goroutines take from the word in turn, and a lost CAS does
