@@ -106,13 +106,17 @@ func checkMaxWaiters(call string, k int) {
 //     another: exact when nothing runs concurrently, and within
 //     [0, MaxPermits] while permits move.
 //   - A Release(n) of more permits than are held is detected only when it
-//     pushes the state word past the maximum, as without them, or when the
-//     lanes next drain: the drain takes the excess back and panics with a
-//     "core:" message on the goroutine that drained (an Acquire that had to
-//     wait, Close once it has closed, SetMaxPermits, a step-aside, ...), not
-//     on the one that over-released. A lane never holds more than its share
+//     pushes the state word past the maximum, as without them, or when a
+//     drain of the lanes finds more permits free than the maximum (not
+//     while enough permits are held to hide the excess; a later add to the
+//     word may find it then): the drain takes the excess back and panics
+//     with a "core:" message on the goroutine that drained (an Acquire that
+//     had to wait, Close once it has closed, SetMaxPermits, an Acquire or
+//     Release whose lane operation made the lanes step aside, ...), not on
+//     the one that over-released. A lane never holds more than its share
 //     of the maximum. Permit.Release cannot over-release; TryRelease stays
-//     exact (it drains).
+//     exact (it drains). WithoutStripes keeps Release's detection at the
+//     Release.
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.
 //   - The lanes cost 128 bytes each, allocated at the first engagement, and

@@ -22,7 +22,10 @@ type Permit struct {
 // Release returns the Permit's permits to its Semaphore, with the same
 // handoff to waiters as Semaphore.Release, and empties the Permit. Releasing
 // an empty Permit (already released, or the zero Permit) does nothing. It
-// works after the Semaphore is closed.
+// works after the Semaphore is closed. It cannot over-release, but while
+// the Semaphore's stripes are engaged it panics like Semaphore.Release if
+// its put into a lane makes the lanes step aside and their drain finds an
+// earlier Release(n) of more permits than were held (see WithStripes).
 func (p *Permit) Release() {
 	n := p.n
 	if n == 0 {

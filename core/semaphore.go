@@ -170,7 +170,10 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 // "core:" if n is negative. While the Semaphore's stripes are engaged (see
 // WithStripes), an AcquireN that must queue also panics (with a message
 // starting "core:", or WithOverReleasePanic's) if the drain of the lanes it
-// makes finds an earlier Release(n) of more permits than were held.
+// makes finds an earlier Release(n) of more permits than were held, and so
+// does one whose take from a lane made the lanes step aside (the permits
+// it took are then lost with the counts, which an over-release has made
+// untrustworthy anyway).
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// Fast path, for a context that can never end (Done is nil): one load,
 	// one test of the flags, one CAS. The CAS fails if any flag was set
@@ -275,9 +278,10 @@ func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 // n == 0 succeeds with an empty Permit unless the Semaphore is closed.
 // TryAcquireN panics with a message starting "core:" if n is negative. While
 // the stripes are engaged (see WithStripes), a TryAcquireN that finds too
-// few permits also panics (with a message starting "core:", or
-// WithOverReleasePanic's) if the drain of the lanes it makes finds an
-// earlier Release(n) of more permits than were held.
+// few permits, or whose take from a lane made the lanes step aside, also
+// panics (with a message starting "core:", or WithOverReleasePanic's) if
+// the drain of the lanes it makes finds an earlier Release(n) of more
+// permits than were held.
 func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	// Fast path: as AcquireN's.
 	if st := s.state.Load(); st&flagsSlow == 0 && n > 0 && availOf(st) >= int64(n) &&
@@ -367,9 +371,13 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // races both a SetMaxPermits (which moves the judgement under the mutex,
 // against the word as it is then) and an Acquire may go unnoticed. While the
 // stripes are engaged, an over-release that lands in a lane is found only
-// when the lanes next drain, and the panic is raised there (see
-// WithStripes; a Semaphore created WithoutStripes never engages them).
-// TryRelease checks before it changes anything.
+// by a later drain of the lanes, or add to the word, that sees more permits
+// free than the maximum (not while enough permits are held to hide the
+// excess), and the panic is raised there (see WithStripes; a Semaphore
+// created WithoutStripes never engages them): in an Acquire, Close,
+// SetMaxPermits, or a Release (Permit.Release included) whose put into a
+// lane made the lanes step aside. TryRelease checks before it changes
+// anything.
 func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 
 // add returns n permits: on the fast path with one atomic add, and no load
