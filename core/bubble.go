@@ -23,20 +23,23 @@ import (
 //
 // Bubbles exist only in test binaries (synctest.Test takes a *testing.T),
 // so a program built by go build never pays for the check; a test binary
-// pays one reading of the clock each time a waiter queues.
+// pays one reading of the monotonic clock each time a waiter queues.
+
+// startedAt is read at package initialization, outside any bubble (a
+// bubble runs inside a test), so it carries a monotonic clock reading.
+var startedAt = time.Now()
 
 // inBubble reports whether the caller runs inside a testing/synctest
-// bubble. Outside test binaries it is false at once. Inside a bubble,
-// time.Now reads the bubble's fake clock and carries no monotonic clock
-// reading (the runtime leaves it out there); everywhere else it carries
-// one, which Round(0) strips. On a platform whose clock had no monotonic
-// reading, every waiter of a test binary would count as in a bubble: it
-// would then be made new for each wait, never shared. TestInBubble checks
-// the detection on the running Go.
+// bubble. Outside test binaries it is false at once. Otherwise it reads the
+// clock once, through time.Since(startedAt): outside a bubble that is the
+// monotonic time since initialization, never negative; inside one, time
+// reads the bubble's fake clock, which starts at midnight UTC 2000-01-01
+// (testing/synctest's documentation), so it is the fake time minus the
+// real wall-clock time at initialization: negative, unless a bubble's fake
+// clock has advanced past that wall time (decades of fake sleeping) or the
+// machine's clock read earlier than 2000 at initialization. In those two
+// cases a bubble's waiter would be taken for an outsider's and pooled.
+// TestInBubble checks the detection on the running Go.
 func inBubble() bool {
-	if !testing.Testing() {
-		return false
-	}
-	t := time.Now()
-	return t == t.Round(0)
+	return testing.Testing() && time.Since(startedAt) < 0
 }
