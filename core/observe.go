@@ -129,9 +129,9 @@ func (s *Semaphore) SetObserver(o Observer) {
 	if old := s.obs.Load(); old != nil {
 		counts = old.counts
 	}
-	// Two switches, each read on its own path: an AcquireN's take from
-	// the word counts into granted when flagObserved is set in the word
-	// its CAS replaced; the
+	// Two switches, each read on its own path: a take from the word
+	// counts into granted when flagObserved is set in the word its CAS
+	// replaced (the fast path leaves such a word to acquireN); the
 	// slow paths count into the observation's counts when its Observer is
 	// not nil. They change together under mu, and a call that straddles
 	// the change is counted by whichever it saw (or, if queued, by the

@@ -178,18 +178,14 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// Fast path, for a context that can never end (Done is nil): one load,
 	// one test of the flags, one CAS. The CAS fails if any flag was set
 	// since the load, which is what keeps a newcomer from barging past a
-	// waiter (flagQueued). Engaged stripes (flagLanes) take the lanes
-	// below.
+	// waiter (flagQueued). Engaged stripes (flagLanes) and an Observer
+	// (flagObserved) take acquireN, which uses the lanes or counts the
+	// grant.
 	if ctx.Done() == nil && n > 0 {
 		st := s.state.Load()
 		if st&flagsSlow == 0 && availOf(st) >= int64(n) &&
 			s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			if st&flagObserved != 0 {
-				// The CAS just took the line that granted shares.
-				s.granted.Add(1)
-			} else {
-				s.noteTaker(callerSite(&s))
-			}
+			s.noteTaker(callerSite(&s))
 			return Permit{sem: s, n: n}, nil
 		}
 		// Engaged stripes: the caller's lane (L1 in stripes.go: a take
@@ -290,9 +286,7 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	// Fast path: as AcquireN's.
 	if st := s.state.Load(); st&flagsSlow == 0 && n > 0 && availOf(st) >= int64(n) &&
 		s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-		if st&flagObserved == 0 { // (a TryAcquire is not counted)
-			s.noteTaker(callerSite(&s))
-		}
+		s.noteTaker(callerSite(&s))
 		return Permit{sem: s, n: n}, true
 	}
 	return s.tryAcquireN(n, callerSite(&s))

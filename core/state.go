@@ -47,10 +47,9 @@ const (
 	flagObserved uint64 = 1 << 2
 	flagLanes    uint64 = 1 << 3
 
-	// flagsSlow are the flags that send a fast-path Acquire elsewhere: one
-	// test of the loaded word decides. (flagObserved is not one: the fast
-	// path counts an observed grant itself, testing the bit it loaded.)
-	flagsSlow = flagClosed | flagQueued | flagLanes
+	// flagsSlow are the flags that send a fast-path Acquire to the slow
+	// path: one test of the loaded word decides.
+	flagsSlow = flagClosed | flagQueued | flagObserved | flagLanes
 
 	genShift = 4
 	genBits  = 14
