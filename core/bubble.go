@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,4 +43,15 @@ var startedAt = time.Now()
 // TestInBubble checks the detection on the running Go.
 func inBubble() bool {
 	return testing.Testing() && time.Since(startedAt) < 0
+}
+
+// getPooled returns an item of p, or, inside a testing/synctest bubble, a
+// new one made by p.New, which must never be put back into p (bubbled
+// reports which). The Semaphore's waiters and the notify queue's (Event,
+// Cond) both come from here.
+func getPooled(p *sync.Pool) (x any, bubbled bool) {
+	if inBubble() {
+		return p.New(), true
+	}
+	return p.Get(), false
 }

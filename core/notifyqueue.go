@@ -83,15 +83,11 @@ func (q *notifyQueue) init(b Backend, what string) {
 // get returns a waiter ready to push. Call it before taking mu: creating a
 // Parker may allocate or make a system call.
 func (q *notifyQueue) get() *notifyWaiter {
-	var w *notifyWaiter
-	if inBubble() {
-		// A new waiter, with a Parker made inside the bubble, that never
-		// goes back to the pool (see bubble.go).
-		w = q.pool.New().(*notifyWaiter)
-		w.bubbled = true
-	} else {
-		w = q.pool.Get().(*notifyWaiter)
-	}
+	// Inside a synctest bubble, a new waiter with a Parker made there,
+	// which never goes back to the pool (see bubble.go).
+	x, bubbled := getPooled(&q.pool)
+	w := x.(*notifyWaiter)
+	w.bubbled = bubbled
 	w.status.Store(notifyQueued)
 	return w
 }

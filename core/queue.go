@@ -78,12 +78,10 @@ func (l *wakeList) wake() bool {
 // getWaiter returns a waiter and its Parker: from the pool, or, inside a
 // testing/synctest bubble, a new one (see bubble.go).
 func (s *Semaphore) getWaiter() *waiter {
-	if inBubble() {
-		w := s.waiters.New().(*waiter)
-		w.bubbled = true
-		return w
-	}
-	return s.waiters.Get().(*waiter)
+	x, bubbled := getPooled(&s.waiters)
+	w := x.(*waiter)
+	w.bubbled = bubbled
+	return w
 }
 
 // putWaiter returns w to the pool, unless it was made inside a bubble.
