@@ -523,7 +523,7 @@ func (s *Semaphore) noteTaker(site uintptr) {
 // after engageAfterChanges of them. Two racing changes may count once:
 // the signal is a heuristic.
 func (s *Semaphore) takerChanged(tag uintptr) {
-	if s.taker.Load() == takerForced {
+	if s.striped { // taker holds takerForced, which no take matches
 		s.engageLanes(s.state.Load())
 		return
 	}
