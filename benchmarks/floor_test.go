@@ -1,10 +1,15 @@
 package benchmarks
 
 import (
+	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	generic "github.com/compio-sync/gosync/backend-generic"
+	"github.com/compio-sync/gosync/core"
 )
 
 // BenchmarkFloor measures the physical floors every contender is read
@@ -23,7 +28,14 @@ import (
 //   - op=chan-pingpong: a token bounced between two goroutines over
 //     unbuffered channels (ns/op is a round trip; ns/handoff is half);
 //   - op=futex-pingpong: the same between two OS threads with raw futex
-//     wait/wake (Linux only): the kernel's wake-up cost.
+//     wait/wake (Linux only): the kernel's wake-up cost;
+//   - op=parker-relay: a token passed round a ring of 8 goroutines, each
+//     parked on its own backend-generic Parker and unparking the next when
+//     woken (ns/handoff is one Unpark plus one Park, nothing else). Where a
+//     queue forms on one permit, every grant of a strict FIFO semaphore
+//     costs at least this, whatever its queue does; a buffered channel's
+//     grant costs about the same, which is why core+generic cannot pass the
+//     channel in those cells (benchmarks/README.md, "Losing cells").
 func BenchmarkFloor(b *testing.B) {
 	b.Run("op=atomic-cas-add", func(b *testing.B) {
 		var avail atomic.Int64
@@ -86,6 +98,9 @@ func BenchmarkFloor(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*n), "ns/handoff")
 	})
+	b.Run("op=parker-relay", func(b *testing.B) {
+		b.ReportMetric(parkerRelay(b, 8), "ns/handoff")
+	})
 	b.Run("op=futex-pingpong", func(b *testing.B) {
 		err := FutexPingPong(b.N)
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -96,4 +111,38 @@ func BenchmarkFloor(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/handoff")
 	})
+}
+
+// parkerRelay passes a token b.N times round a ring of g goroutines parked
+// on backend-generic Parkers and returns the nanoseconds per handoff.
+func parkerRelay(b *testing.B, g int) float64 {
+	ctx := context.Background()
+	be := generic.New()
+	ring := make([]core.Parker, g)
+	for i := range ring {
+		ring[i] = be.NewParker()
+	}
+	var left atomic.Int64 // handoffs still to make; below 0: stop
+	left.Store(int64(b.N))
+	var done sync.WaitGroup
+	for i := range g {
+		done.Go(func() {
+			next := ring[(i+1)%g]
+			for {
+				if err := ring[i].Park(ctx); err != nil {
+					panic(err)
+				}
+				n := left.Add(-1)
+				next.Unpark() // passes the stop on, too
+				if n < 0 {
+					return
+				}
+			}
+		})
+	}
+	b.ResetTimer()
+	ring[0].Unpark()
+	done.Wait()
+	b.StopTimer()
+	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 }
