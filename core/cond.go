@@ -70,14 +70,17 @@ func (c *Cond) Backend() Backend { return c.q.backend }
 //
 // A Wait whose ctx ends at the moment Signal picks it returns ctx.Err() and
 // passes the signal to the oldest waiter still queued that was already
-// waiting when Signal was called. If there is none, the signal wakes
-// nobody. That includes the case where a later Signal has already woken
-// every such waiter: a Wait that started between the two Signals then
-// stays parked, although had the cancellation come first each Signal would
-// have woken one. The usual loop is not hurt: that Wait checked its
-// condition after the first Signal's change. A Wait whose ctx ends at the
-// moment of a Broadcast returns ctx.Err(); the Broadcast woke every waiter,
-// so nothing is passed on.
+// waiting when the latest Signal was called; if there is none, the signal
+// wakes nobody, and none of the waiters still queued would have had it had
+// the cancellation come first. So a cancellation never loses a signal:
+// every waiter that would have been woken had the Wait been cancelled
+// before Signal is woken. The pass may instead wake a waiter that would
+// then have stayed parked (at most one per signal turned down; see
+// docs/design.md), which the usual loop absorbs, but the Waits Signal
+// wakes never outnumber the Signal calls, and a Wait returns nil only if a
+// Signal or Broadcast was called while it waited. A Wait whose ctx ends at
+// the moment of a Broadcast returns ctx.Err(); the Broadcast woke every
+// waiter, so nothing is passed on.
 func (c *Cond) Wait(ctx context.Context) error {
 	if done := ctx.Done(); done != nil {
 		select {

@@ -141,20 +141,29 @@ func TestCondWaitRelocksInEveryOutcome(t *testing.T) {
 	}
 }
 
+// signalCancelledHead queues two waiters on a Cond over a gateBackend,
+// cancels the first, and signals: the first's Park holds its signal until
+// the test opens the gate.
+func signalCancelledHead(t *testing.T) (b *gateBackend, c *core.Cond, l *lockTracker, first, second condWaiter) {
+	t.Helper()
+	b = newGateBackend()
+	l = new(lockTracker)
+	c = core.NewCond(l, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	first = startCondWaiter(t, c, l, ctx, 1)
+	second = startCondWaiter(t, c, l, context.Background(), 2)
+	cancel()
+	c.Signal()
+	return b, c, l, first, second
+}
+
 // Signal picking a waiter whose ctx ends at the same moment passes the
 // signal to the next waiter that was already waiting: no signal is lost when
 // a waiter is cancelled at the moment it is signalled. gateBackend makes the
 // race deterministic.
 func TestCondSignalRacingCancelPassesTheSignal(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
-	b := newGateBackend()
-	var l lockTracker
-	c := core.NewCond(&l, b)
-	ctx, cancel := context.WithCancel(context.Background())
-	first := startCondWaiter(t, c, &l, ctx, 1)
-	second := startCondWaiter(t, c, &l, context.Background(), 2)
-	cancel()
-	c.Signal()
+	b, _, _, first, second := signalCancelledHead(t)
 	b.open()
 	if err := first.result(t, "cancelled waiter"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait() cancelled while Signal picked it = %v, want context.Canceled", err)

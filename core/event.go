@@ -74,14 +74,16 @@ func (e *Event) Backend() Backend { return e.q.backend }
 //
 // A Wait whose ctx ends at the moment NotifyOne picks it returns ctx.Err()
 // and passes the wakeup to the oldest waiter still queued that was already
-// queued when NotifyOne was called. If there is none, the wakeup wakes
-// nobody. That includes the case where a later NotifyOne has already woken
-// every such waiter: then a waiter that queued between the two NotifyOnes
-// stays parked, although had the cancellation come first the two would
-// have woken two waiters (the older one by the first, it by the second),
-// so a caller that counts on one wakeup per NotifyOne can lose one when a
-// waiter is cancelled. A Wait whose ctx ends at the moment of a Set or
-// Close returns ctx.Err(); those woke every waiter, so nothing is passed
+// queued when the latest NotifyOne was called; if there is none, the
+// wakeup wakes nobody, and none of the waiters still queued would have
+// had it had the cancellation come first. So a cancellation never loses a
+// wakeup: every waiter that would have been woken had the Wait been
+// cancelled before NotifyOne is woken. The pass may instead wake a waiter
+// that would then have stayed parked (at most one per wakeup turned down;
+// see docs/design.md), but the Waits NotifyOne wakes never outnumber the
+// NotifyOne calls, and a Wait returns nil only if a NotifyOne or Set was
+// called while it was queued. A Wait whose ctx ends at the moment of a Set
+// or Close returns ctx.Err(); those woke every waiter, so nothing is passed
 // on.
 func (e *Event) Wait(ctx context.Context) error {
 	// Inlined fast path for a set event and a context that can never end.

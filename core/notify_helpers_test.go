@@ -14,10 +14,10 @@ import (
 
 // gateBackend's Parkers make the race between a wakeup and a cancellation
 // deterministic: when ctx is done, Park prefers ctx.Err() (the Parker
-// contract allows either outcome when both are ready) and first waits
-// until the test opens the gate, so the test can deliver a wakeup in
-// between. The token an Unpark leaves stays pending, as the contract
-// requires.
+// contract allows either outcome when both are ready), even over a token
+// that arrived first, and first waits until the test opens the gate, so
+// the test can deliver wakeups in between. The token an Unpark leaves
+// stays pending, as the contract requires.
 type gateBackend struct {
 	gate chan struct{} // closed by the test to let cancelled Parks return
 }
@@ -40,11 +40,17 @@ type gateParker struct {
 func (p *gateParker) Park(ctx context.Context) error {
 	select {
 	case <-p.token:
-		return nil
+		if ctx.Err() == nil {
+			return nil
+		}
+		// ctx ended too, perhaps before this goroutine reached Park, so
+		// the select saw both ready: keep the preference for ctx.Err()
+		// and leave the token pending.
+		p.Unpark()
 	case <-ctx.Done():
-		<-p.gate
-		return ctx.Err()
 	}
+	<-p.gate
+	return ctx.Err()
 }
 
 func (p *gateParker) Unpark() {

@@ -24,6 +24,11 @@ type notifyQueue struct {
 	// tickets counts the waiters ever pushed; a waiter's ticket is its
 	// position in that sequence, so tickets grow from head to tail.
 	tickets uint64
+	// notified is the value tickets had when the latest single wakeup
+	// (notifyOne) took mu: the waiters with a ticket up to it were queued
+	// when that wakeup was given. A turned-down wakeup goes to one of them
+	// (see abandon).
+	notified uint64
 
 	// waiting counts the queued waiters; written under mu, read without it
 	// by Waiting and by the notifiers' empty-queue fast paths.
@@ -47,12 +52,6 @@ type notifyWaiter struct {
 
 	// ticket is the waiter's place in the order of pushes (under mu).
 	ticket uint64
-	// horizon, for a waiter woken by wakeOneLocked, is the last ticket
-	// issued when the wakeup was given: if the waiter turns the wakeup down
-	// (its ctx ended at the same moment), only a waiter with a ticket up to
-	// horizon may have it, that is one that was already waiting when the
-	// wakeup was given.
-	horizon uint64
 
 	// prev and next link the queue under mu; once unlinked, next links a
 	// notifyList instead.
@@ -130,19 +129,16 @@ func (q *notifyQueue) unlinkLocked(w *notifyWaiter) {
 }
 
 // wakeOneLocked dequeues the head onto wake, marked notifyWokeOne, if it
-// was already queued when the wakeup was given (its ticket is at most
-// horizon); a new wakeup passes the last ticket issued. It reports whether
-// it dequeued a waiter. Called with mu held.
-func (q *notifyQueue) wakeOneLocked(horizon uint64, wake *notifyList) bool {
+// was already queued when the latest single wakeup was given (its ticket
+// is at most notified). Called with mu held.
+func (q *notifyQueue) wakeOneLocked(wake *notifyList) {
 	w := q.head
-	if w == nil || w.ticket > horizon {
-		return false
+	if w == nil || w.ticket > q.notified {
+		return
 	}
 	q.unlinkLocked(w)
-	w.horizon = horizon
 	w.status.Store(notifyWokeOne)
 	wake.push(w)
-	return true
 }
 
 // wakeAllLocked dequeues every waiter onto wake with the given status.
@@ -166,7 +162,11 @@ func (q *notifyQueue) notifyOne() {
 	}
 	var wake notifyList
 	q.mu.Lock()
-	q.wakeOneLocked(q.tickets, &wake)
+	// Every waiter queued now may have this wakeup, or a wakeup turned
+	// down later (see abandon); a waiter that queues after this unlock
+	// may not, until the next single wakeup.
+	q.notified = q.tickets
+	q.wakeOneLocked(&wake)
 	q.mu.Unlock()
 	wake.wake()
 }
@@ -222,17 +222,23 @@ func (q *notifyQueue) abandon(ctx context.Context, w *notifyWaiter, err error) e
 		q.unlinkLocked(w)
 	case notifyWokeOne:
 		// A single wakeup reached w in a race with the failure. The caller
-		// gets an error, so the wakeup was not used: pass it to the next
-		// waiter that was already queued when it was given, as AcquireN
-		// passes on permits granted in such a race. If there is none, the
-		// wakeup finds nobody to wake. (If later single wakeups took every
-		// such waiter, the waiter that took the first of them could have
-		// had this one, and that later wakeup a waiter queued since; passing
-		// along that chain would need the history of the later wakeups, and
-		// a naive pass to the latest horizon over-wakes when two in a chain
-		// are turned down. So this wakeup is lost; Event.Wait and Cond.Wait
-		// document it.)
-		q.wakeOneLocked(w.horizon, &wake)
+		// gets an error, so the wakeup was not used: pass it on, as
+		// AcquireN passes on permits granted in such a race. To whom:
+		// had w left before the wakeup, it and each single wakeup given
+		// since would each have gone one waiter further down the queue,
+		// and the one left over to a waiter queued when one of them was
+		// given, at the latest when the latest was given: a ticket up to
+		// notified. So the oldest such waiter still queued is woken, and
+		// no waiter stays parked that the earlier cancellation would have
+		// woken (no wakeup is lost). If none is queued, none would have
+		// been woken. The pass can wake a waiter that the earlier
+		// cancellation would not have reached, when a wakeup in between
+		// found nobody further in the queue who was waiting when it was
+		// given: at most one such waiter per turned-down wakeup, and the
+		// count holds (a pass consumes the turned-down wakeup), so Waits
+		// woken by single wakeups never outnumber them. Telling the two
+		// cases apart would need the history of every wakeup since.
+		q.wakeOneLocked(&wake)
 	}
 	// notifyWokeAll and notifyClosed woke every waiter: nothing to pass on.
 	q.mu.Unlock()

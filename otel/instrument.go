@@ -20,7 +20,8 @@
 // docs/design.md). Only the histogram needs each wait: a queued Acquire
 // appends its wait to a buffer, which is recorded into the histogram every
 // 100 ms by a goroutine that Instrument starts and Close stops, and at the
-// start of every collection.
+// start of every collection. An Acquire that queued before Close and ends
+// after it records its wait itself.
 package otelgosync
 
 import (
@@ -154,13 +155,26 @@ func Instrument(s *core.Semaphore, mp metric.MeterProvider, opts ...Option) (*In
 }
 
 // Close unregisters the instruments' callback, detaches the Observer from
-// the Semaphore (its acquires stop being timed and counted), records the
-// waits still buffered, and stops the goroutine that Instrument started to
-// record them. It returns the error of the unregistration, if any. Closing
-// twice is harmless.
+// the Semaphore, records the waits still buffered, and stops the goroutine
+// that Instrument started to record them. It returns the error of the
+// unregistration, if any. Closing twice is harmless.
+//
+// After Close, the gauges and the counter are no longer reported, and
+// Acquire calls that queue are not timed. An Acquire that queued before
+// Close and ends after it (granted, cancelled or failed later) still has
+// its wait recorded in the histogram, when it ends, on its own goroutine,
+// as long as the MeterProvider has not been shut down; its outcome is not
+// in the counter, which stopped at Close.
 func (i *Instrumentation) Close() error {
 	i.closeOnce.Do(func() {
+		// From here on no Acquire queues with this Observer; those queued
+		// before still report to it.
 		i.sem.SetObserver(nil)
+		// A wait reported after this records itself; one reported before
+		// it is in pending, which the flusher's last flush records.
+		i.obs.mu.Lock()
+		i.obs.closed = true
+		i.obs.mu.Unlock()
 		close(i.obs.stop)
 		<-i.obs.done
 		i.err = i.reg.Unregister()
@@ -192,6 +206,10 @@ type observer struct {
 
 	mu      sync.Mutex
 	pending []queuedWait // waits not yet recorded
+	// closed is set by Close under mu: the flusher is stopping, so a wait
+	// reported from then on is recorded directly instead of buffered,
+	// where nobody would record it.
+	closed bool
 
 	flushMu sync.Mutex   // one flush at a time
 	spare   []queuedWait // the buffer the last flush emptied; under flushMu
@@ -209,7 +227,7 @@ type queuedWait struct {
 func (o *observer) AcquireWaited(q core.QueuedAcquire) {
 	w := queuedWait{q.Wait.Seconds(), q.Result}
 	o.mu.Lock()
-	if len(o.pending) < maxPending {
+	if !o.closed && len(o.pending) < maxPending {
 		o.pending = append(o.pending, w)
 		o.mu.Unlock()
 		return
