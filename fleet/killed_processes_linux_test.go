@@ -49,7 +49,7 @@ func TestKilledProcessesNeverOverAdmit(t *testing.T) {
 		seed = n
 	}
 	t.Run("EtcdMemberProcesses", func(t *testing.T) {
-		watchdog(t, 90*time.Second+time.Duration(kills)*3*time.Second)
+		watchdog(t, 90*time.Second+time.Duration(kills)*8*time.Second)
 		mp := startMemberProcesses(t, 3)
 		killUsers(t, killRun{endpoints: mp.endpoints, members: mp, kills: kills, seed: seed, report: t.Errorf})
 	})
@@ -58,7 +58,7 @@ func TestKilledProcessesNeverOverAdmit(t *testing.T) {
 		if eps == nil {
 			t.Skip("ETCD_ENDPOINTS is not set: set it to a cluster's client URLs (comma-separated) to run this test against that cluster")
 		}
-		watchdog(t, 90*time.Second+time.Duration(kills)*3*time.Second)
+		watchdog(t, 90*time.Second+time.Duration(kills)*8*time.Second)
 		killUsers(t, killRun{endpoints: eps, kills: kills, seed: seed, report: t.Errorf})
 	})
 }
