@@ -22,7 +22,7 @@ help:
 	@echo "make bench-full  the same with enough runs for benchstat significance"
 	@echo "make bench-shared  the cross-process semaphore against SysV, flock and jobserver (Linux)"
 	@echo "make bench-fleet   the etcd semaphore against concurrency.Mutex and a bare watch, on embedded etcd"
-	@echo "make stress      the conformance suite with -race -count=50, 1000-kill chaos on Linux and under Wine (long; not in CI)"
+	@echo "make stress      the conformance suite with -race -count=50, 1000-kill chaos on Linux and under Wine, 300 process kills on etcd (long; not in CI)"
 
 test: fmt-check vet staticcheck vet-cross build-gowork-off test-race test-386 test-arm64 test-windows
 	@echo "==> make test: all checks passed"
@@ -117,3 +117,5 @@ stress:
 	@cd shared && GOSYNC_CHAOS_KILLS=1000 $(GO) test -race -count=1 -timeout 2h -run '^TestChaos$$' -v .
 	@echo "==> stress shared under Wine (1000 TerminateProcess kills; a SKIPPED line where Wine cannot run)"
 	@GOSYNC_CHAOS_KILLS=1000 GOSYNC_WINE_MODULES=shared GOSYNC_WINE_TIMEOUT=2400 GOSYNC_WINE_TESTFLAGS='-test.run=^TestChaos$$' scripts/wine/test-windows.sh
+	@echo "==> stress fleet (300 SIGKILLs of processes using the etcd semaphore, etcd members in their own processes)"
+	@cd fleet && GOSYNC_FLEET_KILLS=300 $(GO) test -race -count=1 -timeout 2h -run '^TestKilledProcessesNeverOverAdmit$$' -v .

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -205,7 +206,18 @@ func (c *cluster) client(t testing.TB, endpoints ...string) *clientv3.Client {
 	if endpoints == nil {
 		endpoints = c.endpoints
 	}
-	cli, err := clientv3.New(clientv3.Config{
+	cli, err := clientv3.New(clientConfig(endpoints))
+	if err != nil {
+		t.Fatalf("clientv3.New(%v): %v", endpoints, err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// clientConfig is the configuration of every test client, in the test
+// process and in child processes.
+func clientConfig(endpoints []string) clientv3.Config {
+	return clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
@@ -215,12 +227,7 @@ func (c *cluster) client(t testing.TB, endpoints ...string) *clientv3.Client {
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 500 * time.Millisecond},
 			MinConnectTimeout: time.Second,
 		})},
-	})
-	if err != nil {
-		t.Fatalf("clientv3.New(%v): %v", endpoints, err)
 	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
 }
 
 var shared struct {
@@ -256,7 +263,28 @@ var mainCleanups []func()
 func (m *mainTB) Cleanup(f func()) { mainCleanups = append(mainCleanups, f) }
 func (m *mainTB) Helper()          {}
 
+// childRoles are what a re-executed test binary can run instead of the
+// tests (see startChild), by the name in its childRoleEnv variable; each
+// returns the exit code.
+var childRoles = map[string]func() int{}
+
+const childRoleEnv = "GOSYNC_FLEET_CHILD"
+
 func TestMain(m *testing.M) {
+	if role := os.Getenv(childRoleEnv); role != "" {
+		run, ok := childRoles[role]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "fleet test child: unknown role %q\n", role)
+			os.Exit(2)
+		}
+		// Die with the parent: it holds our stdin open, EOF means it
+		// is gone (or wants us gone).
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			os.Exit(3)
+		}()
+		os.Exit(run())
+	}
 	code := m.Run()
 	if shared.c != nil && !shared.c.external {
 		shared.c.stopAll()
@@ -272,8 +300,13 @@ var nameSeq atomic.Int64
 // uniqueOpts returns options that give each test its own key prefix, so
 // tests never meet on an external cluster or on the shared one.
 func uniqueOpts(t testing.TB, opts ...fleet.Option) []fleet.Option {
-	p := fmt.Sprintf("/gosync-test/%d-%d/%s/", os.Getpid(), nameSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "_"))
-	return append([]fleet.Option{fleet.WithPrefix(p), fleet.WithTTL(2 * time.Second)}, opts...)
+	return append([]fleet.Option{fleet.WithPrefix(uniquePrefix(t)), fleet.WithTTL(2 * time.Second)}, opts...)
+}
+
+// uniquePrefix returns a key prefix no other test (in this process or
+// another) uses.
+func uniquePrefix(t testing.TB) string {
+	return fmt.Sprintf("/gosync-test/%d-%d/%s/", os.Getpid(), nameSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "_"))
 }
 
 // proc is one simulated process: its own client and its own Semaphore.
