@@ -60,3 +60,6 @@ func LocalWaiters(s *Semaphore) int {
 	}
 	return n
 }
+
+// PermitKey returns the etcd key of a Permit.
+func PermitKey(p *Permit) string { return p.key }

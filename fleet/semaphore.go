@@ -83,6 +83,12 @@ type Semaphore struct {
 
 	watchStarts atomic.Int64 // watches opened, for tests
 	resyncs     int          // watches restarted because the mirror lagged (under mu)
+	notGranted  int          // held keys the rule stopped counting (under mu)
+	// settleSeen is the settle key's ModRevision the watch last showed,
+	// and settleSince when it was first shown: a settling left unfinished
+	// (its process died or gave up) is finished by the cleanup.
+	settleSeen  int64
+	settleSince time.Time
 }
 
 type leaseState struct {
@@ -315,7 +321,8 @@ func (s *Semaphore) TryAcquireN(n int) (*Permit, bool) {
 // On success it returns a Permit holding n permits, true and a nil error.
 // It returns nil, false, nil, holding nothing, if fewer than n permits are
 // free, if any waiter is queued anywhere (a TryAcquire never barges past a
-// waiter), if n exceeds the maximum, or if the semaphore is closed. It
+// waiter), if n exceeds the maximum, if the semaphore is closed, or while a
+// shrink or Close is settling (no grant is made then). It
 // returns nil, false and an error if ctx ends or the cluster could not be
 // asked. n == 0 succeeds with an empty Permit unless the semaphore is
 // closed. It panics with a message starting "fleet:" if n is negative.
@@ -486,7 +493,8 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 		if v.refusal(s.name, n) != nil {
 			return nil, false, nil
 		}
-		if _, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival); waiting > 0 || inUse+n > v.max {
+		// While a shrink or Close settles nothing unpinned is granted.
+		if _, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival); v.settling || waiting > 0 || inUse+n > v.max {
 			return nil, false, nil
 		}
 		l, err := s.newLocal(ls, n)

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -100,14 +101,31 @@ func (s *Semaphore) evaluateLocked() {
 				s.failLocked(l, ErrNotExist)
 			}
 		case lsHeld:
-			if !present {
+			switch {
+			case !present:
 				s.loseLocked(l)
+			case !v.settling && st[key] != stGranted:
+				// The invariant every grant rests on is broken (a peer
+				// rewrote the key, or a bug): the state no longer
+				// counts these permits, so others may be granted
+				// them. Tell the holder to stop, and give the key up.
+				s.notGrantedLocked(l, st[key])
 			}
 		}
 	}
 	if s.hasOrphansLocked() {
 		s.kickReaper()
 	}
+}
+
+// notGrantedLocked ends a held record whose key the rule no longer counts
+// as granted: its Permit reports ErrNotGranted and the key becomes an
+// orphan that the cleanup deletes.
+func (s *Semaphore) notGrantedLocked(l *local, st status) {
+	delete(s.local, l.key)
+	l.state = lsFailed
+	s.notGranted++
+	l.p.finishLocked(fmt.Errorf("%w: key %s is %s at revision %d", ErrNotGranted, l.key[len(s.pfx):], st, s.mirror.rev))
 }
 
 // orphansLocked lists keys of our leases in the mirror that no local record
@@ -146,7 +164,13 @@ func (s *Semaphore) reapLoop() {
 		keys := s.orphansLocked()
 		s.checkLagLocked()
 		probe := s.probeLocked()
+		finish := s.unfinishedSettleLocked()
 		s.mu.Unlock()
+		if finish {
+			ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
+			_ = s.settle(ctx, nil)
+			cancel()
+		}
 		if probe {
 			// The answer comes on the watch stream (same metadata as
 			// the watch's ctx, so the same stream), if it is synced.
@@ -168,6 +192,26 @@ func (s *Semaphore) reapLoop() {
 			cancel()
 		}
 	}
+}
+
+// settleAfter is how long a shrink or Close may stay settling before any
+// process that sees it finishes it: long enough for the process that
+// started it to finish first, short because no grant is made meanwhile.
+const settleAfter = time.Second
+
+// unfinishedSettleLocked reports whether the mirror has shown the same
+// settle key for settleAfter.
+func (s *Semaphore) unfinishedSettleLocked() bool {
+	v := s.mirror
+	if v == nil || !v.settling {
+		s.settleSeen = 0
+		return false
+	}
+	if s.settleSeen != v.settleModRev {
+		s.settleSeen, s.settleSince = v.settleModRev, time.Now()
+		return false
+	}
+	return time.Since(s.settleSince) >= settleAfter
 }
 
 // resyncAfter is how long the mirror may stay behind a revision this
