@@ -63,3 +63,14 @@ func LocalWaiters(s *Semaphore) int {
 
 // PermitKey returns the etcd key of a Permit.
 func PermitKey(p *Permit) string { return p.key }
+
+// SetLeaseTaken makes every Acquire of s call f with the lease it took,
+// before registering its key.
+func SetLeaseTaken(s *Semaphore, f func(leaseID int64)) { s.leaseTaken = f }
+
+// LeaseCurrent reports whether id is still s's current lease.
+func LeaseCurrent(s *Semaphore, id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lease != nil && s.lease.id == id
+}

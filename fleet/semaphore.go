@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/compio-sync/gosync/core"
@@ -43,6 +44,10 @@ type Semaphore struct {
 	now func() time.Time
 	// mut selects a deliberately broken behaviour for the mutant tests.
 	mut atomic.Int32
+	// leaseTaken, if set by a test, runs after an Acquire took the lease
+	// and before it registers its key: the window in which the lease can
+	// be lost.
+	leaseTaken func(leaseID int64)
 
 	bg       context.Context // cancelled by Detach
 	cancelBg context.CancelFunc
@@ -275,7 +280,9 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Permit, error) { return s.Acq
 //   - an error satisfying errors.Is(err, ErrTooLarge) (and
 //     core.ErrTooLarge) at once if n exceeds the maximum, or later if
 //     SetMaxPermits shrinks the maximum below n while it waits;
-//   - ErrLeaseLost if the process's lease ended while it waited;
+//   - ErrLeaseLost if the process's lease ended while it waited, or
+//     before its key was put (etcd refused the key because the lease was
+//     gone; the next Acquire takes a new lease);
 //   - ErrDetached after Detach;
 //   - ErrNotExist if the semaphore's keys were deleted from etcd;
 //   - an error wrapping the etcd client's if the cluster refused or failed
@@ -363,8 +370,9 @@ func (s *Semaphore) acquireZero(ctx context.Context) (*Permit, error) {
 	return &Permit{done: make(chan struct{})}, nil
 }
 
-// newLocal registers a pending record for a new key of lease ls. It is
-// registered before the Txn is sent: the watch may see the key before the
+// newLocal registers a pending record for a new key of lease ls, or returns
+// ErrLeaseLost if ls is no longer the current lease (it was lost since the
+// caller took it), or ErrDetached. It is registered before the Txn is sent: the watch may see the key before the
 // Txn's response arrives, and the cleanup deletes keys of ours that no local
 // record claims.
 func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
@@ -372,6 +380,12 @@ func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
 	defer s.mu.Unlock()
 	if s.detached {
 		return nil, ErrDetached
+	}
+	// The keepalive loop fails the records of a lost lease once, when it
+	// ends; a record registered after that would put a key on a dead
+	// lease that nobody fails.
+	if s.lease != ls {
+		return nil, ErrLeaseLost
 	}
 	s.seq++
 	l := &local{key: queueKey(s.pfx, ls.id, s.seq), lease: ls.id, n: n, ch: make(chan result, 1)}
@@ -383,8 +397,19 @@ func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
 // unknown, so the key may exist or appear later. Dropping the record makes
 // it an orphan; deleting it at once (bounded by cleanupGrace) keeps a
 // failed call from leaving a queue place behind it, and the cleanup retries.
+//
+// An enqueue etcd refused because the lease is gone applied nothing: the
+// lease is retired at once (its other records are lost, the next Acquire
+// grants a new one) and it reports ErrLeaseLost, as it would had the loss
+// been seen first.
 func (s *Semaphore) txnFailed(ctx context.Context, l *local, op string, err error) error {
 	s.forget(l)
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		s.mu.Lock()
+		s.leaseEndedLocked(l.lease)
+		s.mu.Unlock()
+		return fmt.Errorf("%w (%s: etcd: %w)", ErrLeaseLost, op, err)
+	}
 	_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -403,6 +428,9 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 	ls, err := s.ensureLease(ctx)
 	if err != nil {
 		return nil, false, err
+	}
+	if s.leaseTaken != nil {
+		s.leaseTaken(ls.id)
 	}
 	l, err := s.newLocal(ls, n)
 	if err != nil {
@@ -484,6 +512,9 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 	ls, err := s.ensureLease(ctx)
 	if err != nil {
 		return nil, false, err
+	}
+	if s.leaseTaken != nil {
+		s.leaseTaken(ls.id)
 	}
 	for range 8 {
 		v, err := s.read(ctx)
@@ -689,15 +720,7 @@ func (s *Semaphore) keepAliveLoop(ls *leaseState, ch <-chan *clientv3.LeaseKeepA
 	for range ch {
 	}
 	s.mu.Lock()
-	if s.lease == ls {
-		s.lease = nil
-	}
-	for _, l := range s.local {
-		if l.lease != ls.id {
-			continue
-		}
-		s.loseLocked(l)
-	}
+	s.leaseEndedLocked(ls.id)
 	detached := s.detached
 	s.mu.Unlock()
 	if !detached {
@@ -706,6 +729,19 @@ func (s *Semaphore) keepAliveLoop(ls *leaseState, ch <-chan *clientv3.LeaseKeepA
 		ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
 		_, _ = s.cli.Revoke(ctx, clientv3.LeaseID(ls.id))
 		cancel()
+	}
+}
+
+// leaseEndedLocked retires lease id: the next Acquire grants a new one, and
+// every record of id is lost.
+func (s *Semaphore) leaseEndedLocked(id int64) {
+	if s.lease != nil && s.lease.id == id {
+		s.lease = nil
+	}
+	for _, l := range s.local {
+		if l.lease == id {
+			s.loseLocked(l)
+		}
 	}
 }
 
