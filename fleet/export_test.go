@@ -49,12 +49,14 @@ func Debug(s *Semaphore) string {
 
 // LocalWaiters returns how many of s's Acquires wait with their key in the
 // queue and their own enqueue answered.
-func LocalWaiters(s *Semaphore) int {
+func LocalWaiters(s *Semaphore) int { return localIn(s, lsWaiting) }
+
+func localIn(s *Semaphore, st localState) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, l := range s.local {
-		if l.state == lsWaiting {
+		if l.state == st {
 			n++
 		}
 	}
@@ -74,3 +76,10 @@ func LeaseCurrent(s *Semaphore, id int64) bool {
 	defer s.mu.Unlock()
 	return s.lease != nil && s.lease.id == id
 }
+
+// LocalPending returns how many of s's Acquires have registered a key whose
+// enqueue has not been answered (in flight, or waiting to be sent).
+func LocalPending(s *Semaphore) int { return localIn(s, lsPending) }
+
+// MaxEnqueues is how many enqueue Txns one Semaphore sends at a time.
+const MaxEnqueues = maxEnqueues

@@ -393,6 +393,25 @@ func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
 	return l, nil
 }
 
+// failedMeanwhile returns the outcome Detach or a lost lease gave l while
+// its enqueue Txn was in flight, or nil. That outcome names the cause the
+// Txn's own error (a revoked lease, a closed client) only follows from.
+// Either way the key cannot outlive the Txn: the lease it names is revoked
+// or gone.
+func (s *Semaphore) failedMeanwhile(l *local) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.state != lsFailed {
+		return nil
+	}
+	select {
+	case r := <-l.ch:
+		return r.err
+	default:
+		return nil
+	}
+}
+
 // txnFailed handles an enqueue Txn that returned an error: its outcome is
 // unknown, so the key may exist or appear later. Dropping the record makes
 // it an orphan; deleting it at once (bounded by cleanupGrace) keeps a
@@ -447,6 +466,10 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 	}
 	select {
 	case s.gate <- struct{}{}:
+	case r := <-l.ch:
+		// Failed while parked (Detach, or the lease was lost): the key
+		// was never sent.
+		return nil, false, r.err
 	case <-ctx.Done():
 		s.forget(l)
 		return nil, false, ctx.Err()
@@ -462,6 +485,9 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 		Commit()
 	<-s.gate
 	if err != nil {
+		if ferr := s.failedMeanwhile(l); ferr != nil {
+			return nil, false, ferr
+		}
 		return nil, false, s.txnFailed(ctx, l, "acquire", err)
 	}
 	if !resp.Succeeded {
@@ -537,6 +563,9 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 			Then(clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id)))).
 			Commit()
 		if err != nil {
+			if ferr := s.failedMeanwhile(l); ferr != nil {
+				return nil, false, ferr
+			}
 			return nil, false, s.txnFailed(ctx, l, "try acquire", err)
 		}
 		if !resp.Succeeded {

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ type txnHold struct {
 	match   func(ops []clientv3.Op) bool // nil: hold nothing
 	reached chan struct{}                // closed when a matching Commit is held
 	release chan struct{}                // closed by the test to let it go
+	every   bool                         // hold every matching Txn, not only the first
+	held    int                          // matching Txns held so far
 }
 
 // holdTxns installs a txnHold on cli's KV and returns it.
@@ -37,6 +40,28 @@ func (h *txnHold) arm(match func(ops []clientv3.Op) bool) {
 	h.match = match
 	h.reached = make(chan struct{})
 	h.release = make(chan struct{})
+}
+
+// armEvery makes every later Txn whose Then branch satisfies match wait in
+// Commit until letGo.
+func (h *txnHold) armEvery(match func(ops []clientv3.Op) bool) {
+	h.arm(match)
+	h.mu.Lock()
+	h.every = true
+	h.mu.Unlock()
+}
+
+// waitHeld returns once n Txns are held, or fails the test.
+func (h *txnHold) waitHeld(t testing.TB, n int, what string) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.held < n {
+			return fmt.Sprintf("%s: %d Txns held, want %d", what, h.held, n)
+		}
+		return ""
+	})
 }
 
 // wait returns once the armed Txn is held, or fails the test naming what
@@ -89,12 +114,19 @@ func (t *heldTxn) Commit() (*clientv3.TxnResponse, error) {
 	h.mu.Lock()
 	var reached, release chan struct{}
 	if h.match != nil && h.match(t.ops) {
-		h.match = nil // one Txn only
+		if !h.every {
+			h.match = nil // one Txn only
+		}
+		h.held++
 		reached, release = h.reached, h.release
 	}
 	h.mu.Unlock()
 	if reached != nil {
-		close(reached)
+		select {
+		case <-reached:
+		default:
+			close(reached)
+		}
 		<-release
 	}
 	return t.Txn.Commit()
