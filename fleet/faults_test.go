@@ -283,10 +283,10 @@ func testHolderClientClosed(t *testing.T, c *cluster) {
 }
 
 // testPartitionedHolder: a holder cut off from etcd (its client's TCP
-// connections dropped and refused) learns that its permit is lost once its
-// lease expires, the waiter elsewhere is granted, and after the partition
-// heals the same Semaphore acquires again (a new lease: the client
-// reconnected).
+// connections dropped and refused) learns that its permit is lost before
+// its lease expires and the waiter elsewhere is granted (its Done is
+// closed when the waiter's Acquire returns), and after the partition heals
+// the same Semaphore acquires again (a new lease: the client reconnected).
 func testPartitionedHolder(t *testing.T, c *cluster) {
 	const ttl = 2 * time.Second
 	opts := uniqueOpts(t, fleet.WithTTL(ttl))
@@ -312,8 +312,14 @@ func testPartitionedHolder(t *testing.T, c *cluster) {
 		got <- p
 	}()
 	waitWaiting(t, b, 1)
+	toldc := make(chan time.Duration, 1)
 	start := time.Now()
+	go func() {
+		<-h.Done()
+		toldc <- time.Since(start)
+	}()
 	px.partition()
+	defer px.heal() // before the Detach deferred above
 	var bp *fleet.Permit
 	select {
 	case bp = <-got:
@@ -323,14 +329,20 @@ func testPartitionedHolder(t *testing.T, c *cluster) {
 	grantedAt := time.Since(start)
 	select {
 	case <-h.Done():
+	default:
+		t.Fatalf("waiter granted %v after the holder was cut off (TTL %v), and the holder's Done is still open: both hold the single permit",
+			grantedAt.Round(time.Millisecond), ttl)
+	}
+	select {
+	case <-h.Done():
 		if !errors.Is(h.Err(), fleet.ErrLeaseLost) {
 			t.Fatalf("partitioned holder: Err = %v, want ErrLeaseLost", h.Err())
 		}
 	case <-time.After(ttl + 5*time.Second):
 		t.Fatalf("partitioned holder not told of the loss %v after the partition", ttl+5*time.Second)
 	}
-	t.Logf("waiter granted %v, holder told %v after the partition (TTL %v); the gap is the fencing window of docs/fleet.md",
-		grantedAt.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), ttl)
+	t.Logf("holder told %v, waiter granted %v after the partition (TTL %v)",
+		(<-toldc).Round(time.Millisecond), grantedAt.Round(time.Millisecond), ttl)
 	bp.Release()
 	px.heal()
 	ctx, cancel := context.WithTimeout(bg(t), 10*time.Second)

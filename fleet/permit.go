@@ -14,10 +14,12 @@ import (
 // was revoked) or its key is deleted by someone else, the permits go back
 // to the semaphore and other processes may be granted them. Done is then
 // closed and Err returns ErrLeaseLost; the holder must stop touching the
-// guarded resource. Done may close only after etcd acted (a partition, a
-// paused process), so a resource that must never be touched by a holder
-// whose permits are gone has to fence: put IsHeld in the If of the Txn that
-// writes it (docs/fleet.md, "Fencing").
+// guarded resource. The process closes Done before etcd can expire the
+// lease (it keeps a deadline from its last answered keepalive), but a
+// process paused for longer than that margin learns late, so a resource
+// that must never be touched by a holder whose permits are gone has to
+// fence: put IsHeld in the If of the Txn that writes it (docs/fleet.md,
+// "Fencing").
 type Permit struct {
 	s     *Semaphore
 	key   string

@@ -154,7 +154,10 @@ func WithPermits(n int) Option { return func(o *options) { o.permits = int64(n) 
 // whole seconds; etcd may raise it to its minimum). A process that crashes
 // or loses contact with the cluster loses its permits and queue places
 // after about this long; a shorter TTL returns them sooner but makes a slow
-// or paused process lose them more easily.
+// or paused process lose them more easily. The process itself gives its
+// lease up (its Permits report ErrLeaseLost) when no keepalive was answered
+// for the TTL minus a margin of a fifth of it (at least 300 ms), before
+// etcd can expire it.
 func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
 // WithOpTimeout bounds each etcd request made without a caller's ctx
@@ -710,6 +713,7 @@ func (s *Semaphore) ensureLease(ctx context.Context) (*leaseState, error) {
 func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 	ttl := int64((s.ttl + time.Second - 1) / time.Second)
 	tctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	sent := time.Now()
 	g, err := s.cli.Grant(tctx, max(ttl, 1))
 	cancel()
 	if err != nil {
@@ -717,10 +721,6 @@ func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 			return nil, ctx.Err()
 		}
 		return nil, s.etcdErr("grant lease", err)
-	}
-	ch, err := s.cli.KeepAlive(s.bg, g.ID)
-	if err != nil {
-		return nil, s.etcdErr("keep lease alive", err)
 	}
 	ls := &leaseState{id: int64(g.ID)}
 	s.mu.Lock()
@@ -735,29 +735,83 @@ func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 	s.leases[ls.id] = true
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.keepAliveLoop(ls, ch)
+	granted := time.Duration(g.TTL) * time.Second
+	go s.keepAliveLoop(ls, granted, sent.Add(granted-leaseMargin(granted)))
 	return ls, nil
 }
 
-// keepAliveLoop drains the lease's keepalive responses. The client closes
-// the channel when the lease expired or was revoked, when no response came
-// for a whole TTL (a partition: the server expires the lease at about the
-// same time), or when Detach cancels it. Every Permit and waiter of the lease
-// then learns that it is lost, and the next Acquire grants a new lease.
-func (s *Semaphore) keepAliveLoop(ls *leaseState, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+// leaseMargin is how long before etcd could expire a lease the process
+// gives it up: a fifth of the TTL, at least 300 ms, at most half of it.
+// It covers the time between the deadline and every Permit's Done being
+// closed (a timer, a lock), and the clocks of client and server running at
+// slightly different rates.
+func leaseMargin(ttl time.Duration) time.Duration {
+	return min(max(ttl/5, 300*time.Millisecond), ttl/2)
+}
+
+// keepAliveLoop keeps the lease alive with one keepalive every TTL/3, and
+// holds a deadline: etcd expires the lease no earlier than TTL after it
+// renewed it, which is after the keepalive was sent, so once
+// sent+TTL-leaseMargin passes without a newer answer, etcd may be about to
+// expire it and grant its permits elsewhere. The lease is then given up:
+// every Permit and waiter of it learns that it is lost (before anyone else
+// can be granted its permits, as long as this process gets the CPU within
+// the margin), and the next Acquire grants a new lease. The same happens at
+// once when etcd answers that the lease is gone (expired or revoked), and
+// the loop ends silently on Detach.
+func (s *Semaphore) keepAliveLoop(ls *leaseState, ttl time.Duration, deadline time.Time) {
 	defer s.wg.Done()
-	for range ch {
+	every := ttl / 3
+	next := time.Now().Add(every)
+	for {
+		wake := next
+		if deadline.Before(wake) {
+			wake = deadline
+		}
+		if !sleepUntil(s.bg, wake) {
+			break // Detach
+		}
+		if !time.Now().Before(deadline) {
+			break // etcd may expire it at any moment now
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithDeadline(s.bg, deadline)
+		resp, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(ls.id))
+		cancel()
+		if err == nil {
+			deadline = sent.Add(time.Duration(resp.TTL)*time.Second - leaseMargin(ttl))
+			next = sent.Add(every)
+			continue
+		}
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			break
+		}
+		// KeepAliveOnce retries until its ctx ends; try again at once
+		// if time is left before the deadline.
+		next = time.Now()
 	}
 	s.mu.Lock()
 	s.leaseEndedLocked(ls.id)
 	detached := s.detached
 	s.mu.Unlock()
 	if !detached {
-		// The server may still hold the lease (a partition that healed):
+		// The server may still hold the lease (a partition that heals):
 		// revoke it so its keys go now rather than at expiry.
 		ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
 		_, _ = s.cli.Revoke(ctx, clientv3.LeaseID(ls.id))
 		cancel()
+	}
+}
+
+// sleepUntil waits until t and reports true, or false if ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 
