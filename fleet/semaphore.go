@@ -88,7 +88,12 @@ type Semaphore struct {
 
 	watchStarts atomic.Int64 // watches opened, for tests
 	resyncs     int          // watches restarted because the mirror lagged (under mu)
-	notGranted  int          // held keys the rule stopped counting (under mu)
+	// resyncWait is how long the mirror may lag, or a progress probe go
+	// unanswered, before the watch is restarted; lastResync is when it
+	// last was (see resyncLocked).
+	resyncWait time.Duration
+	lastResync time.Time
+	notGranted int // held keys the rule stopped counting (under mu)
 	// settleSeen is the settle key's ModRevision the watch last showed,
 	// and settleSince when it was first shown: a settling left unfinished
 	// (its process died or gave up) is finished by the cleanup.
@@ -231,12 +236,13 @@ func Open(ctx context.Context, cli *clientv3.Client, name string, opts ...Option
 	}
 	s := &Semaphore{
 		cli: cli, name: name, pfx: pfx, ttl: o.ttl, opTimeout: o.opTimeout,
-		now:      time.Now,
-		reapKick: make(chan struct{}, 1),
-		gate:     make(chan struct{}, maxEnqueues),
-		leases:   make(map[int64]bool),
-		local:    make(map[string]*local),
-		deleted:  make(map[string]bool),
+		now:        time.Now,
+		reapKick:   make(chan struct{}, 1),
+		resyncWait: resyncAfter,
+		gate:       make(chan struct{}, maxEnqueues),
+		leases:     make(map[int64]bool),
+		local:      make(map[string]*local),
+		deleted:    make(map[string]bool),
 	}
 	s.bg, s.cancelBg = context.WithCancel(context.Background())
 	s.wg.Add(2)

@@ -15,8 +15,9 @@ import (
 // Every pass starts with a linearizable Get of the whole prefix and watches
 // from the revision after it, so the mirror never misses a change: a
 // compaction, a lost leader (the watch requires one) or a closed stream
-// ends the pass and the next one starts from a fresh read. The client
-// resumes a watch across reconnects by itself.
+// ends the pass and the next one starts from a fresh read, after a
+// back-off if the read failed or the pass was short. The client resumes a
+// watch across reconnects by itself.
 func (s *Semaphore) watchLoop() {
 	defer s.wg.Done()
 	backoff := 10 * time.Millisecond
@@ -29,7 +30,6 @@ func (s *Semaphore) watchLoop() {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 10 * time.Millisecond
 		s.mu.Lock()
 		s.mirror = viewOf(s.pfx, resp.Header.Revision, resp.Kvs)
 		clear(s.deleted)
@@ -38,6 +38,7 @@ func (s *Semaphore) watchLoop() {
 		s.mu.Unlock()
 
 		s.watchStarts.Add(1)
+		passStart := time.Now()
 		wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(s.bg))
 		s.mu.Lock()
 		s.watchCancel = wcancel
@@ -50,6 +51,7 @@ func (s *Semaphore) watchLoop() {
 			s.mu.Lock()
 			s.watchHeard, s.probeAt = time.Now(), time.Time{}
 			if len(wr.Events) == 0 { // a progress notification
+				s.caughtUpLocked()
 				s.mu.Unlock()
 				continue
 			}
@@ -62,10 +64,21 @@ func (s *Semaphore) watchLoop() {
 				}
 				s.mirror.rev = max(s.mirror.rev, ev.Kv.ModRevision)
 			}
+			s.caughtUpLocked()
 			s.evaluateLocked()
 			s.mu.Unlock()
 		}
 		wcancel()
+		// A watch the server ends at once (no leader, a closed stream)
+		// must not turn into back-to-back reads of the whole semaphore:
+		// the next pass waits, doubling up to a second, until a pass
+		// lasts that long.
+		if time.Since(passStart) < time.Second {
+			sleepCtx(s.bg, backoff)
+			backoff = min(2*backoff, time.Second)
+		} else {
+			backoff = 10 * time.Millisecond
+		}
 	}
 }
 
@@ -220,7 +233,8 @@ const resyncAfter = time.Second
 
 // checkLagLocked restarts the watch if the mirror has stayed behind a
 // revision this process has seen in a response (its own enqueue, at least)
-// for resyncAfter. A watch stream can fall far behind when etcd moves it to
+// for resyncWait (resyncAfter, doubled after each restart up to
+// maxResyncWait, see resyncLocked). A watch stream can fall far behind when etcd moves it to
 // its slow, unsynced group or while a member restarts; a waiter must not
 // sit out its ctx waiting for news the cluster already holds.
 func (s *Semaphore) checkLagLocked() {
@@ -232,16 +246,38 @@ func (s *Semaphore) checkLagLocked() {
 		s.lagSince = time.Now()
 		return
 	}
-	if time.Since(s.lagSince) >= resyncAfter && s.watchCancel != nil {
+	if time.Since(s.lagSince) >= s.resyncWait && s.watchCancel != nil {
 		s.lagSince = time.Time{}
-		s.resyncs++
-		s.watchCancel()
+		s.resyncLocked()
+	}
+}
+
+// maxResyncWait bounds the back-off between watch restarts.
+const maxResyncWait = 8 * time.Second
+
+// resyncLocked restarts the watch from a fresh read, and doubles the wait
+// before the next restart: each restart reads the whole semaphore, and a
+// watch that keeps falling behind says the cluster is slow, which restarts
+// at a fixed pace (from every process at once) would only make slower.
+func (s *Semaphore) resyncLocked() {
+	s.resyncs++
+	s.lastResync = time.Now()
+	s.resyncWait = min(2*s.resyncWait, maxResyncWait)
+	s.watchCancel()
+}
+
+// caughtUpLocked records that the watch delivered something with the
+// mirror current: once that holds for longer than the wait since the last
+// restart, the back-off starts again from resyncAfter.
+func (s *Semaphore) caughtUpLocked() {
+	if s.mirror.rev >= s.knownRev && time.Since(s.lastResync) >= s.resyncWait {
+		s.resyncWait = resyncAfter
 	}
 }
 
 // probeLocked decides whether to ask etcd for a progress notification: a
 // waiter is queued and the watch has been silent for resyncAfter. If a probe
-// sent earlier got no answer within resyncAfter, the watch is behind (etcd
+// sent earlier got no answer within resyncWait, the watch is behind (etcd
 // answers only synced watchers) or broken: it is restarted from a fresh
 // read instead.
 func (s *Semaphore) probeLocked() bool {
@@ -260,10 +296,9 @@ func (s *Semaphore) probeLocked() bool {
 		s.probeAt = time.Now()
 		return true
 	}
-	if time.Since(s.probeAt) >= resyncAfter && s.watchCancel != nil {
+	if time.Since(s.probeAt) >= s.resyncWait && s.watchCancel != nil {
 		s.probeAt = time.Time{}
-		s.resyncs++
-		s.watchCancel()
+		s.resyncLocked()
 	}
 	return false
 }
