@@ -13,9 +13,6 @@ import (
 // TestFaults/PartitionedHolderLearnsLoss runs the same on three.)
 func TestCutOffHolderIsToldBeforeAnotherIsGranted(t *testing.T) {
 	watchdog(t, 60*time.Second)
-	c := sharedCluster(t)
-	if c.external {
-		t.Skip("needs an embedded member to put a proxy in front of; ETCD_ENDPOINTS is set")
-	}
+	c := sharedEmbedded(t)
 	testPartitionedHolder(t, c)
 }

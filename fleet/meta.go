@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,14 +16,65 @@ import (
 // rewritten key adds one compare.
 const settleBatch = 100
 
-// SetMaxPermits sets the semaphore's maximum to n, fleet-wide, within
-// WithOpTimeout. It is SetMaxPermitsContext without the error: use that to
-// learn whether etcd could be reached. A shrink whose first Txn landed takes
-// effect even if the call then fails: any process of the fleet finishes it.
+// SetMaxPermits sets the semaphore's maximum to n, fleet-wide. It is
+// SetMaxPermitsContext within WithOpTimeout, without the error: if etcd
+// could not be reached in that time, the Semaphore keeps trying in the
+// background (backing off up to 5 s) until the change lands, a later
+// SetMaxPermits or SetMaxPermitsContext of this process supersedes it, or
+// Detach; a shrink whose first Txn landed is finished by any process of the
+// fleet. Use SetMaxPermitsContext to learn when it is in force. It panics
+// with a message starting "fleet:" if n is negative or larger than
+// MaxPermitsLimit.
 func (s *Semaphore) SetMaxPermits(n int) {
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	_ = s.SetMaxPermitsContext(ctx, n)
+	checkMax(n)
+	gen := s.maxGen.Add(1)
+	s.persist(func(ctx context.Context) (bool, error) {
+		s.maxMu.Lock()
+		defer s.maxMu.Unlock()
+		if s.maxGen.Load() != gen {
+			return false, nil // superseded
+		}
+		return true, s.setMax(ctx, n)
+	})
+}
+
+// persist runs do within WithOpTimeout and, while it fails with anything
+// but ErrNotExist or ErrDetached, again in the background, backing off from
+// 100 ms to 5 s, until it succeeds, do reports that it no longer applies,
+// or Detach: the error-less Close and SetMaxPermits do not drop a change
+// because etcd was briefly out of reach.
+func (s *Semaphore) persist(do func(context.Context) (bool, error)) {
+	try := func() bool {
+		ctx, cancel := s.opCtx()
+		defer cancel()
+		applies, err := do(ctx)
+		return !applies || err == nil || errors.Is(err, ErrNotExist) || errors.Is(err, ErrDetached) || s.bg.Err() != nil
+	}
+	if try() {
+		return
+	}
+	s.mu.Lock()
+	if s.detached {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+			sleepCtx(s.bg, backoff)
+			if s.bg.Err() != nil || try() {
+				return
+			}
+		}
+	}()
+}
+
+func checkMax(n int) {
+	if n < 0 || int64(n) > MaxPermitsLimit {
+		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
+	}
 }
 
 // SetMaxPermitsContext sets the semaphore's maximum to n, fleet-wide.
@@ -46,9 +98,16 @@ func (s *Semaphore) SetMaxPermits(n int) {
 // with a message starting "fleet:" if n is negative or larger than
 // MaxPermitsLimit.
 func (s *Semaphore) SetMaxPermitsContext(ctx context.Context, n int) error {
-	if n < 0 || int64(n) > MaxPermitsLimit {
-		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
-	}
+	checkMax(n)
+	s.maxMu.Lock()
+	defer s.maxMu.Unlock()
+	s.maxGen.Add(1) // supersedes a SetMaxPermits still retrying
+	return s.setMax(ctx, n)
+}
+
+// setMax is SetMaxPermitsContext, under maxMu: the changes of one process
+// land in the order they were made.
+func (s *Semaphore) setMax(ctx context.Context, n int) error {
 	return s.change(ctx, "SetMaxPermits", func(v *view) []clientv3.Op {
 		switch {
 		case v.max == int64(n):
@@ -63,15 +122,15 @@ func (s *Semaphore) SetMaxPermitsContext(ctx context.Context, n int) error {
 	})
 }
 
-// Close closes the semaphore fleet-wide within WithOpTimeout. It is
-// CloseContext without the error: use that to learn whether etcd could be
-// reached. Once its first Txn landed the Close completes even if the call
-// fails. Close does not end this process's use of the semaphore: that is
-// Detach.
+// Close closes the semaphore fleet-wide. It is CloseContext within
+// WithOpTimeout, without the error: if etcd could not be reached in that
+// time, the Semaphore keeps trying in the background (backing off up to
+// 5 s) until the Close lands or Detach; once its first Txn landed it is
+// finished by any process of the fleet. Use CloseContext to learn when it
+// is in force. Close does not end this process's use of the semaphore:
+// that is Detach.
 func (s *Semaphore) Close() {
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	_ = s.CloseContext(ctx)
+	s.persist(func(ctx context.Context) (bool, error) { return true, s.CloseContext(ctx) })
 }
 
 // CloseContext closes the semaphore fleet-wide: every Acquire queued in any

@@ -59,6 +59,12 @@ type Semaphore struct {
 	// one process enqueue in the order they arrived here.
 	gate chan struct{}
 
+	// maxMu orders this process's changes of the maximum; maxGen counts
+	// them, so that a SetMaxPermits retrying in the background stops once
+	// a later one was made.
+	maxMu  sync.Mutex
+	maxGen atomic.Uint64
+
 	// mu protects everything below.
 	mu       sync.Mutex
 	lease    *leaseState    // the lease new keys go under; nil when none
