@@ -20,11 +20,60 @@ import (
 // it too large, and nobody is granted its permits while it holds them.
 func TestShrinkKeepsAGrantMadeWhileItCommits(t *testing.T) {
 	watchdog(t, 60*time.Second)
-	c := sharedCluster(t)
-	ps := openProcs(t, c, 4, 10, uniqueOpts(t))
-	shrinker, hb, wb, yb := ps[0], ps[1].sem, ps[2].sem, ps[3].sem
-	hold := holdTxns(t, shrinker.cli)
+	ps := openProcs(t, sharedCluster(t), 4, 10, uniqueOpts(t))
+	shrinker, hb, yb := ps[0], ps[1].sem, ps[3].sem
+	h, w := grantWhileChangeCommits(t, ps, "/max", func() error { return shrinker.sem.SetMaxPermitsContext(bg(t), 5) })
+	st, err := hb.Stats(bg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.InUse != 10 || st.Waiting != 0 {
+		t.Fatalf("after the shrink landed: Stats = %+v, want InUse 10 (H 8 and W 2 both still hold), Waiting 0", st)
+	}
 
+	if err := shrinker.sem.SetMaxPermitsContext(bg(t), 1); err != nil {
+		t.Fatalf("SetMaxPermits(1) = %v", err)
+	}
+	if err := h.ReleaseContext(bg(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := yb.TryAcquireNContext(bg(t), 1); ok || err != nil {
+		p.Release()
+		t.Fatalf("TryAcquire(1) while W holds 2 of a maximum of 1 = %v, %v, want false, nil: over-admission", ok, err)
+	}
+	if err := w.Err(); err != nil {
+		t.Fatalf("W's Permit: Err = %v, want nil (its grant stands)", err)
+	}
+	if st, err := hb.Stats(bg(t)); err != nil || st.InUse != 2 {
+		t.Fatalf("after H released: Stats = %+v, %v, want InUse 2 (W)", st, err)
+	}
+}
+
+// TestCloseKeepsAGrantMadeWhileItCommits: the same interleaving with Close:
+// the waiter granted between Close's read and its write keeps its permits
+// (held permits stay valid after Close), and the state counts them.
+func TestCloseKeepsAGrantMadeWhileItCommits(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	ps := openProcs(t, sharedCluster(t), 4, 10, uniqueOpts(t))
+	_, w := grantWhileChangeCommits(t, ps, "/closed", func() error { return ps[0].sem.CloseContext(bg(t)) })
+	st, err := ps[1].sem.Stats(bg(t))
+	if err != nil || !st.Closed || st.InUse != 10 {
+		t.Fatalf("after Close landed: Stats = %+v, %v, want Closed, InUse 10 (H 8 and W 2 both still hold)", st, err)
+	}
+	if err := w.Err(); err != nil {
+		t.Fatalf("W's Permit after Close: Err = %v, want nil", err)
+	}
+}
+
+// grantWhileChangeCommits sets up, with a maximum of 10: H(8) holding in
+// ps[1], X(5) and then W(2) waiting in ps[1] and ps[2]; then runs change
+// from ps[0] with its Txn that puts a key ending in suffix held before it
+// is sent, cancels X meanwhile so that W is granted, and lets the Txn go.
+// It returns H's and W's Permits once change returned nil.
+func grantWhileChangeCommits(t *testing.T, ps []*proc, suffix string, change func() error) (h, w *fleet.Permit) {
+	t.Helper()
+	hb, wb := ps[1].sem, ps[2].sem
+	hold := holdTxns(t, ps[0].cli)
 	h, err := hb.AcquireN(bg(t), 8)
 	if err != nil {
 		t.Fatal(err)
@@ -48,51 +97,28 @@ func TestShrinkKeepsAGrantMadeWhileItCommits(t *testing.T) {
 	}()
 	waitWaiting(t, hb, 2)
 
-	hold.arm(putsKey("/max"))
-	shrunk := make(chan error, 1)
-	go func() { shrunk <- shrinker.sem.SetMaxPermitsContext(bg(t), 5) }()
-	hold.wait(t, "SetMaxPermits(5)")
+	hold.arm(putsKey(suffix))
+	changed := make(chan error, 1)
+	go func() { changed <- change() }()
+	hold.wait(t, "the change")
 	cancelX()
 	if err := <-xerr; err != context.Canceled {
 		t.Fatalf("cancelled waiter X = %v, want context.Canceled", err)
 	}
-	var w got
+	var wg got
 	select {
-	case w = <-wgot:
+	case wg = <-wgot:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("waiter W not granted 10s after the waiter ahead of it was cancelled")
 	}
-	if w.err != nil {
-		t.Fatalf("waiter W = %v, want a grant (X ahead of it left, 8+2 <= 10)", w.err)
+	if wg.err != nil {
+		t.Fatalf("waiter W = %v, want a grant (X ahead of it left, 8+2 <= 10)", wg.err)
 	}
 	hold.letGo()
-	if err := <-shrunk; err != nil {
-		t.Fatalf("SetMaxPermits(5) = %v", err)
+	if err := <-changed; err != nil {
+		t.Fatalf("the change = %v", err)
 	}
-	st, err := hb.Stats(bg(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.InUse != 10 || st.Waiting != 0 {
-		t.Fatalf("after the shrink landed: Stats = %+v, want InUse 10 (H 8 and W 2 both still hold), Waiting 0", st)
-	}
-
-	if err := shrinker.sem.SetMaxPermitsContext(bg(t), 1); err != nil {
-		t.Fatalf("SetMaxPermits(1) = %v", err)
-	}
-	if err := h.ReleaseContext(bg(t)); err != nil {
-		t.Fatal(err)
-	}
-	if p, ok, err := yb.TryAcquireNContext(bg(t), 1); ok || err != nil {
-		p.Release()
-		t.Fatalf("TryAcquire(1) while W holds 2 of a maximum of 1 = %v, %v, want false, nil: over-admission", ok, err)
-	}
-	if err := w.p.Err(); err != nil {
-		t.Fatalf("W's Permit: Err = %v, want nil (its grant stands)", err)
-	}
-	if st, err := hb.Stats(bg(t)); err != nil || st.InUse != 2 {
-		t.Fatalf("after H released: Stats = %+v, %v, want InUse 2 (W)", st, err)
-	}
+	return h, wg.p
 }
 
 // TestHeldKeyTheRuleStopsCountingIsReported: when the state in etcd stops
