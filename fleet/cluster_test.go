@@ -193,6 +193,16 @@ func (c *cluster) leader() int {
 	return -1
 }
 
+// sharedEmbedded is sharedCluster for tests that put a proxy in front of
+// its member; it skips when ETCD_ENDPOINTS is set.
+func sharedEmbedded(t *testing.T) *cluster {
+	c := sharedCluster(t)
+	if c.external {
+		t.Skip("needs an embedded member to put a proxy in front of; ETCD_ENDPOINTS is set")
+	}
+	return c
+}
+
 func (c *cluster) needEmbedded(t *testing.T) {
 	if c.external {
 		t.Skip("needs embedded etcd members to stop and restart; ETCD_ENDPOINTS is set")

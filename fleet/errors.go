@@ -25,6 +25,15 @@ var ErrTooLarge = fmt.Errorf("fleet: request exceeds the semaphore's maximum per
 // Acquire whose queued key disappeared for the same reasons.
 var ErrLeaseLost = errors.New("fleet: lease lost: the permit's key is gone from etcd")
 
+// ErrNotGranted is reported (wrapped, naming the key and the revision) by
+// Permit.Err when the semaphore's state in etcd stops counting a held
+// Permit's key as granted (outside a shrink or Close settling its holders).
+// That cannot happen through this package; it means a peer rewrote the key
+// or a bug broke the invariant grants rest on, and other processes may be
+// granted the same permits. The holder must stop using the resource; the
+// key is deleted.
+var ErrNotGranted = errors.New("fleet: permit no longer granted by the semaphore's state")
+
 // ErrReleased is reported by Permit.Err after the Permit was released.
 var ErrReleased = errors.New("fleet: permit released")
 

@@ -49,14 +49,37 @@ func Debug(s *Semaphore) string {
 
 // LocalWaiters returns how many of s's Acquires wait with their key in the
 // queue and their own enqueue answered.
-func LocalWaiters(s *Semaphore) int {
+func LocalWaiters(s *Semaphore) int { return localIn(s, lsWaiting) }
+
+func localIn(s *Semaphore, st localState) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, l := range s.local {
-		if l.state == lsWaiting {
+		if l.state == st {
 			n++
 		}
 	}
 	return n
 }
+
+// PermitKey returns the etcd key of a Permit.
+func PermitKey(p *Permit) string { return p.key }
+
+// SetLeaseTaken makes every Acquire of s call f with the lease it took,
+// before registering its key.
+func SetLeaseTaken(s *Semaphore, f func(leaseID int64)) { s.leaseTaken = f }
+
+// LeaseCurrent reports whether id is still s's current lease.
+func LeaseCurrent(s *Semaphore, id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lease != nil && s.lease.id == id
+}
+
+// LocalPending returns how many of s's Acquires have registered a key whose
+// enqueue has not been answered (in flight, or waiting to be sent).
+func LocalPending(s *Semaphore) int { return localIn(s, lsPending) }
+
+// MaxEnqueues is how many enqueue Txns one Semaphore sends at a time.
+const MaxEnqueues = maxEnqueues

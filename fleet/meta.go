@@ -2,23 +2,79 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// maxRewriteOps is how many keys one SetMaxPermits or Close may rewrite:
-// etcd's default --max-txn-ops is 128 per Txn branch, compares included.
-const maxRewriteOps = 60
+// settleBatch is how many queue keys one settling Txn rewrites: etcd's
+// default --max-txn-ops is 128 per Txn branch, compares included, and each
+// rewritten key adds one compare.
+const settleBatch = 100
 
-// SetMaxPermits sets the semaphore's maximum to n, fleet-wide, within
-// WithOpTimeout. It is SetMaxPermitsContext without the error: use that to
-// learn whether etcd could be reached.
+// SetMaxPermits sets the semaphore's maximum to n, fleet-wide. It is
+// SetMaxPermitsContext within WithOpTimeout, without the error: if etcd
+// could not be reached in that time, the Semaphore keeps trying in the
+// background (backing off up to 5 s) until the change lands, a later
+// SetMaxPermits or SetMaxPermitsContext of this process supersedes it, or
+// Detach; a shrink whose first Txn landed is finished by any process of the
+// fleet. Use SetMaxPermitsContext to learn when it is in force. It panics
+// with a message starting "fleet:" if n is negative or larger than
+// MaxPermitsLimit.
 func (s *Semaphore) SetMaxPermits(n int) {
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	_ = s.SetMaxPermitsContext(ctx, n)
+	checkMax(n)
+	gen := s.maxGen.Add(1)
+	s.persist(func(ctx context.Context) (bool, error) {
+		s.maxMu.Lock()
+		defer s.maxMu.Unlock()
+		if s.maxGen.Load() != gen {
+			return false, nil // superseded
+		}
+		return true, s.setMax(ctx, n)
+	})
+}
+
+// persist runs do within WithOpTimeout and, while it fails with anything
+// but ErrNotExist or ErrDetached, again in the background, backing off from
+// 100 ms to 5 s, until it succeeds, do reports that it no longer applies,
+// or Detach: the error-less Close and SetMaxPermits do not drop a change
+// because etcd was briefly out of reach.
+func (s *Semaphore) persist(do func(context.Context) (bool, error)) {
+	try := func() bool {
+		ctx, cancel := s.opCtx()
+		defer cancel()
+		applies, err := do(ctx)
+		return !applies || err == nil || errors.Is(err, ErrNotExist) || errors.Is(err, ErrDetached) || s.bg.Err() != nil
+	}
+	if try() {
+		return
+	}
+	s.mu.Lock()
+	if s.detached {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+			sleepCtx(s.bg, backoff)
+			if s.bg.Err() != nil || try() {
+				return
+			}
+		}
+	}()
+}
+
+func checkMax(n int) {
+	if n < 0 || int64(n) > MaxPermitsLimit {
+		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
+	}
 }
 
 // SetMaxPermitsContext sets the semaphore's maximum to n, fleet-wide.
@@ -30,48 +86,51 @@ func (s *Semaphore) SetMaxPermits(n int) {
 // with ErrTooLarge; the waiters behind them keep their order. It works after
 // Close.
 //
-// It is one read and one Txn, repeated if the semaphore changed in between.
-// A shrink must mark every holder and every waiter larger than n in that
-// Txn; if more than 60 keys need marking it fails, changing nothing. It
-// returns ctx.Err() or an error wrapping the client's if etcd could not be
-// asked, and panics with a message starting "fleet:" if n is negative or
-// larger than MaxPermitsLimit.
+// Growing is one read and one Txn. Shrinking is one Txn that changes the
+// maximum and freezes grants fleet-wide, then Txns that pin every holder
+// (100 keys per Txn, however many there are) and reject the waiters larger
+// than n, then one that ends the freeze; while it runs no Acquire is granted
+// anywhere. Every step is repeated if the semaphore changed in between. On
+// success it returns nil once the new maximum is in force. It returns
+// ctx.Err() or an error wrapping the client's if etcd could not be asked; if
+// the shrink's first Txn landed, the shrink still completes (any process of
+// the fleet that sees it unfinished for a second finishes it). It panics
+// with a message starting "fleet:" if n is negative or larger than
+// MaxPermitsLimit.
 func (s *Semaphore) SetMaxPermitsContext(ctx context.Context, n int) error {
-	if n < 0 || int64(n) > MaxPermitsLimit {
-		panic(fmt.Sprintf("fleet: SetMaxPermits(%d): want 0 <= n <= MaxPermitsLimit", n))
-	}
-	return s.rewrite(ctx, "SetMaxPermits", func(v *view, st map[string]status) ([]clientv3.Op, []*entry, bool) {
-		if v.max == int64(n) {
-			return nil, nil, true
+	checkMax(n)
+	s.maxMu.Lock()
+	defer s.maxMu.Unlock()
+	s.maxGen.Add(1) // supersedes a SetMaxPermits still retrying
+	return s.setMax(ctx, n)
+}
+
+// setMax is SetMaxPermitsContext, under maxMu: the changes of one process
+// land in the order they were made.
+func (s *Semaphore) setMax(ctx context.Context, n int) error {
+	return s.change(ctx, "SetMaxPermits", func(v *view) []clientv3.Op {
+		switch {
+		case v.max == int64(n):
+			return nil
+		case int64(n) > v.max: // a grow takes no grant back: no settling
+			return []clientv3.Op{clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n)))}
 		}
-		ops := []clientv3.Op{clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n)))}
-		if int64(n) > v.max {
-			return ops, nil, false
+		return []clientv3.Op{
+			clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n))),
+			clientv3.OpPut(s.pfx+keySettle, encodeSettle(v)),
 		}
-		var marked []*entry
-		for _, e := range v.entries {
-			switch {
-			case e.flag != flagNone:
-			case st[e.key] == stGranted:
-				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagPinned, e.stamp), clientv3.WithIgnoreLease()))
-				marked = append(marked, e)
-			case st[e.key] == stWaiting && e.n > int64(n):
-				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagRejected, e.stamp), clientv3.WithIgnoreLease()))
-				marked = append(marked, e)
-			}
-		}
-		return ops, marked, false
 	})
 }
 
-// Close closes the semaphore fleet-wide within WithOpTimeout. It is
-// CloseContext without the error: use that to learn whether etcd could be
-// reached. Close does not end this process's use of the semaphore: that is
-// Detach.
+// Close closes the semaphore fleet-wide. It is CloseContext within
+// WithOpTimeout, without the error: if etcd could not be reached in that
+// time, the Semaphore keeps trying in the background (backing off up to
+// 5 s) until the Close lands or Detach; once its first Txn landed it is
+// finished by any process of the fleet. Use CloseContext to learn when it
+// is in force. Close does not end this process's use of the semaphore:
+// that is Detach.
 func (s *Semaphore) Close() {
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	_ = s.CloseContext(ctx)
+	s.persist(func(ctx context.Context) (bool, error) { return true, s.CloseContext(ctx) })
 }
 
 // CloseContext closes the semaphore fleet-wide: every Acquire queued in any
@@ -81,34 +140,40 @@ func (s *Semaphore) Close() {
 // be released. Close is idempotent and irreversible. To end only this
 // process's use of the semaphore, call Detach instead.
 //
-// It returns ctx.Err() or an error wrapping the client's if etcd could not
-// be asked, and fails changing nothing if more than 60 holders would need
-// marking in its Txn.
+// It is one Txn that puts the closed key and freezes grants, then Txns that
+// pin every holder (100 per Txn, however many there are), then one that
+// ends the freeze, each repeated if the semaphore changed in between. It
+// returns nil once the semaphore is closed and settled, or ctx.Err() or an
+// error wrapping the client's if etcd could not be asked; once the first
+// Txn landed, later Acquires fail and the Close completes even so (any
+// process of the fleet finishes it).
 func (s *Semaphore) CloseContext(ctx context.Context) error {
-	return s.rewrite(ctx, "Close", func(v *view, st map[string]status) ([]clientv3.Op, []*entry, bool) {
+	return s.change(ctx, "Close", func(v *view) []clientv3.Op {
 		if v.closed {
-			return nil, nil, true
+			return nil
 		}
-		ops := []clientv3.Op{clientv3.OpPut(s.pfx+keyClosed, "")}
-		var marked []*entry
-		for _, e := range v.entries {
-			if e.flag == flagNone && st[e.key] == stGranted {
-				ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flagPinned, e.stamp), clientv3.WithIgnoreLease()))
-				marked = append(marked, e)
-			}
+		return []clientv3.Op{
+			clientv3.OpPut(s.pfx+keyClosed, ""),
+			clientv3.OpPut(s.pfx+keySettle, encodeSettle(v)),
 		}
-		return ops, marked, false
 	})
 }
 
-// rewrite reads the semaphore, lets plan compute the writes, and commits
-// them only if nothing was put under the prefix since the read (a new
-// waiter, a grant-changing flag, a new maximum) and every rewritten key
-// still is the one read (deletions do not change the prefix's modification
-// revisions, but they only free permits, which plan's decisions survive).
-// Pinning granted keys in the same Txn as the new maximum or the closed
-// flag is what keeps every grant in force (see grants).
-func (s *Semaphore) rewrite(ctx context.Context, op string, plan func(*view, map[string]status) ([]clientv3.Op, []*entry, bool)) error {
+// encodeSettle is the settle key's value for a change made on v: the rule
+// in force before it.
+func encodeSettle(v *view) string {
+	closed := 0
+	if v.closed {
+		closed = 1
+	}
+	return fmt.Sprintf("%d %d", v.max, closed)
+}
+
+// change reads the semaphore, finishes any settling in progress, lets plan
+// compute the writes, and commits them only if the maximum is the one read
+// and nothing is settling (plan's writes depend on both), then settles what
+// it started. plan returns nil when there is nothing to do.
+func (s *Semaphore) change(ctx context.Context, op string, plan func(*view) []clientv3.Op) error {
 	for {
 		v, err := s.read(ctx)
 		if err != nil {
@@ -117,19 +182,20 @@ func (s *Semaphore) rewrite(ctx context.Context, op string, plan func(*view, map
 		if !v.hasMax {
 			return fmt.Errorf("%w: %q", ErrNotExist, s.name)
 		}
-		st, _, _ := v.grants(s.mut.Load() == mutGrantByArrival)
-		ops, marked, done := plan(v, st)
-		if done {
+		if v.settling {
+			if err := s.settle(ctx, v); err != nil {
+				return err
+			}
+			continue
+		}
+		ops := plan(v)
+		if ops == nil {
 			return nil
 		}
-		if len(marked) > maxRewriteOps {
-			return fmt.Errorf("fleet: %s %q would mark %d queue keys in one Txn, more than %d", op, s.name, len(marked), maxRewriteOps)
-		}
-		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.pfx).WithPrefix(), "<", v.rev+1)}
-		for _, e := range marked {
-			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(e.key), "=", e.createRev))
-		}
-		resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(s.pfx+keyMax), "=", v.maxModRev),
+				clientv3.Compare(clientv3.Version(s.pfx+keySettle), "=", 0)).
+			Then(ops...).Commit()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -137,9 +203,94 @@ func (s *Semaphore) rewrite(ctx context.Context, op string, plan func(*view, map
 			return s.etcdErr(op, err)
 		}
 		if resp.Succeeded {
-			return nil
+			return s.settle(ctx, nil)
 		}
 	}
+}
+
+// settle finishes the shrink or Close that is settling, starting from v
+// (nil: read first): it pins, up to settleBatch keys per Txn, every key that
+// was granted just before the change and still exists (grantedBefore), and
+// rejects every unpinned
+// key that rule does not grant and the new maximum cannot hold; then it
+// deletes the settle key. Every Txn is fenced by the settle key's
+// ModRevision (a settling finished meanwhile, perhaps by another process,
+// followed by a new one, must not be written into) and by each rewritten
+// key's ModRevision (a key released, shrunk, or rewritten meanwhile is read
+// again). Any process may settle, at any time, as often as it likes: each
+// step is correct on its own. It returns nil once nothing is settling.
+func (s *Semaphore) settle(ctx context.Context, v *view) error {
+	var before map[string]status
+	var beforeRev int64
+	for {
+		if v == nil {
+			var err error
+			if v, err = s.read(ctx); err != nil {
+				return err
+			}
+		}
+		if !v.settling {
+			return nil
+		}
+		if before == nil || beforeRev != v.settleModRev {
+			var err error
+			if before, err = s.grantedBefore(ctx, v); err != nil {
+				return err
+			}
+			beforeRev = v.settleModRev
+		}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.pfx+keySettle), "=", v.settleModRev)}
+		var ops []clientv3.Op
+		for _, e := range v.byRevision() {
+			if len(ops) == settleBatch {
+				break
+			}
+			var flag byte
+			switch {
+			case e.flag != flagNone:
+				continue
+			case before[e.key] == stGranted:
+				flag = flagPinned
+			case e.n > v.max:
+				flag = flagRejected
+			default:
+				continue
+			}
+			ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flag, e.stamp), clientv3.WithIgnoreLease()))
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(e.key), "=", e.modRev))
+		}
+		if len(ops) == 0 {
+			// Every key an owner may hold is pinned: ending the freeze
+			// grants only what the new state grants.
+			ops = []clientv3.Op{clientv3.OpDelete(s.pfx + keySettle)}
+		}
+		if _, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.etcdErr("settle", err)
+		}
+		v = nil
+	}
+}
+
+// grantedBefore returns what the rule granted at the revision just before
+// the settling change in v: exactly the keys whose owners may hold them
+// now, since nothing unpinned is granted while it settles. If etcd
+// compacted that revision it falls back to settleGrants on v, a superset.
+func (s *Semaphore) grantedBefore(ctx context.Context, v *view) (map[string]status, error) {
+	resp, err := s.cli.Get(ctx, s.pfx, clientv3.WithPrefix(), clientv3.WithRev(v.settleModRev-1))
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return v.settleGrants(s.mut.Load() == mutGrantByArrival), nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, s.etcdErr("settle", err)
+	}
+	st, _, _ := viewOf(s.pfx, v.settleModRev-1, resp.Kvs).grants(s.mut.Load() == mutGrantByArrival)
+	return st, nil
 }
 
 // read returns the semaphore's state from one linearizable Get.

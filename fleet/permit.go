@@ -14,10 +14,12 @@ import (
 // was revoked) or its key is deleted by someone else, the permits go back
 // to the semaphore and other processes may be granted them. Done is then
 // closed and Err returns ErrLeaseLost; the holder must stop touching the
-// guarded resource. The holder learns this up to about a second after etcd
-// acted, so a resource that must never see two holders should also check
-// IsHeld in its own etcd Txns or take Revision as a fencing token
-// (docs/fleet.md).
+// guarded resource. The process closes Done before etcd can expire the
+// lease (it keeps a deadline from its last answered keepalive), but a
+// process paused for longer than that margin learns late, so a resource
+// that must never be touched by a holder whose permits are gone has to
+// fence: put IsHeld in the If of the Txn that writes it (docs/fleet.md,
+// "Fencing").
 type Permit struct {
 	s     *Semaphore
 	key   string
@@ -123,14 +125,27 @@ func (p *Permit) Err() error {
 }
 
 // Revision returns the etcd revision at which the permits were requested
-// (the create revision of the Permit's key). It increases with every grant
-// of the semaphore in FIFO order, so a resource can use it as a fencing
-// token: reject a request carrying a smaller token than one already seen.
+// (the create revision of the Permit's key): this grant's place in the
+// semaphore's FIFO order, unique within the semaphore.
+//
+// It is not a fencing token when several Permits can be held at once (a
+// maximum above 1, or a shrink that kept several holders): a resource that
+// rejects a token smaller than one it has seen would refuse an older holder
+// that still holds its permits. Use IsHeld to fence.
 func (p *Permit) Revision() int64 { return p.rev }
 
 // IsHeld returns an etcd comparison that holds exactly while the Permit's
-// key exists: put it in the If of your own Txn to make a write conditional
-// on still holding the permits (like concurrency.Mutex.IsOwner).
+// key exists, that is while its permits are held, whatever the maximum and
+// however many other Permits are held: it fails once the Permit is
+// released, lost with its lease, or its key deleted. Put it in the If of
+// your own Txn to make a write conditional on still holding the permits
+// (like concurrency.Mutex.IsOwner): etcd evaluates it at the write's own
+// revision, so no holder whose permits are gone can write, even before its
+// Done closes. It panics with a message starting "fleet:" for the empty
+// Permit of AcquireN(ctx, 0), which holds no key.
 func (p *Permit) IsHeld() clientv3.Cmp {
+	if p.key == "" {
+		panic("fleet: IsHeld of an empty Permit (AcquireN with n == 0 holds no key to compare)")
+	}
 	return clientv3.Compare(clientv3.CreateRevision(p.key), "=", p.rev)
 }

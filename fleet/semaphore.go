@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/compio-sync/gosync/core"
@@ -43,6 +44,10 @@ type Semaphore struct {
 	now func() time.Time
 	// mut selects a deliberately broken behaviour for the mutant tests.
 	mut atomic.Int32
+	// leaseTaken, if set by a test, runs after an Acquire took the lease
+	// and before it registers its key: the window in which the lease can
+	// be lost.
+	leaseTaken func(leaseID int64)
 
 	bg       context.Context // cancelled by Detach
 	cancelBg context.CancelFunc
@@ -53,6 +58,12 @@ type Semaphore struct {
 	// senders on a channel are served in arrival order, so goroutines of
 	// one process enqueue in the order they arrived here.
 	gate chan struct{}
+
+	// maxMu orders this process's changes of the maximum; maxGen counts
+	// them, so that a SetMaxPermits retrying in the background stops once
+	// a later one was made.
+	maxMu  sync.Mutex
+	maxGen atomic.Uint64
 
 	// mu protects everything below.
 	mu       sync.Mutex
@@ -83,6 +94,17 @@ type Semaphore struct {
 
 	watchStarts atomic.Int64 // watches opened, for tests
 	resyncs     int          // watches restarted because the mirror lagged (under mu)
+	// resyncWait is how long the mirror may lag, or a progress probe go
+	// unanswered, before the watch is restarted; lastResync is when it
+	// last was (see resyncLocked).
+	resyncWait time.Duration
+	lastResync time.Time
+	notGranted int // held keys the rule stopped counting (under mu)
+	// settleSeen is the settle key's ModRevision the watch last showed,
+	// and settleSince when it was first shown: a settling left unfinished
+	// (its process died or gave up) is finished by the cleanup.
+	settleSeen  int64
+	settleSince time.Time
 }
 
 type leaseState struct {
@@ -143,7 +165,10 @@ func WithPermits(n int) Option { return func(o *options) { o.permits = int64(n) 
 // whole seconds; etcd may raise it to its minimum). A process that crashes
 // or loses contact with the cluster loses its permits and queue places
 // after about this long; a shorter TTL returns them sooner but makes a slow
-// or paused process lose them more easily.
+// or paused process lose them more easily. The process itself gives its
+// lease up (its Permits report ErrLeaseLost) when no keepalive was answered
+// for the TTL minus a margin of a fifth of it (at least 300 ms), before
+// etcd can expire it.
 func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
 // WithOpTimeout bounds each etcd request made without a caller's ctx
@@ -217,12 +242,13 @@ func Open(ctx context.Context, cli *clientv3.Client, name string, opts ...Option
 	}
 	s := &Semaphore{
 		cli: cli, name: name, pfx: pfx, ttl: o.ttl, opTimeout: o.opTimeout,
-		now:      time.Now,
-		reapKick: make(chan struct{}, 1),
-		gate:     make(chan struct{}, maxEnqueues),
-		leases:   make(map[int64]bool),
-		local:    make(map[string]*local),
-		deleted:  make(map[string]bool),
+		now:        time.Now,
+		reapKick:   make(chan struct{}, 1),
+		resyncWait: resyncAfter,
+		gate:       make(chan struct{}, maxEnqueues),
+		leases:     make(map[int64]bool),
+		local:      make(map[string]*local),
+		deleted:    make(map[string]bool),
 	}
 	s.bg, s.cancelBg = context.WithCancel(context.Background())
 	s.wg.Add(2)
@@ -269,7 +295,9 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Permit, error) { return s.Acq
 //   - an error satisfying errors.Is(err, ErrTooLarge) (and
 //     core.ErrTooLarge) at once if n exceeds the maximum, or later if
 //     SetMaxPermits shrinks the maximum below n while it waits;
-//   - ErrLeaseLost if the process's lease ended while it waited;
+//   - ErrLeaseLost if the process's lease ended while it waited, or
+//     before its key was put (etcd refused the key because the lease was
+//     gone; the next Acquire takes a new lease);
 //   - ErrDetached after Detach;
 //   - ErrNotExist if the semaphore's keys were deleted from etcd;
 //   - an error wrapping the etcd client's if the cluster refused or failed
@@ -315,7 +343,8 @@ func (s *Semaphore) TryAcquireN(n int) (*Permit, bool) {
 // On success it returns a Permit holding n permits, true and a nil error.
 // It returns nil, false, nil, holding nothing, if fewer than n permits are
 // free, if any waiter is queued anywhere (a TryAcquire never barges past a
-// waiter), if n exceeds the maximum, or if the semaphore is closed. It
+// waiter), if n exceeds the maximum, if the semaphore is closed, or while a
+// shrink or Close is settling (no grant is made then). It
 // returns nil, false and an error if ctx ends or the cluster could not be
 // asked. n == 0 succeeds with an empty Permit unless the semaphore is
 // closed. It panics with a message starting "fleet:" if n is negative.
@@ -356,8 +385,9 @@ func (s *Semaphore) acquireZero(ctx context.Context) (*Permit, error) {
 	return &Permit{done: make(chan struct{})}, nil
 }
 
-// newLocal registers a pending record for a new key of lease ls. It is
-// registered before the Txn is sent: the watch may see the key before the
+// newLocal registers a pending record for a new key of lease ls, or returns
+// ErrLeaseLost if ls is no longer the current lease (it was lost since the
+// caller took it), or ErrDetached. It is registered before the Txn is sent: the watch may see the key before the
 // Txn's response arrives, and the cleanup deletes keys of ours that no local
 // record claims.
 func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
@@ -366,18 +396,54 @@ func (s *Semaphore) newLocal(ls *leaseState, n int64) (*local, error) {
 	if s.detached {
 		return nil, ErrDetached
 	}
+	// The keepalive loop fails the records of a lost lease once, when it
+	// ends; a record registered after that would put a key on a dead
+	// lease that nobody fails.
+	if s.lease != ls {
+		return nil, ErrLeaseLost
+	}
 	s.seq++
 	l := &local{key: queueKey(s.pfx, ls.id, s.seq), lease: ls.id, n: n, ch: make(chan result, 1)}
 	s.local[l.key] = l
 	return l, nil
 }
 
+// failedMeanwhile returns the outcome Detach or a lost lease gave l while
+// its enqueue Txn was in flight, or nil. That outcome names the cause the
+// Txn's own error (a revoked lease, a closed client) only follows from.
+// Either way the key cannot outlive the Txn: the lease it names is revoked
+// or gone.
+func (s *Semaphore) failedMeanwhile(l *local) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.state != lsFailed {
+		return nil
+	}
+	select {
+	case r := <-l.ch:
+		return r.err
+	default:
+		return nil
+	}
+}
+
 // txnFailed handles an enqueue Txn that returned an error: its outcome is
 // unknown, so the key may exist or appear later. Dropping the record makes
 // it an orphan; deleting it at once (bounded by cleanupGrace) keeps a
 // failed call from leaving a queue place behind it, and the cleanup retries.
+//
+// An enqueue etcd refused because the lease is gone applied nothing: the
+// lease is retired at once (its other records are lost, the next Acquire
+// grants a new one) and it reports ErrLeaseLost, as it would had the loss
+// been seen first.
 func (s *Semaphore) txnFailed(ctx context.Context, l *local, op string, err error) error {
 	s.forget(l)
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		s.mu.Lock()
+		s.leaseEndedLocked(l.lease)
+		s.mu.Unlock()
+		return fmt.Errorf("%w (%s: etcd: %w)", ErrLeaseLost, op, err)
+	}
 	_ = s.deleteKeyWithin(l.key, min(s.opTimeout, cleanupGrace))
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -397,6 +463,9 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 	if err != nil {
 		return nil, false, err
 	}
+	if s.leaseTaken != nil {
+		s.leaseTaken(ls.id)
+	}
 	l, err := s.newLocal(ls, n)
 	if err != nil {
 		return nil, false, err
@@ -412,6 +481,10 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 	}
 	select {
 	case s.gate <- struct{}{}:
+	case r := <-l.ch:
+		// Failed while parked (Detach, or the lease was lost): the key
+		// was never sent.
+		return nil, false, r.err
 	case <-ctx.Done():
 		s.forget(l)
 		return nil, false, ctx.Err()
@@ -427,6 +500,9 @@ func (s *Semaphore) acquire(ctx context.Context, n int64) (*Permit, bool, error)
 		Commit()
 	<-s.gate
 	if err != nil {
+		if ferr := s.failedMeanwhile(l); ferr != nil {
+			return nil, false, ferr
+		}
 		return nil, false, s.txnFailed(ctx, l, "acquire", err)
 	}
 	if !resp.Succeeded {
@@ -478,6 +554,9 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 	if err != nil {
 		return nil, false, err
 	}
+	if s.leaseTaken != nil {
+		s.leaseTaken(ls.id)
+	}
 	for range 8 {
 		v, err := s.read(ctx)
 		if err != nil {
@@ -486,7 +565,8 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 		if v.refusal(s.name, n) != nil {
 			return nil, false, nil
 		}
-		if _, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival); waiting > 0 || inUse+n > v.max {
+		// While a shrink or Close settles nothing unpinned is granted.
+		if _, inUse, waiting := v.grants(s.mut.Load() == mutGrantByArrival); v.settling || waiting > 0 || inUse+n > v.max {
 			return nil, false, nil
 		}
 		l, err := s.newLocal(ls, n)
@@ -498,6 +578,9 @@ func (s *Semaphore) tryAcquire(ctx context.Context, n int64) (*Permit, bool, err
 			Then(clientv3.OpPut(l.key, encodeEntry(n, flagNone, s.now().UnixNano()), clientv3.WithLease(clientv3.LeaseID(ls.id)))).
 			Commit()
 		if err != nil {
+			if ferr := s.failedMeanwhile(l); ferr != nil {
+				return nil, false, ferr
+			}
 			return nil, false, s.txnFailed(ctx, l, "try acquire", err)
 		}
 		if !resp.Succeeded {
@@ -642,6 +725,7 @@ func (s *Semaphore) ensureLease(ctx context.Context) (*leaseState, error) {
 func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 	ttl := int64((s.ttl + time.Second - 1) / time.Second)
 	tctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	sent := time.Now()
 	g, err := s.cli.Grant(tctx, max(ttl, 1))
 	cancel()
 	if err != nil {
@@ -649,10 +733,6 @@ func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 			return nil, ctx.Err()
 		}
 		return nil, s.etcdErr("grant lease", err)
-	}
-	ch, err := s.cli.KeepAlive(s.bg, g.ID)
-	if err != nil {
-		return nil, s.etcdErr("keep lease alive", err)
 	}
 	ls := &leaseState{id: int64(g.ID)}
 	s.mu.Lock()
@@ -667,37 +747,96 @@ func (s *Semaphore) grantLease(ctx context.Context) (*leaseState, error) {
 	s.leases[ls.id] = true
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.keepAliveLoop(ls, ch)
+	granted := time.Duration(g.TTL) * time.Second
+	go s.keepAliveLoop(ls, granted, sent.Add(granted-leaseMargin(granted)))
 	return ls, nil
 }
 
-// keepAliveLoop drains the lease's keepalive responses. The client closes
-// the channel when the lease expired or was revoked, when no response came
-// for a whole TTL (a partition: the server expires the lease at about the
-// same time), or when Detach cancels it. Every Permit and waiter of the lease
-// then learns that it is lost, and the next Acquire grants a new lease.
-func (s *Semaphore) keepAliveLoop(ls *leaseState, ch <-chan *clientv3.LeaseKeepAliveResponse) {
+// leaseMargin is how long before etcd could expire a lease the process
+// gives it up: a fifth of the TTL, at least 300 ms, at most half of it.
+// It covers the time between the deadline and every Permit's Done being
+// closed (a timer, a lock), and the clocks of client and server running at
+// slightly different rates.
+func leaseMargin(ttl time.Duration) time.Duration {
+	return min(max(ttl/5, 300*time.Millisecond), ttl/2)
+}
+
+// keepAliveLoop keeps the lease alive with one keepalive every TTL/3, and
+// holds a deadline: etcd expires the lease no earlier than TTL after it
+// renewed it, which is after the keepalive was sent, so once
+// sent+TTL-leaseMargin passes without a newer answer, etcd may be about to
+// expire it and grant its permits elsewhere. The lease is then given up:
+// every Permit and waiter of it learns that it is lost (before anyone else
+// can be granted its permits, as long as this process gets the CPU within
+// the margin), and the next Acquire grants a new lease. The same happens at
+// once when etcd answers that the lease is gone (expired or revoked), and
+// the loop ends silently on Detach.
+func (s *Semaphore) keepAliveLoop(ls *leaseState, ttl time.Duration, deadline time.Time) {
 	defer s.wg.Done()
-	for range ch {
-	}
-	s.mu.Lock()
-	if s.lease == ls {
-		s.lease = nil
-	}
-	for _, l := range s.local {
-		if l.lease != ls.id {
+	every := ttl / 3
+	next := time.Now().Add(every)
+	for {
+		wake := next
+		if deadline.Before(wake) {
+			wake = deadline
+		}
+		if !sleepUntil(s.bg, wake) {
+			break // Detach
+		}
+		if !time.Now().Before(deadline) {
+			break // etcd may expire it at any moment now
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithDeadline(s.bg, deadline)
+		resp, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(ls.id))
+		cancel()
+		if err == nil {
+			deadline = sent.Add(time.Duration(resp.TTL)*time.Second - leaseMargin(ttl))
+			next = sent.Add(every)
 			continue
 		}
-		s.loseLocked(l)
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			break
+		}
+		// KeepAliveOnce retries until its ctx ends; try again at once
+		// if time is left before the deadline.
+		next = time.Now()
 	}
+	s.mu.Lock()
+	s.leaseEndedLocked(ls.id)
 	detached := s.detached
 	s.mu.Unlock()
 	if !detached {
-		// The server may still hold the lease (a partition that healed):
+		// The server may still hold the lease (a partition that heals):
 		// revoke it so its keys go now rather than at expiry.
 		ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
 		_, _ = s.cli.Revoke(ctx, clientv3.LeaseID(ls.id))
 		cancel()
+	}
+}
+
+// sleepUntil waits until t and reports true, or false if ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// leaseEndedLocked retires lease id: the next Acquire grants a new one, and
+// every record of id is lost.
+func (s *Semaphore) leaseEndedLocked(id int64) {
+	if s.lease != nil && s.lease.id == id {
+		s.lease = nil
+	}
+	for _, l := range s.local {
+		if l.lease == id {
+			s.loseLocked(l)
+		}
 	}
 }
 

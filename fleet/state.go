@@ -15,6 +15,9 @@ import (
 //	p+"max"          the maximum, 20 zero-padded decimal digits, so that a
 //	                 Txn can compare it with a request as a string
 //	p+"closed"       present once Close has run
+//	p+"settle"       present while a shrink or Close settles its holders:
+//	                 "<max before> <closed before>"; no new grant is made
+//	                 until it is gone
 //	p+"q/<lease>-<seq>"  one key per Acquire, attached to the acquiring
 //	                 process's lease; value "<n> <flag> <stamp>"
 //
@@ -25,6 +28,7 @@ import (
 const (
 	keyMax    = "max"
 	keyClosed = "closed"
+	keySettle = "settle"
 	keyQueue  = "q/"
 )
 
@@ -49,6 +53,7 @@ func encodeEntry(n int64, flag byte, stamp int64) string {
 type entry struct {
 	key       string
 	createRev int64
+	modRev    int64
 	lease     int64
 	n         int64
 	flag      byte
@@ -65,17 +70,26 @@ func parseEntry(kv *mvccpb.KeyValue) (*entry, bool) {
 	if err1 != nil || err2 != nil || n <= 0 {
 		return nil, false
 	}
-	return &entry{key: string(kv.Key), createRev: kv.CreateRevision, lease: kv.Lease, n: n, flag: f[1][0], stamp: stamp}, true
+	return &entry{key: string(kv.Key), createRev: kv.CreateRevision, modRev: kv.ModRevision, lease: kv.Lease, n: n, flag: f[1][0], stamp: stamp}, true
 }
 
 // view is the semaphore's state at one revision: a linearizable Get of the
 // prefix, or a mirror kept current by the process's watch.
 type view struct {
-	rev     int64
-	hasMax  bool
-	max     int64
-	closed  bool
-	entries map[string]*entry
+	rev       int64
+	hasMax    bool
+	max       int64
+	maxModRev int64
+	closed    bool
+	// settling is true while the settle key exists: a shrink or Close
+	// committed and its holders are being pinned (see grants). The grants
+	// in force before it were decided with settleMax and settleClosed;
+	// settleModRev fences the Txns that settle it.
+	settling     bool
+	settleMax    int64
+	settleClosed bool
+	settleModRev int64
+	entries      map[string]*entry
 }
 
 func newView() *view { return &view{entries: make(map[string]*entry)} }
@@ -85,9 +99,18 @@ func (v *view) put(pfx string, kv *mvccpb.KeyValue) {
 	switch k := strings.TrimPrefix(string(kv.Key), pfx); {
 	case k == keyMax:
 		n, err := strconv.ParseInt(string(kv.Value), 10, 64)
-		v.hasMax, v.max = err == nil, n
+		v.hasMax, v.max, v.maxModRev = err == nil, n, kv.ModRevision
 	case k == keyClosed:
 		v.closed = true
+	case k == keySettle:
+		var closed int
+		_, err := fmt.Sscanf(string(kv.Value), "%d %d", &v.settleMax, &closed)
+		// A settle key that cannot be parsed still freezes grants (the
+		// safe side); settling it pins what the current maximum grants.
+		if err != nil {
+			v.settleMax, closed = v.max, 0
+		}
+		v.settling, v.settleClosed, v.settleModRev = true, closed == 1, kv.ModRevision
 	case strings.HasPrefix(k, keyQueue):
 		if e, ok := parseEntry(kv); ok {
 			v.entries[e.key] = e
@@ -99,9 +122,11 @@ func (v *view) put(pfx string, kv *mvccpb.KeyValue) {
 func (v *view) del(pfx string, key string) {
 	switch k := strings.TrimPrefix(key, pfx); {
 	case k == keyMax:
-		v.hasMax, v.max = false, 0
+		v.hasMax, v.max, v.maxModRev = false, 0, 0
 	case k == keyClosed:
 		v.closed = false
+	case k == keySettle:
+		v.settling, v.settleMax, v.settleClosed, v.settleModRev = false, 0, false, 0
 	default:
 		delete(v.entries, key)
 	}
@@ -140,18 +165,84 @@ const (
 // waiter, and a released permit goes to the head waiter at the very revision
 // of the release (direct handoff).
 //
-// Safety rests on one property: a key granted at revision R stays granted at
-// every later revision while it exists. Between shrinks the maximum only
-// grows and keys only leave or shrink, so every sum the rule compares only
-// falls; appended keys come after every granted key. A shrink or Close pins
-// every granted key and rejects every waiter the new maximum cannot hold in
-// the same Txn that changes the maximum, so no decision is taken back. The
-// pinned weights are counted before any other key because a key rejected by
-// an earlier shrink may sit in front of pinned ones.
+// While the settle key exists (a shrink or Close is settling), no key that
+// is not pinned holds: every such key waits, or fails if closed or too
+// large. The pinned weights are counted before any other key because a key
+// rejected by an earlier shrink may sit in front of pinned ones.
+//
+// Safety rests on one property: a key that its owner was told is granted
+// holds at every later revision while it exists. Outside a shrink or Close
+// the maximum only grows and keys only leave or shrink, so every sum the
+// rule compares only falls; appended keys come after every granted key; so
+// the rule itself never takes a grant back. A shrink or Close does, for a
+// moment: its Txn changes the maximum (or puts the closed key) together
+// with the settle key, and keys granted until then stop holding by the rule
+// though their owners keep them. Nobody else is granted anything while the
+// settle key exists, and settling pins every key the rule in force before
+// it (settleGrants) grants, before removing the settle key; so every key
+// an owner holds is pinned again before any other key can be granted. The
+// Txn needs no knowledge of what was granted between its read and its
+// commit (a deletion there, say a cancelled waiter, grants the keys behind
+// it), and settling needs no single Txn to hold every holder.
 //
 // byArrival is the GrantByArrival mutant: it orders by the enqueuing clients'
 // clocks instead of by revision.
 func (v *view) grants(byArrival bool) (st map[string]status, inUse int64, waiting int) {
+	return v.decide(v.max, v.closed, v.settling, byArrival)
+}
+
+// settleGrants is the rule as it stood before the settling shrink or Close
+// (its maximum, its closed state, no freeze) applied to the current state:
+// the fallback of settle when etcd compacted the revision before the
+// change. Between that Txn and the end of settling it is monotonic like the
+// rule (keys leave, shrink, are appended, are pinned only if it grants
+// them, are rejected only if it does not), so every key granted just before
+// the Txn is granted by it at every later revision while it exists; it may
+// grant more (a waiter ahead that left meanwhile), as if the change had
+// come later.
+func (v *view) settleGrants(byArrival bool) map[string]status {
+	st, _, _ := v.decide(v.settleMax, v.settleClosed, false, byArrival)
+	return st
+}
+
+// decide is the rule with the maximum, the closed state and the freeze as
+// given.
+func (v *view) decide(max int64, closed, frozen bool, byArrival bool) (st map[string]status, inUse int64, waiting int) {
+	order := v.ordered(byArrival)
+	st = make(map[string]status, len(order))
+	for _, e := range order {
+		if e.flag == flagPinned {
+			st[e.key] = stGranted
+			inUse += e.n
+		}
+	}
+	// Frozen: nothing unpinned is granted while a shrink or Close settles.
+	blocked := frozen
+	for _, e := range order {
+		switch {
+		case e.flag == flagPinned:
+		case e.flag == flagRejected || e.n > max:
+			st[e.key] = stTooLarge
+		case closed:
+			st[e.key] = stClosed
+		case !blocked && inUse+e.n <= max:
+			st[e.key] = stGranted
+			inUse += e.n
+		default:
+			blocked = true
+			st[e.key] = stWaiting
+			waiting++
+		}
+	}
+	return st, inUse, waiting
+}
+
+// byRevision returns the queue keys in CreateRevision order.
+func (v *view) byRevision() []*entry { return v.ordered(false) }
+
+// ordered returns the queue keys in CreateRevision order, or, for the
+// GrantByArrival mutant, in the order of the enqueuing clients' clocks.
+func (v *view) ordered(byArrival bool) []*entry {
 	order := make([]*entry, 0, len(v.entries))
 	for _, e := range v.entries {
 		order = append(order, e)
@@ -162,31 +253,21 @@ func (v *view) grants(byArrival bool) (st map[string]status, inUse int64, waitin
 		}
 		return cmpInt(a.createRev, b.createRev)
 	})
-	st = make(map[string]status, len(order))
-	for _, e := range order {
-		if e.flag == flagPinned {
-			st[e.key] = stGranted
-			inUse += e.n
-		}
+	return order
+}
+
+func (s status) String() string {
+	switch s {
+	case stWaiting:
+		return "waiting"
+	case stGranted:
+		return "granted"
+	case stTooLarge:
+		return "too large"
+	case stClosed:
+		return "closed"
 	}
-	blocked := false
-	for _, e := range order {
-		switch {
-		case e.flag == flagPinned:
-		case e.flag == flagRejected || e.n > v.max:
-			st[e.key] = stTooLarge
-		case v.closed:
-			st[e.key] = stClosed
-		case !blocked && inUse+e.n <= v.max:
-			st[e.key] = stGranted
-			inUse += e.n
-		default:
-			blocked = true
-			st[e.key] = stWaiting
-			waiting++
-		}
-	}
-	return st, inUse, waiting
+	return fmt.Sprintf("status(%d)", uint8(s))
 }
 
 func cmpInt(a, b int64) int {

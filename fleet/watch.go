@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -14,8 +15,9 @@ import (
 // Every pass starts with a linearizable Get of the whole prefix and watches
 // from the revision after it, so the mirror never misses a change: a
 // compaction, a lost leader (the watch requires one) or a closed stream
-// ends the pass and the next one starts from a fresh read. The client
-// resumes a watch across reconnects by itself.
+// ends the pass and the next one starts from a fresh read, after a
+// back-off if the read failed or the pass was short. The client resumes a
+// watch across reconnects by itself.
 func (s *Semaphore) watchLoop() {
 	defer s.wg.Done()
 	backoff := 10 * time.Millisecond
@@ -28,7 +30,6 @@ func (s *Semaphore) watchLoop() {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
-		backoff = 10 * time.Millisecond
 		s.mu.Lock()
 		s.mirror = viewOf(s.pfx, resp.Header.Revision, resp.Kvs)
 		clear(s.deleted)
@@ -37,6 +38,7 @@ func (s *Semaphore) watchLoop() {
 		s.mu.Unlock()
 
 		s.watchStarts.Add(1)
+		passStart := time.Now()
 		wctx, wcancel := context.WithCancel(clientv3.WithRequireLeader(s.bg))
 		s.mu.Lock()
 		s.watchCancel = wcancel
@@ -49,6 +51,7 @@ func (s *Semaphore) watchLoop() {
 			s.mu.Lock()
 			s.watchHeard, s.probeAt = time.Now(), time.Time{}
 			if len(wr.Events) == 0 { // a progress notification
+				s.caughtUpLocked()
 				s.mu.Unlock()
 				continue
 			}
@@ -61,10 +64,21 @@ func (s *Semaphore) watchLoop() {
 				}
 				s.mirror.rev = max(s.mirror.rev, ev.Kv.ModRevision)
 			}
+			s.caughtUpLocked()
 			s.evaluateLocked()
 			s.mu.Unlock()
 		}
 		wcancel()
+		// A watch the server ends at once (no leader, a closed stream)
+		// must not turn into back-to-back reads of the whole semaphore:
+		// the next pass waits, doubling up to a second, until a pass
+		// lasts that long.
+		if time.Since(passStart) < time.Second {
+			sleepCtx(s.bg, backoff)
+			backoff = min(2*backoff, time.Second)
+		} else {
+			backoff = 10 * time.Millisecond
+		}
 	}
 }
 
@@ -100,14 +114,31 @@ func (s *Semaphore) evaluateLocked() {
 				s.failLocked(l, ErrNotExist)
 			}
 		case lsHeld:
-			if !present {
+			switch {
+			case !present:
 				s.loseLocked(l)
+			case !v.settling && st[key] != stGranted:
+				// The invariant every grant rests on is broken (a peer
+				// rewrote the key, or a bug): the state no longer
+				// counts these permits, so others may be granted
+				// them. Tell the holder to stop, and give the key up.
+				s.notGrantedLocked(l, st[key])
 			}
 		}
 	}
 	if s.hasOrphansLocked() {
 		s.kickReaper()
 	}
+}
+
+// notGrantedLocked ends a held record whose key the rule no longer counts
+// as granted: its Permit reports ErrNotGranted and the key becomes an
+// orphan that the cleanup deletes.
+func (s *Semaphore) notGrantedLocked(l *local, st status) {
+	delete(s.local, l.key)
+	l.state = lsFailed
+	s.notGranted++
+	l.p.finishLocked(fmt.Errorf("%w: key %s is %s at revision %d", ErrNotGranted, l.key[len(s.pfx):], st, s.mirror.rev))
 }
 
 // orphansLocked lists keys of our leases in the mirror that no local record
@@ -146,7 +177,13 @@ func (s *Semaphore) reapLoop() {
 		keys := s.orphansLocked()
 		s.checkLagLocked()
 		probe := s.probeLocked()
+		finish := s.unfinishedSettleLocked()
 		s.mu.Unlock()
+		if finish {
+			ctx, cancel := context.WithTimeout(s.bg, s.opTimeout)
+			_ = s.settle(ctx, nil)
+			cancel()
+		}
 		if probe {
 			// The answer comes on the watch stream (same metadata as
 			// the watch's ctx, so the same stream), if it is synced.
@@ -170,13 +207,34 @@ func (s *Semaphore) reapLoop() {
 	}
 }
 
+// settleAfter is how long a shrink or Close may stay settling before any
+// process that sees it finishes it: long enough for the process that
+// started it to finish first, short because no grant is made meanwhile.
+const settleAfter = time.Second
+
+// unfinishedSettleLocked reports whether the mirror has shown the same
+// settle key for settleAfter.
+func (s *Semaphore) unfinishedSettleLocked() bool {
+	v := s.mirror
+	if v == nil || !v.settling {
+		s.settleSeen = 0
+		return false
+	}
+	if s.settleSeen != v.settleModRev {
+		s.settleSeen, s.settleSince = v.settleModRev, time.Now()
+		return false
+	}
+	return time.Since(s.settleSince) >= settleAfter
+}
+
 // resyncAfter is how long the mirror may stay behind a revision this
 // process knows exists before the watch is restarted from a fresh read.
 const resyncAfter = time.Second
 
 // checkLagLocked restarts the watch if the mirror has stayed behind a
 // revision this process has seen in a response (its own enqueue, at least)
-// for resyncAfter. A watch stream can fall far behind when etcd moves it to
+// for resyncWait (resyncAfter, doubled after each restart up to
+// maxResyncWait, see resyncLocked). A watch stream can fall far behind when etcd moves it to
 // its slow, unsynced group or while a member restarts; a waiter must not
 // sit out its ctx waiting for news the cluster already holds.
 func (s *Semaphore) checkLagLocked() {
@@ -188,16 +246,38 @@ func (s *Semaphore) checkLagLocked() {
 		s.lagSince = time.Now()
 		return
 	}
-	if time.Since(s.lagSince) >= resyncAfter && s.watchCancel != nil {
+	if time.Since(s.lagSince) >= s.resyncWait && s.watchCancel != nil {
 		s.lagSince = time.Time{}
-		s.resyncs++
-		s.watchCancel()
+		s.resyncLocked()
+	}
+}
+
+// maxResyncWait bounds the back-off between watch restarts.
+const maxResyncWait = 8 * time.Second
+
+// resyncLocked restarts the watch from a fresh read, and doubles the wait
+// before the next restart: each restart reads the whole semaphore, and a
+// watch that keeps falling behind says the cluster is slow, which restarts
+// at a fixed pace (from every process at once) would only make slower.
+func (s *Semaphore) resyncLocked() {
+	s.resyncs++
+	s.lastResync = time.Now()
+	s.resyncWait = min(2*s.resyncWait, maxResyncWait)
+	s.watchCancel()
+}
+
+// caughtUpLocked records that the watch delivered something with the
+// mirror current: once that holds for longer than the wait since the last
+// restart, the back-off starts again from resyncAfter.
+func (s *Semaphore) caughtUpLocked() {
+	if s.mirror.rev >= s.knownRev && time.Since(s.lastResync) >= s.resyncWait {
+		s.resyncWait = resyncAfter
 	}
 }
 
 // probeLocked decides whether to ask etcd for a progress notification: a
 // waiter is queued and the watch has been silent for resyncAfter. If a probe
-// sent earlier got no answer within resyncAfter, the watch is behind (etcd
+// sent earlier got no answer within resyncWait, the watch is behind (etcd
 // answers only synced watchers) or broken: it is restarted from a fresh
 // read instead.
 func (s *Semaphore) probeLocked() bool {
@@ -216,10 +296,9 @@ func (s *Semaphore) probeLocked() bool {
 		s.probeAt = time.Now()
 		return true
 	}
-	if time.Since(s.probeAt) >= resyncAfter && s.watchCancel != nil {
+	if time.Since(s.probeAt) >= s.resyncWait && s.watchCancel != nil {
 		s.probeAt = time.Time{}
-		s.resyncs++
-		s.watchCancel()
+		s.resyncLocked()
 	}
 	return false
 }
