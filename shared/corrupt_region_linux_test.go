@@ -1,0 +1,370 @@
+package shared_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/shared"
+)
+
+// The geometry of the populated region the corruption tests start from:
+// small, so that a corrupted index often lands in range.
+const (
+	corruptProcs = 6
+	corruptSlots = 8
+)
+
+func init() { extraRoles["survive"] = survive }
+
+// survive is the role of a process that opens a region someone may have
+// corrupted and uses it: every operation must return (an error is fine),
+// and the process must not crash. It logs "survived", whether Detach
+// reported the region corrupt, and its error; or "open", whether Open
+// reported it corrupt, and its error.
+func survive(out logger) int {
+	s, err := shared.OpenExisting(os.Getenv(childName), shared.WithDir(childStr("dir")))
+	if err != nil {
+		out.printf("open corrupt=%t %v", errors.Is(err, shared.ErrCorrupt), err)
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if p, ok := s.TryAcquire(); ok {
+		p.Release()
+	}
+	if p, err := s.AcquireN(ctx, 1); err == nil {
+		p.Release()
+	}
+	s.SweepNow()
+	if p, err := s.AcquireN(ctx, 2); err == nil {
+		p.Release()
+	}
+	s.InUse()
+	s.AvailablePermits()
+	s.Waiting()
+	s.Held()
+	s.SetMaxPermits(3)
+	s.Close()
+	err = s.Detach()
+	out.printf("survived corrupt=%t %v", errors.Is(err, shared.ErrCorrupt), err)
+	return 0
+}
+
+// populatedRegion builds a region in use the way a busy semaphore is and
+// returns its bytes: two processes holding a permit each (in their pools),
+// one holding two and queueing two more requests, and one that died
+// inside the lock, halfway through a transaction (so the journal is not
+// empty and the lock owner is dead). Every process but this one is dead.
+func populatedRegion(t *testing.T) []byte {
+	t.Helper()
+	s, name := create(t, 4, shared.WithProcessSlots(corruptProcs), shared.WithWaiterSlots(corruptSlots))
+	path := filepath.Join(shared.DefaultDir, name)
+	h1 := startChild(t, "h1", "hold", name, "n=1")
+	h1.expect(t, "held")
+	h2 := startChild(t, "h2", "hold", name, "n=1")
+	h2.expect(t, "held")
+	q := startChild(t, "q", "queue", name, "g=3,n=2")
+	q.expect(t, "granted")
+	waitFor(t, func() bool { return s.Waiting() == 2 })
+	l := startChild(t, "l", "lock", name, "")
+	l.expect(t, "locked")
+	for _, c := range []*child{h1, h2, q, l} {
+		c.kill()
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cleanup's Detach of s takes the dead child's lock over; the
+	// bytes above are what a fresh process would find.
+	fields := fieldMap()
+	if n := binary.NativeEndian.Uint32(b[fields["journal length"].Off:]); n == 0 {
+		t.Fatalf("populated region has an empty journal: the lock child committed")
+	}
+	return b
+}
+
+func fieldMap() map[string]shared.RegionField {
+	m := map[string]shared.RegionField{}
+	for _, f := range shared.RegionFields(corruptProcs, corruptSlots) {
+		m[f.Name] = f
+	}
+	return m
+}
+
+// corruptRegion overwrites one to three words of b chosen by rng (queue
+// links, slot numbers, counts, journal entries) with values chosen to hit
+// both out-of-range and plausible-but-wrong cases, and describes what it
+// did.
+func corruptRegion(b []byte, rng *rand.Rand) string {
+	fields := shared.RegionFields(corruptProcs, corruptSlots)
+	var did []string
+	for range 1 + rng.IntN(3) {
+		f := fields[rng.IntN(len(fields))]
+		var old uint64
+		if f.Width == 4 {
+			old = uint64(binary.NativeEndian.Uint32(b[f.Off:]))
+		} else {
+			old = binary.NativeEndian.Uint64(b[f.Off:])
+		}
+		var v uint64
+		switch rng.IntN(4) {
+		case 0:
+			v = rng.Uint64()
+		case 1:
+			v = uint64(rng.IntN(corruptSlots + 4))
+		case 2:
+			v = old + uint64(rng.IntN(3)) - 1
+		default:
+			v = old ^ 1<<rng.IntN(8*f.Width)
+		}
+		if f.Width == 4 {
+			v = uint64(uint32(v))
+			binary.NativeEndian.PutUint32(b[f.Off:], uint32(v))
+		} else {
+			binary.NativeEndian.PutUint64(b[f.Off:], v)
+		}
+		did = append(did, fmt.Sprintf("%s %#x -> %#x", f.Name, old, v))
+	}
+	return strings.Join(did, "; ")
+}
+
+// survival is what became of a process that opened a corrupted region.
+type survival struct {
+	said    string // its last line
+	exit    int    // exit code, -1 if killed by a signal
+	hung    bool   // still running after the deadline (then killed)
+	stderr  string
+	corrupt string // what was corrupted
+}
+
+func (s survival) crashed() bool {
+	return s.hung || s.exit != 0 || !strings.HasPrefix(s.said, "survived") && !strings.HasPrefix(s.said, "open ")
+}
+
+// survivorDeadline is how long a process may take to open and use a
+// corrupted region: every operation it runs has a deadline of 50 ms or
+// none is needed, so only a hang takes this long.
+const survivorDeadline = 10 * time.Second
+
+// runSurvivor writes region to dir/name, runs a fresh process that opens
+// and uses it (the survive role), and reports how it ended. A process
+// still running after survivorDeadline is killed and reported hung.
+func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, region, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childRole+"=survive", childName+"="+name, childID+"=s", childArgs+"=dir="+dir)
+	passFiles(cmd, nil)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdin, err := cmd.StdinPipe() // the child exits at EOF on its stdin
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	var out survival
+	select {
+	case <-done:
+	case <-time.After(survivorDeadline):
+		out.hung = true
+		cmd.Process.Kill()
+		<-done
+	}
+	out.exit = cmd.ProcessState.ExitCode()
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	out.said = strings.TrimPrefix(lines[len(lines)-1], "s ")
+	out.stderr = stderr.String()
+	return out
+}
+
+// TestCorruptRegionsNeverCrashAProcess: 200 (50 with -short) copies of a
+// region in use
+// (queued requests, holders in pools, a dead lock owner with an open
+// transaction), each with one to three words overwritten at random (queue
+// links, slot and process numbers, counts, journal length and entries),
+// are each opened and used by a fresh process. None may crash (a Go panic,
+// SIGSEGV, an exit other than 0) or hang; an error is the right outcome.
+func TestCorruptRegionsNeverCrashAProcess(t *testing.T) {
+	watchdog(t, 200*survivorDeadline)
+	region := populatedRegion(t)
+	dir := t.TempDir()
+	runs := 200
+	if testing.Short() {
+		runs = 50
+	}
+	results := make([]survival, runs)
+	var wg sync.WaitGroup
+	gate := make(chan struct{}, 4)
+	for seed := range runs {
+		gate <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-gate }()
+			b := bytes.Clone(region)
+			what := corruptRegion(b, rand.New(rand.NewPCG(uint64(seed), 0x5eed)))
+			r := runSurvivor(t, dir, fmt.Sprintf("corrupt-%d", seed), b)
+			r.corrupt = what
+			results[seed] = r
+		})
+	}
+	wg.Wait()
+	var crashed, refused, found, unnoticed int
+	for seed, r := range results {
+		switch {
+		case r.crashed():
+			crashed++
+			if crashed <= 10 {
+				msg := r.stderr
+				if i := strings.Index(msg, "\n\ngoroutine "); i >= 0 {
+					msg = msg[:i]
+				}
+				t.Errorf("seed %d (%s): hung %t, exit %d, said %q:\n%s", seed, r.corrupt, r.hung, r.exit, r.said, msg)
+			}
+		case strings.HasPrefix(r.said, "open corrupt=true"):
+			refused++
+		case strings.HasPrefix(r.said, "open "):
+			t.Errorf("seed %d (%s): Open failed with an error that is not ErrCorrupt: %s", seed, r.corrupt, r.said)
+		case strings.HasPrefix(r.said, "survived corrupt=true"):
+			found++
+		default:
+			unnoticed++ // a plausible value: nothing the checks can tell
+		}
+	}
+	t.Logf("%d corrupted regions: %d refused by Open (ErrCorrupt), %d found corrupt by a later operation, %d used to the end without noticing, %d crashed or hung", runs, refused, found, unnoticed, crashed)
+	if crashed > 0 {
+		t.Errorf("%d of %d processes that opened a corrupted region crashed or hung", crashed, runs)
+	}
+}
+
+// poke overwrites the word field of the region file of the semaphore
+// called name with v, through the file: the mapping of every process
+// sees the write, as it would see a peer's stray store.
+func poke(t *testing.T, name, field string, v uint64) {
+	t.Helper()
+	f, ok := fieldMap()[field]
+	if !ok {
+		t.Fatalf("no region field %q", field)
+	}
+	b := make([]byte, f.Width)
+	if f.Width == 4 {
+		binary.NativeEndian.PutUint32(b, uint32(v))
+	} else {
+		binary.NativeEndian.PutUint64(b, v)
+	}
+	file, err := os.OpenFile(filepath.Join(shared.DefaultDir, name), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if _, err := file.WriteAt(b, int64(f.Off)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCorruptQueueFailsEveryone: a queue head that names no waiter slot,
+// found by a Release that serves the queue, fails that operation's
+// transaction without a panic, and from then on the region is corrupt for
+// everyone: the queued Acquire of another handle fails with ErrCorrupt at
+// once (not at its poll), Err reports it on every handle, AcquireN and
+// OpenExisting return it, TryAcquire fails, and Detach reports it.
+func TestCorruptQueueFailsEveryone(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	s, name := create(t, 1)
+	b := attachTo(t, name)
+	p, err := s.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan error, 1)
+	go func() { _, err := b.Acquire(context.Background()); queued <- err }()
+	waitFor(t, func() bool { return s.Waiting() == 1 })
+	poke(t, name, "head", 0xdead)
+	p.Release() // serves the queue: finds the head out of range
+	select {
+	case err := <-queued:
+		if !errors.Is(err, shared.ErrCorrupt) {
+			t.Errorf("queued Acquire = %v, want ErrCorrupt", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("queued Acquire still waiting 1s after the region was found corrupt")
+	}
+	for h, x := range []*shared.Semaphore{s, b} {
+		if err := x.Err(); !errors.Is(err, shared.ErrCorrupt) {
+			t.Errorf("handle %d: Err() = %v, want ErrCorrupt", h, err)
+		}
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "head link 57005") {
+		t.Errorf("Err() of the handle that found it = %v, want it to name the head link 57005", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.Acquire(ctx); !errors.Is(err, shared.ErrCorrupt) {
+		t.Errorf("Acquire after = %v, want ErrCorrupt", err)
+	}
+	if _, ok := b.TryAcquire(); ok {
+		t.Errorf("TryAcquire on a corrupt region succeeded")
+	}
+	if h, err := shared.OpenExisting(name); !errors.Is(err, shared.ErrCorrupt) {
+		if err == nil {
+			h.Detach()
+		}
+		t.Errorf("OpenExisting of a corrupt region = %v, want ErrCorrupt", err)
+	}
+	if err := b.Detach(); !errors.Is(err, shared.ErrCorrupt) {
+		t.Errorf("Detach = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestCorruptionFreezesThePools: once an operation finds the region
+// corrupt, a handle whose pool holds free permits can no longer take them
+// on the fast path (its pool is frozen with every other), so no Acquire
+// succeeds on a region whose counts cannot be trusted.
+func TestCorruptionFreezesThePools(t *testing.T) {
+	watchdog(t, 20*time.Second)
+	s, name := create(t, 4)
+	c := attachTo(t, name)
+	p, ok := c.TryAcquire()
+	if !ok {
+		t.Fatal("TryAcquire on an idle semaphore failed")
+	}
+	p.Release() // now free in c's pool
+	if p, ok := c.TryAcquire(); !ok || !p.Fast() {
+		t.Fatalf("re-acquire = %t, fast %t, want the fast path", ok, p.Fast())
+	} else {
+		p.Release()
+	}
+	poke(t, name, "available", 1<<62)
+	if _, ok := s.TryAcquireN(4); ok {
+		t.Fatalf("TryAcquireN(4) succeeded with available corrupted to 2^62")
+	}
+	if err := s.Err(); !errors.Is(err, shared.ErrCorrupt) {
+		t.Fatalf("Err() after the lock path read available 2^62 = %v, want ErrCorrupt", err)
+	}
+	if p, ok := c.TryAcquire(); ok {
+		t.Errorf("TryAcquire took a permit from its pool after the region was found corrupt (fast %t)", p.Fast())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Acquire(ctx); !errors.Is(err, shared.ErrCorrupt) {
+		t.Errorf("Acquire after = %v, want ErrCorrupt", err)
+	}
+}
