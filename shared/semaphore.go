@@ -333,6 +333,10 @@ func (s *Semaphore) abandon(i uint32, n int64, err error) (_ Permit, lerr error)
 	return Permit{}, err
 }
 
+// enterHook, when set (tests only), runs in the lock paths of TryAcquireN
+// and Release after enter, before they take the lock.
+var enterHook func()
+
 // TryAcquire acquires one permit without blocking. It is TryAcquireN(1).
 func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 
@@ -362,9 +366,19 @@ func (s *Semaphore) TryAcquireN(n int) (_ Permit, ok bool) {
 	if n == 0 {
 		return Permit{}, !s.closed()
 	}
+	if enterHook != nil {
+		enterHook()
+	}
 	defer s.recoverCorrupt(nil)
 	for try := 0; ; try++ {
 		if s.lockAlways() != nil {
+			return Permit{}, false
+		}
+		if s.detached() {
+			// Checked under the lock, as in acquireSlow: Detach sets the
+			// flag before its first transaction, so an operation that
+			// entered before it and locks after it fails here.
+			s.unlock()
 			return Permit{}, false
 		}
 		open := s.r.u32(offClosed).Load() == 0 && s.r.u32(offWaiting).Load() == 0
@@ -433,6 +447,9 @@ func (s *Semaphore) releaseN(n int64, mustHold bool) (ok bool) {
 		return true
 	}
 	defer s.leave()
+	if enterHook != nil {
+		enterHook()
+	}
 	if s.lockAlways() != nil {
 		return false
 	}
