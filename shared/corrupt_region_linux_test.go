@@ -10,8 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +69,7 @@ func survive(out logger) int {
 // one holding two and queueing two more requests, and one that died
 // inside the lock, halfway through a transaction (so the journal is not
 // empty and the lock owner is dead). Every process but this one is dead.
-func populatedRegion(t *testing.T) []byte {
+func populatedRegion(t testing.TB) []byte {
 	t.Helper()
 	s, name := create(t, 4, shared.WithProcessSlots(corruptProcs), shared.WithWaiterSlots(corruptSlots))
 	path := filepath.Join(shared.DefaultDir, name)
@@ -186,9 +189,16 @@ func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 	select {
 	case <-done:
 	case <-time.After(survivorDeadline):
+		// SIGQUIT first: the Go runtime dumps every goroutine to stderr,
+		// which says where it hung.
 		out.hung = true
-		cmd.Process.Kill()
-		<-done
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
 	}
 	out.exit = cmd.ProcessState.ExitCode()
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -261,6 +271,9 @@ func TestCorruptRegionsNeverCrashAProcess(t *testing.T) {
 func poke(t *testing.T, name, field string, v uint64) {
 	t.Helper()
 	f, ok := fieldMap()[field]
+	if field == shared.LockOwnerField.Name {
+		f, ok = shared.LockOwnerField, true
+	}
 	if !ok {
 		t.Fatalf("no region field %q", field)
 	}
@@ -366,5 +379,109 @@ func TestCorruptionFreezesThePools(t *testing.T) {
 	defer cancel()
 	if _, err := c.Acquire(ctx); !errors.Is(err, shared.ErrCorrupt) {
 		t.Errorf("Acquire after = %v, want ErrCorrupt", err)
+	}
+}
+
+// fuzzHeader is the size of the header a fuzzed region keeps: Open
+// validates the header itself (TestOpenRejectsInvalidFiles), and a fuzzed
+// one would only be refused.
+const fuzzHeader = 64
+
+// FuzzRegion: whatever the bytes of a region past its header (the lock
+// word, the state, the journal, the process and waiter slots), a process
+// that opens the region and uses it (the survive role: TryAcquire,
+// AcquireN with a 50 ms deadline, a sweep, snapshots, SetMaxPermits,
+// Close, Detach) neither crashes nor hangs. Each input runs in a fresh
+// child process, so that a crash is seen and reported instead of ending
+// the fuzzer, and a child still running after survivorDeadline is killed
+// and reported as hung. The input is the region from offset 64 on, cut or
+// padded with zeros to its size (a region of corruptProcs process slots
+// and corruptSlots waiter slots); the seed corpus in
+// testdata/fuzz/FuzzRegion, which plain go test runs, is a region in use
+// (see populatedRegion) and copies of it with corruptions that crashed a
+// process before every word was checked (written by
+// GOSYNC_WRITE_FUZZ_SEEDS=1 go test -run FuzzRegion).
+func FuzzRegion(f *testing.F) {
+	dir := f.TempDir()
+	s, err := shared.Open("template", 1, shared.WithDir(dir), shared.WithProcessSlots(corruptProcs), shared.WithWaiterSlots(corruptSlots))
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.Detach()
+	template, err := os.ReadFile(filepath.Join(dir, "template"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if os.Getenv("GOSYNC_WRITE_FUZZ_SEEDS") == "1" {
+		writeFuzzSeeds(f)
+	}
+	var runs atomic.Int64
+	f.Fuzz(func(t *testing.T, state []byte) {
+		b := bytes.Clone(template)
+		clear(b[fuzzHeader:])
+		copy(b[fuzzHeader:], state)
+		r := runSurvivor(t, dir, fmt.Sprintf("fuzz-%d", runs.Add(1)), b)
+		switch {
+		case r.hung:
+			t.Fatalf("the process that opened the region hung: still running %v after it started (killed); it said %q; its goroutines:\n%s", survivorDeadline, r.said, r.stderr)
+		case r.crashed():
+			t.Fatalf("the process that opened the region crashed: exit %d, said %q:\n%s", r.exit, r.said, r.stderr)
+		}
+		t.Logf("it said %q", r.said)
+	})
+}
+
+// writeFuzzSeeds writes FuzzRegion's seed corpus: a region in use and six
+// corruptions of it that crashed a process before the checks (seeds of
+// TestCorruptRegionsNeverCrashAProcess: queue links, slot process numbers,
+// journal entries out of range).
+func writeFuzzSeeds(f *testing.F) {
+	region := populatedRegion(f)
+	dir := filepath.Join("testdata", "fuzz", "FuzzRegion")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	write := func(name string, b []byte) {
+		data := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b[fuzzHeader:])) + ")\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	write("in-use", region)
+	for _, seed := range []uint64{4, 6, 9, 16, 38, 53} {
+		b := bytes.Clone(region)
+		what := corruptRegion(b, rand.New(rand.NewPCG(seed, 0x5eed)))
+		f.Logf("seed %d: %s", seed, what)
+		write(fmt.Sprintf("corrupt-%d", seed), b)
+	}
+}
+
+// TestLockOwnerNoProcessCanBeIsTakenOver: a lock owner word whose PID no
+// process can have (0, or above the kernel's PID limit, which kill(2)
+// reads as a process group or every process and answers for) names no
+// live owner: the lock is taken over as from a dead one, instead of every
+// process waiting for it forever.
+func TestLockOwnerNoProcessCanBeIsTakenOver(t *testing.T) {
+	for _, owner := range []uint64{0x1234, 0xffffffff_00000001, 0x80000000_00000001, 1<<22<<32 | 1} {
+		t.Run(fmt.Sprintf("%#x", owner), func(t *testing.T) {
+			watchdog(t, 20*time.Second)
+			s, name := create(t, 1)
+			poke(t, name, shared.LockOwnerField.Name, owner)
+			done := make(chan bool, 1)
+			go func() { _, ok := s.TryAcquire(); done <- ok }() // the lock path: the pool is drained
+			select {
+			case ok := <-done:
+				if !ok {
+					t.Errorf("TryAcquire on an idle semaphore after the lock was taken over = false")
+				}
+			case <-time.After(5 * time.Second):
+				poke(t, name, shared.LockOwnerField.Name, 0) // let it and the cleanup's Detach go
+				<-done
+				t.Fatalf("TryAcquire still waiting 5s for a lock owned by %#x (PID %d), which no process can be", owner, int32(owner>>32))
+			}
+			if locks, _, _ := s.RecoveryCounts(); locks != 1 {
+				t.Errorf("locks taken over = %d, want 1", locks)
+			}
+		})
 	}
 }

@@ -49,3 +49,6 @@ func RegionFields(procs, slots int) []RegionField {
 func fmtField(kind string, i int, field string) string {
 	return fmt.Sprintf("%s %d %s", kind, i, field)
 }
+
+// LockOwnerField is the region's lock owner word.
+var LockOwnerField = RegionField{"lock owner", offLockOwner, 8}
