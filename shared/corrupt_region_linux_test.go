@@ -41,24 +41,36 @@ func survive(out logger) int {
 		out.printf("open corrupt=%t %v", errors.Is(err, shared.ErrCorrupt), err)
 		return 0
 	}
+	out.printf("step open")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if p, ok := s.TryAcquire(); ok {
-		p.Release()
+	for _, step := range []struct {
+		name string
+		f    func()
+	}{
+		{"TryAcquire", func() {
+			if p, ok := s.TryAcquire(); ok {
+				p.Release()
+			}
+		}},
+		{"AcquireN(1)", func() {
+			if p, err := s.AcquireN(ctx, 1); err == nil {
+				p.Release()
+			}
+		}},
+		{"sweep", func() { s.SweepNow() }},
+		{"AcquireN(2)", func() {
+			if p, err := s.AcquireN(ctx, 2); err == nil {
+				p.Release()
+			}
+		}},
+		{"snapshots", func() { s.InUse(); s.AvailablePermits(); s.Waiting(); s.Held() }},
+		{"SetMaxPermits", func() { s.SetMaxPermits(3) }},
+		{"Close", s.Close},
+	} {
+		step.f()
+		out.printf("step %s", step.name)
 	}
-	if p, err := s.AcquireN(ctx, 1); err == nil {
-		p.Release()
-	}
-	s.SweepNow()
-	if p, err := s.AcquireN(ctx, 2); err == nil {
-		p.Release()
-	}
-	s.InUse()
-	s.AvailablePermits()
-	s.Waiting()
-	s.Held()
-	s.SetMaxPermits(3)
-	s.Close()
 	err = s.Detach()
 	out.printf("survived corrupt=%t %v", errors.Is(err, shared.ErrCorrupt), err)
 	return 0
@@ -156,14 +168,16 @@ func (s survival) crashed() bool {
 	return s.hung || s.exit != 0 || !strings.HasPrefix(s.said, "survived") && !strings.HasPrefix(s.said, "open ")
 }
 
-// survivorDeadline is how long a process may take to open and use a
-// corrupted region: every operation it runs has a deadline of 50 ms or
-// none is needed, so only a hang takes this long.
-const survivorDeadline = 10 * time.Second
+// survivorStall is how long a process that opened a corrupted region may
+// go without finishing a step (it logs one after Open and after each
+// operation, every one of which has a deadline of 50 ms or needs none):
+// only a hang takes this long, whatever the load.
+const survivorStall = 10 * time.Second
 
 // runSurvivor writes region to dir/name, runs a fresh process that opens
-// and uses it (the survive role), and reports how it ended. A process
-// still running after survivorDeadline is killed and reported hung.
+// and uses it (the survive role), and reports how it ended. A process that
+// goes survivorStall without a step is sent SIGQUIT (its goroutine dump
+// is in stderr), then killed, and reported hung.
 func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, region, 0o600); err != nil {
@@ -173,8 +187,9 @@ func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childRole+"=survive", childName+"="+name, childID+"=s", childArgs+"=dir="+dir)
 	passFiles(cmd, nil)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout := &progressWriter{step: make(chan struct{}, 1)}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	stdin, err := cmd.StdinPipe() // the child exits at EOF on its stdin
 	if err != nil {
 		t.Fatal(err)
@@ -186,18 +201,27 @@ func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	var out survival
-	select {
-	case <-done:
-	case <-time.After(survivorDeadline):
-		// SIGQUIT first: the Go runtime dumps every goroutine to stderr,
-		// which says where it hung.
-		out.hung = true
-		cmd.Process.Signal(syscall.SIGQUIT)
+	stall := time.NewTimer(survivorStall)
+	defer stall.Stop()
+wait:
+	for {
 		select {
 		case <-done:
-		case <-time.After(2 * time.Second):
-			cmd.Process.Kill()
-			<-done
+			break wait
+		case <-stdout.step:
+			stall.Reset(survivorStall)
+		case <-stall.C:
+			// SIGQUIT first: the Go runtime dumps every goroutine to
+			// stderr, which says where it hung.
+			out.hung = true
+			cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			break wait
 		}
 	}
 	out.exit = cmd.ProcessState.ExitCode()
@@ -205,6 +229,29 @@ func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 	out.said = strings.TrimPrefix(lines[len(lines)-1], "s ")
 	out.stderr = stderr.String()
 	return out
+}
+
+// progressWriter keeps what a child writes and signals step on every write.
+type progressWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	step chan struct{}
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.step <- struct{}{}:
+	default:
+	}
+	return w.buf.Write(b)
+}
+
+func (w *progressWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // TestCorruptRegionsNeverCrashAProcess: 200 (50 with -short) copies of a
@@ -215,7 +262,7 @@ func runSurvivor(t testing.TB, dir, name string, region []byte) survival {
 // are each opened and used by a fresh process. None may crash (a Go panic,
 // SIGSEGV, an exit other than 0) or hang; an error is the right outcome.
 func TestCorruptRegionsNeverCrashAProcess(t *testing.T) {
-	watchdog(t, 200*survivorDeadline)
+	watchdog(t, 200*survivorStall)
 	region := populatedRegion(t)
 	dir := t.TempDir()
 	runs := 200
@@ -393,8 +440,8 @@ const fuzzHeader = 64
 // AcquireN with a 50 ms deadline, a sweep, snapshots, SetMaxPermits,
 // Close, Detach) neither crashes nor hangs. Each input runs in a fresh
 // child process, so that a crash is seen and reported instead of ending
-// the fuzzer, and a child still running after survivorDeadline is killed
-// and reported as hung. The input is the region from offset 64 on, cut or
+// the fuzzer, and a child that goes survivorStall without finishing a step
+// is killed and reported as hung. The input is the region from offset 64 on, cut or
 // padded with zeros to its size (a region of corruptProcs process slots
 // and corruptSlots waiter slots); the seed corpus in
 // testdata/fuzz/FuzzRegion, which plain go test runs, is a region in use
@@ -423,7 +470,11 @@ func FuzzRegion(f *testing.F) {
 		r := runSurvivor(t, dir, fmt.Sprintf("fuzz-%d", runs.Add(1)), b)
 		switch {
 		case r.hung:
-			t.Fatalf("the process that opened the region hung: still running %v after it started (killed); it said %q; its goroutines:\n%s", survivorDeadline, r.said, r.stderr)
+			last := r.said
+			if last == "" {
+				last = "none (it hung in Open)"
+			}
+			t.Fatalf("the process that opened the region hung: no step for %v, last step %s (killed); its goroutines:\n%s", survivorStall, last, r.stderr)
 		case r.crashed():
 			t.Fatalf("the process that opened the region crashed: exit %d, said %q:\n%s", r.exit, r.said, r.stderr)
 		}
