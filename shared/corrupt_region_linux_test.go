@@ -312,123 +312,6 @@ func TestCorruptRegionsNeverCrashAProcess(t *testing.T) {
 	}
 }
 
-// poke overwrites the word field of the region file of the semaphore
-// called name with v, through the file: the mapping of every process
-// sees the write, as it would see a peer's stray store.
-func poke(t *testing.T, name, field string, v uint64) {
-	t.Helper()
-	f, ok := fieldMap()[field]
-	if field == shared.LockOwnerField.Name {
-		f, ok = shared.LockOwnerField, true
-	}
-	if !ok {
-		t.Fatalf("no region field %q", field)
-	}
-	b := make([]byte, f.Width)
-	if f.Width == 4 {
-		binary.NativeEndian.PutUint32(b, uint32(v))
-	} else {
-		binary.NativeEndian.PutUint64(b, v)
-	}
-	file, err := os.OpenFile(filepath.Join(shared.DefaultDir, name), os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	if _, err := file.WriteAt(b, int64(f.Off)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestCorruptQueueFailsEveryone: a queue head that names no waiter slot,
-// found by a Release that serves the queue, fails that operation's
-// transaction without a panic, and from then on the region is corrupt for
-// everyone: the queued Acquire of another handle fails with ErrCorrupt at
-// once (not at its poll), Err reports it on every handle, AcquireN and
-// OpenExisting return it, TryAcquire fails, and Detach reports it.
-func TestCorruptQueueFailsEveryone(t *testing.T) {
-	watchdog(t, 20*time.Second)
-	s, name := create(t, 1)
-	b := attachTo(t, name)
-	p, err := s.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	queued := make(chan error, 1)
-	go func() { _, err := b.Acquire(context.Background()); queued <- err }()
-	waitFor(t, func() bool { return s.Waiting() == 1 })
-	poke(t, name, "head", 0xdead)
-	p.Release() // serves the queue: finds the head out of range
-	select {
-	case err := <-queued:
-		if !errors.Is(err, shared.ErrCorrupt) {
-			t.Errorf("queued Acquire = %v, want ErrCorrupt", err)
-		}
-	case <-time.After(time.Second):
-		t.Fatalf("queued Acquire still waiting 1s after the region was found corrupt")
-	}
-	for h, x := range []*shared.Semaphore{s, b} {
-		if err := x.Err(); !errors.Is(err, shared.ErrCorrupt) {
-			t.Errorf("handle %d: Err() = %v, want ErrCorrupt", h, err)
-		}
-	}
-	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "head link 57005") {
-		t.Errorf("Err() of the handle that found it = %v, want it to name the head link 57005", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := s.Acquire(ctx); !errors.Is(err, shared.ErrCorrupt) {
-		t.Errorf("Acquire after = %v, want ErrCorrupt", err)
-	}
-	if _, ok := b.TryAcquire(); ok {
-		t.Errorf("TryAcquire on a corrupt region succeeded")
-	}
-	if h, err := shared.OpenExisting(name); !errors.Is(err, shared.ErrCorrupt) {
-		if err == nil {
-			h.Detach()
-		}
-		t.Errorf("OpenExisting of a corrupt region = %v, want ErrCorrupt", err)
-	}
-	if err := b.Detach(); !errors.Is(err, shared.ErrCorrupt) {
-		t.Errorf("Detach = %v, want ErrCorrupt", err)
-	}
-}
-
-// TestCorruptionFreezesThePools: once an operation finds the region
-// corrupt, a handle whose pool holds free permits can no longer take them
-// on the fast path (its pool is frozen with every other), so no Acquire
-// succeeds on a region whose counts cannot be trusted.
-func TestCorruptionFreezesThePools(t *testing.T) {
-	watchdog(t, 20*time.Second)
-	s, name := create(t, 4)
-	c := attachTo(t, name)
-	p, ok := c.TryAcquire()
-	if !ok {
-		t.Fatal("TryAcquire on an idle semaphore failed")
-	}
-	p.Release() // now free in c's pool
-	if p, ok := c.TryAcquire(); !ok || !p.Fast() {
-		t.Fatalf("re-acquire = %t, fast %t, want the fast path", ok, p.Fast())
-	} else {
-		p.Release()
-	}
-	poke(t, name, "available", 1<<62)
-	if _, ok := s.TryAcquireN(4); ok {
-		t.Fatalf("TryAcquireN(4) succeeded with available corrupted to 2^62")
-	}
-	if err := s.Err(); !errors.Is(err, shared.ErrCorrupt) {
-		t.Fatalf("Err() after the lock path read available 2^62 = %v, want ErrCorrupt", err)
-	}
-	if p, ok := c.TryAcquire(); ok {
-		t.Errorf("TryAcquire took a permit from its pool after the region was found corrupt (fast %t)", p.Fast())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.Acquire(ctx); !errors.Is(err, shared.ErrCorrupt) {
-		t.Errorf("Acquire after = %v, want ErrCorrupt", err)
-	}
-}
-
 // fuzzHeader is the size of the header a fuzzed region keeps: Open
 // validates the header itself (TestOpenRejectsInvalidFiles), and a fuzzed
 // one would only be refused.
@@ -516,8 +399,8 @@ func TestLockOwnerNoProcessCanBeIsTakenOver(t *testing.T) {
 	for _, owner := range []uint64{0x1234, 0xffffffff_00000001, 0x80000000_00000001, 1<<22<<32 | 1} {
 		t.Run(fmt.Sprintf("%#x", owner), func(t *testing.T) {
 			watchdog(t, 20*time.Second)
-			s, name := create(t, 1)
-			poke(t, name, shared.LockOwnerField.Name, owner)
+			s, _ := create(t, 1)
+			poke(t, s, shared.LockOwnerField.Name, owner)
 			done := make(chan bool, 1)
 			go func() { _, ok := s.TryAcquire(); done <- ok }() // the lock path: the pool is drained
 			select {
@@ -526,7 +409,7 @@ func TestLockOwnerNoProcessCanBeIsTakenOver(t *testing.T) {
 					t.Errorf("TryAcquire on an idle semaphore after the lock was taken over = false")
 				}
 			case <-time.After(5 * time.Second):
-				poke(t, name, shared.LockOwnerField.Name, 0) // let it and the cleanup's Detach go
+				poke(t, s, shared.LockOwnerField.Name, 0) // let it and the cleanup's Detach go
 				<-done
 				t.Fatalf("TryAcquire still waiting 5s for a lock owned by %#x (PID %d), which no process can be", owner, int32(owner>>32))
 			}

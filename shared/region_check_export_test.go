@@ -52,3 +52,13 @@ func fmtField(kind string, i int, field string) string {
 
 // LockOwnerField is the region's lock owner word.
 var LockOwnerField = RegionField{"lock owner", offLockOwner, 8}
+
+// Poke stores v in the word f of the region s maps, atomically, as a
+// stray store by another process would.
+func (s *Semaphore) Poke(f RegionField, v uint64) {
+	if f.Width == 4 {
+		s.r.u32(f.Off).Store(uint32(v))
+	} else {
+		s.r.u64(f.Off).Store(v)
+	}
+}
