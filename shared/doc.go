@@ -15,6 +15,10 @@
 //     hundred milliseconds (see docs/shared.md), and if it died holding the region's
 //     internal lock, the update it had begun is rolled back by whoever
 //     takes the lock over.
+//   - A process that writes the region outside this package cannot make
+//     another crash, hang or write outside the mapping: every word read
+//     from it is checked before it is used, and a region found corrupt
+//     fails every later operation, in every process, with ErrCorrupt.
 //
 // The algorithm (this package's files without a build constraint) is
 // written once, over a memory region and a small word-waiting contract,
