@@ -41,6 +41,8 @@ var ErrInvalid = errors.New("shared: not a usable semaphore region")
 // TryAcquireN reports false, Release, Close and SetMaxPermits do nothing,
 // Err and Detach report it), and queued Acquires fail with it. Nothing
 // read from the region is used as an index or an offset before it is
-// checked, so corruption never makes a process crash, hang or write
-// outside the region. Remove the file and Open a new semaphore to recover.
+// checked, so a corrupted value never makes a process crash, loop or
+// write outside the region (a lock word naming a live process is a lock
+// held, and waits as one). Remove the file and Open a new semaphore to
+// recover.
 var ErrCorrupt = errors.New("shared: the semaphore region is corrupt")
