@@ -250,3 +250,101 @@ func TestSlotCleanupNeverBlocksTheRuntime(t *testing.T) {
 	}
 	c.kill()
 }
+
+// TestDetachPoolStaysFrozenAgainstOperationsInFlight: a lock-path
+// operation that entered before Detach and takes the region lock after
+// Detach froze the handle's pool (a TryAcquireN, or a Release) must not
+// undrain the pool again: the handle's fast path would work once more
+// while Detach returns the pool, and a TryAcquire made in that window
+// keeps a permit that Detach also returns to the semaphore, so two
+// callers hold it.
+func TestDetachPoolStaysFrozenAgainstOperationsInFlight(t *testing.T) {
+	t.Run("TryAcquireN", func(t *testing.T) {
+		a, b := frozenPoolSetup(t)
+		p, err := b.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release() // b's pool: 1 free, undrained
+		var ok bool
+		detachAround(t, a, b, func() {
+			var p shared.Permit
+			if p, ok = b.TryAcquireN(2); ok { // 2 > 1 free: the lock path
+				p.Release()
+			}
+		}, func() bool { return b.PoolDrained() }) // Detach's steal landed
+		if ok {
+			t.Errorf("a TryAcquireN that entered before Detach and took the lock after it began succeeded (an AcquireN fails with ErrClosed there)")
+		}
+	})
+	t.Run("Release", func(t *testing.T) {
+		a, b := frozenPoolSetup(t)
+		pa, _ := a.Acquire(context.Background())
+		defer pa.Release()
+		pb, _ := b.Acquire(context.Background())
+		// A request of b queues (every pool is drained, so pb's Release
+		// takes the lock path) and is failed by Detach's first
+		// transaction: its return says that transaction is done.
+		failed := make(chan error, 1)
+		go func() { _, err := b.Acquire(context.Background()); failed <- err }()
+		waitFor(t, func() bool { return a.Waiting() == 1 })
+		detachAround(t, a, b, pb.Release, func() bool {
+			select {
+			case err := <-failed:
+				if !errors.Is(err, shared.ErrClosed) {
+					t.Errorf("b's queued Acquire = %v, want ErrClosed", err)
+				}
+				return true
+			default:
+				return false
+			}
+		})
+	})
+}
+
+func frozenPoolSetup(t *testing.T) (a, b *shared.Semaphore) {
+	watchdog(t, 20*time.Second)
+	a, name := create(t, 2)
+	return a, attachTo(t, name)
+}
+
+// detachAround runs op on b so that it enters before b.Detach and takes
+// the region lock once firstDone reports that Detach's first transaction
+// (its steal of b's pool) is done; then, while Detach is returning b's
+// pool, it tries a fast TryAcquire on b, which must fail. a is another
+// handle, which then checks that nothing is held twice.
+func detachAround(t *testing.T, a, b *shared.Semaphore, op func(), firstDone func() bool) {
+	t.Helper()
+	entered, proceed := make(chan struct{}), make(chan struct{})
+	shared.SetEnterHook(func() { close(entered); <-proceed })
+	defer shared.SetEnterHook(nil)
+	opDone := make(chan struct{})
+	go func() { op(); close(opDone) }()
+	<-entered
+	shared.SetEnterHook(nil)
+
+	returning, resume := make(chan struct{}), make(chan struct{})
+	shared.SetReturnHook(func() { close(returning); <-resume })
+	defer shared.SetReturnHook(nil)
+	detached := make(chan error, 1)
+	go func() { detached <- b.Detach() }()
+	waitFor(t, firstDone)
+	close(proceed)
+	<-opDone
+	<-returning // Detach is returning the pool, between its read and its write
+	q, raced := b.TryAcquire()
+	close(resume)
+	if err := <-detached; err != nil {
+		t.Fatalf("Detach = %v", err)
+	}
+	shared.SetReturnHook(nil)
+	if raced {
+		t.Errorf("a fast-path TryAcquire (fast %t) succeeded while Detach returned the pool, after an operation that entered before Detach took the lock after its steal", q.Fast())
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if u, av, m := a.InUse(), a.AvailablePermits(), a.MaxPermits(); raced && u+av+1 > m {
+		t.Errorf("in use %d + available %d + the permit the TryAcquire above holds > maximum %d: a permit is counted twice", u, av, m)
+	}
+}

@@ -15,6 +15,13 @@
 //     hundred milliseconds (see docs/shared.md), and if it died holding the region's
 //     internal lock, the update it had begun is rolled back by whoever
 //     takes the lock over.
+//   - A value written into the region outside this package cannot make
+//     another process crash, loop or write outside the mapping: every word
+//     read from it is checked before it is used, and a region found
+//     corrupt fails every later operation, in every process, with
+//     ErrCorrupt. (A participant can still truncate the file, which
+//     raises SIGBUS in its users, or hold the lock and never let go, as a
+//     stopped process does; see docs/shared.md.)
 //
 // The algorithm (this package's files without a build constraint) is
 // written once, over a memory region and a small word-waiting contract,

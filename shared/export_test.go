@@ -107,13 +107,22 @@ func (s *Semaphore) SweepNow() bool { return s.sweepNow() }
 //     increasing ticket order, and which holds every slotQueued slot;
 //   - every slot in use and every held permit belongs to an attached
 //     process slot.
-func (s *Semaphore) CheckInvariants() error {
+func (s *Semaphore) CheckInvariants() (err error) {
 	if !s.enter() {
 		return fmt.Errorf("handle detached")
 	}
 	defer s.leave()
-	s.lockAlways()
-	defer s.unlock()
+	if err := s.lockAlways(); err != nil {
+		return err
+	}
+	defer s.recoverCorrupt(&err)
+	err = s.checkInvariants()
+	s.unlock()
+	return err
+}
+
+// checkInvariants is CheckInvariants with the lock held.
+func (s *Semaphore) checkInvariants() error {
 	r := s.r
 	max := int64(r.u64(offMax).Load())
 	sum := s.avail()
@@ -145,6 +154,9 @@ func (s *Semaphore) CheckInvariants() error {
 	var n, prev uint32
 	var lastTicket uint64
 	for h := r.u32(offHead).Load(); h != 0; h = r.u32(r.slot(h-1) + slotNext).Load() {
+		if h > r.slots {
+			return fmt.Errorf("queue link %d outside 1..%d", h, r.slots)
+		}
 		o := r.slot(h - 1)
 		if st := r.u32(o + slotState).Load(); st != slotQueued {
 			return fmt.Errorf("queued slot %d in state %d", h-1, st)

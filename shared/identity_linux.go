@@ -39,12 +39,19 @@ func selfIdentity() (uint64, error) {
 func identityOf(pid int, start uint64) uint64 { return uint64(uint32(pid))<<32 | start&0xffffffff }
 
 // alive reports whether the process with identity id may still run. It
-// says false only when sure: the PID does not exist (ESRCH), is a zombie
-// or dead task, or now belongs to a process that started at another time.
+// says false only when sure: the PID is one no process can have (0, or
+// above pidLimit), does not exist (ESRCH), is a zombie or dead task, or now
+// belongs to a process that started at another time.
 // Anything it cannot check (for example /proc mounted with hidepid) counts
 // as alive, so a live owner is never robbed.
 func alive(id uint64) bool {
 	pid := int(id >> 32)
+	if pid < 1 || pid > pidLimit {
+		// No process has this PID: the word was not written by an owner
+		// (kill(2) would read 0 as our process group and a PID past
+		// 2^31 as a negative one, and find them alive forever).
+		return false
+	}
 	start, state, err := readStat(pid)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -58,6 +65,10 @@ func alive(id uint64) bool {
 	}
 	return start&0xffffffff == id&0xffffffff
 }
+
+// pidLimit is the largest PID Linux gives (PID_MAX_LIMIT on 64-bit
+// kernels; /proc/sys/kernel/pid_max cannot exceed it).
+const pidLimit = 1 << 22
 
 // readStat returns the start time (field 22) and state (field 3) of pid
 // from /proc/<pid>/stat.

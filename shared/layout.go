@@ -37,6 +37,9 @@ import (
 //	 156     4    waiting: number of queued waiter slots
 //	 160     8    next ticket: the order in which requests queued
 //	 168     8    next grant: the order in which queued requests were granted
+//	 176     4    corrupt: 0, or 1 once a check found the region corrupt
+//	              (written under the lock, never journaled: no rollback
+//	              undoes it; see region_check.go)
 //	hints, written outside the lock (never trusted for correctness)
 //	 192     8    last sweep for dead processes (Unix nanoseconds)
 //	 200     4    next free waiter slot to try
@@ -71,6 +74,7 @@ const (
 	offWaiting    = 156
 	offNextTicket = 160
 	offNextGrant  = 168
+	offCorrupt    = 176
 
 	offLastSweep = 192
 	offSlotHint  = 200

@@ -2,8 +2,8 @@ package shared
 
 import (
 	"context"
-	"fmt"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -52,8 +52,11 @@ const (
 )
 
 // lock takes the region lock for s's process, recovering it from a dead
-// owner if need be, and rolls back an interrupted transaction. It fails only
-// if ctx ends first, returning ctx.Err(); if the Waiter fails it polls.
+// owner if need be, and rolls back an interrupted transaction. It fails,
+// not holding the lock, if ctx ends first, returning ctx.Err() (if the
+// Waiter fails it polls), or if the region is corrupt (a journal that no
+// transaction wrote, or a region marked corrupt), returning an error
+// wrapping ErrCorrupt.
 func (s *Semaphore) lock(ctx context.Context) error {
 	// Invariant: the owner word is 0 exactly when nobody holds the lock.
 	if !s.r.u64(offLockOwner).CompareAndSwap(0, s.id) {
@@ -61,23 +64,30 @@ func (s *Semaphore) lock(ctx context.Context) error {
 			return err
 		}
 	}
+	raceAcquire()
 	// Invariant: a non-zero journal length under a freshly taken lock means
 	// the previous owner died inside a transaction (a live owner always
 	// commits before unlocking).
 	if s.r.u32(offJournalLen).Load() != 0 {
-		s.rollback()
+		if err := s.rollback(); err != nil {
+			s.markCorrupt(err)
+			s.unlock()
+			return err
+		}
 	}
-	raceAcquire()
+	// A region marked corrupt stays so (region_check.go): nothing is done
+	// under its lock any more.
+	if s.isCorrupt() {
+		s.unlock()
+		return s.errCorrupt()
+	}
 	return nil
 }
 
 // lockAlways is lock for paths that must complete (releases, abandon,
-// Close): with no ctx to end, it cannot fail.
-func (s *Semaphore) lockAlways() {
-	if err := s.lock(context.Background()); err != nil {
-		panic(fmt.Sprintf("shared: taking the region lock without a deadline failed: %v", err)) // unreachable
-	}
-}
+// Close): with no ctx to end, it fails only if the region is corrupt,
+// returning an error wrapping ErrCorrupt.
+func (s *Semaphore) lockAlways() error { return s.lock(context.Background()) }
 
 func (s *Semaphore) lockSlow(ctx context.Context) error {
 	owner := s.r.u64(offLockOwner)
@@ -132,9 +142,13 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 
 // unlock releases the region lock. The transaction must be committed.
 func (s *Semaphore) unlock() {
-	// Invariant: the journal is empty whenever the owner word is 0.
+	// Invariant: the journal is empty whenever the owner word is 0. Every
+	// path commits (or markCorrupt clears the journal) before unlocking,
+	// so a length here was written by someone else while we held the
+	// lock: mark the region corrupt rather than panic with it held.
 	if s.r.u32(offJournalLen).Load() != 0 {
-		panic("shared: unlock with an uncommitted transaction")
+		s.r.u32(offCorrupt).Store(1)
+		s.r.u32(offJournalLen).Store(0)
 	}
 	raceRelease()
 	if s.r.u64(offLockOwner).Swap(0)&lockContended != 0 {
@@ -178,7 +192,9 @@ func (s *Semaphore) set32(off uintptr, v uint32) {
 func (s *Semaphore) journal(off uint64, old uint64) uintptr {
 	n := s.r.u32(offJournalLen).Load()
 	if n >= s.r.journalCap {
-		panic(fmt.Sprintf("shared: transaction exceeds the journal (%d entries)", s.r.journalCap))
+		// No correct transaction is this long (see newLayout): the state
+		// it walked was corrupt.
+		s.corrupt("transaction exceeds the journal (%d entries)", s.r.journalCap)
 	}
 	e := s.r.journalOff + uintptr(n)*journalEntrySize
 	s.r.u64(e).Store(off)
@@ -192,30 +208,33 @@ func (s *Semaphore) journal(off uint64, old uint64) uintptr {
 func (s *Semaphore) commit() { s.r.u32(offJournalLen).Store(0) }
 
 // rollback undoes the interrupted transaction of a dead lock owner, newest
-// entry first, then clears the journal. Called with the lock held.
-func (s *Semaphore) rollback() {
-	n := s.r.u32(offJournalLen).Load()
-	if n > s.r.journalCap {
-		panic(fmt.Sprintf("shared: journal length %d exceeds its capacity %d (corrupt region)", n, s.r.journalCap))
+// entry first, then clears the journal. Called with the lock held. It
+// checks the whole journal before it writes anything, and returns an
+// error wrapping ErrCorrupt, changing nothing, if the length or an entry
+// cannot be what a transaction wrote (see readEntry).
+func (s *Semaphore) rollback() error {
+	es, err := s.journalEntries()
+	if err != nil {
+		return err
 	}
-	for i := n; i > 0; i-- {
-		e := s.r.journalOff + uintptr(i-1)*journalEntrySize
-		off, old := s.r.u64(e).Load(), s.r.u64(e+8).Load()
-		at := uintptr(off &^ (journalWide | journalSteal))
-		if at < headerSize/2 || at+8 > s.r.size {
-			panic(fmt.Sprintf("shared: journal entry %d names offset %d outside the state (corrupt region)", i-1, at))
-		}
-		switch {
-		case off&journalSteal != 0:
-			// A steal of a pool word: undone only if its CAS landed, which
-			// the word itself tells (see pool.go). Idempotent like the rest.
-			s.r.u64(at).CompareAndSwap(stealOf(old), old)
-		case off&journalWide != 0:
-			s.r.u64(at).Store(old)
-		default:
-			s.r.u32(at).Store(uint32(old))
-		}
-	}
+	s.undo(es)
 	s.r.u32(offJournalLen).Store(0)
 	s.rolledBack.Add(1)
+	return nil
+}
+
+// undo restores the words of checked journal entries, newest first.
+func (s *Semaphore) undo(es []journalEntry) {
+	for _, e := range slices.Backward(es) {
+		switch {
+		case e.stl:
+			// A steal of a pool word: undone only if its CAS landed, which
+			// the word itself tells (see pool.go). Idempotent like the rest.
+			s.r.u64(e.at).CompareAndSwap(stealOf(e.old), e.old)
+		case e.wide:
+			s.r.u64(e.at).Store(e.old)
+		default:
+			s.r.u32(e.at).Store(uint32(e.old))
+		}
+	}
 }

@@ -32,7 +32,11 @@ const DefaultDir = "/dev/shm"
 
 // WithDir keeps the semaphore file in dir instead of DefaultDir. The
 // directory should be on a memory file system (tmpfs): the region is
-// written on every operation.
+// written on every operation. A directory only the semaphore's users can
+// write, such as $XDG_RUNTIME_DIR (a per-user tmpfs of mode 0700), keeps
+// others from taking the name first: in the world-writable DefaultDir
+// another user can create the file before you, and Open then refuses it
+// (it is not yours) until it is removed.
 func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
 
 // WithGroup gives the group gid read and write access: a created file gets
@@ -109,15 +113,17 @@ func (e errShort) Unwrap() error { return ErrInvalid }
 // and permits is only checked for range. The file is DefaultDir/name (see
 // WithDir), created with O_EXCL and O_NOFOLLOW, mode 0600 (0660 with
 // WithGroup); an existing file is opened with O_NOFOLLOW and used only if
-// it is a regular file owned by the caller (or in WithGroup's group) and
-// holds a valid region of this version. Open never writes to a file it
+// it is a regular file owned by the caller (or in WithGroup's group),
+// whose mode grants no more than Open would have given it (a wider mode
+// lets others corrupt or truncate the semaphore), and holds a valid region
+// of this version. Open never writes to a file it
 // did not create before validating it.
 //
 // Errors: a name that could escape the directory or an out-of-range
 // argument; errors satisfying errors.Is(err, fs.ErrPermission) when access
 // is denied; errors wrapping ErrInvalid for a truncated, foreign,
-// wrong-version or uninitialized file or one created in another PID
-// namespace; ErrNoSlots when every process slot is attached.
+// wrong-version or uninitialized file, one whose mode is wider than
+// Open's, or one created in another PID namespace; ErrNoSlots when every process slot is attached.
 //
 // On Windows the region is a named file mapping instead of a file (see
 // docs/shared.md): the directory and name only name it, it exists while a

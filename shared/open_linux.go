@@ -49,9 +49,19 @@ func createFile(path string, size uintptr, c *config) ([]byte, func() error, err
 	return mem, func() error { return unix.Munmap(mem) }, nil
 }
 
+// createMode is the mode Open gives a file it creates, and the widest it
+// accepts for one it opens: 0600, or 0660 with WithGroup.
+func createMode(c *config) uint32 {
+	if c.group >= 0 {
+		return 0o660
+	}
+	return 0o600
+}
+
 // mapExisting opens path (O_NOFOLLOW), checks that it is a regular file
-// owned by this user (or in the WithGroup group) and at least a header
-// long (else an errShort), and maps all of it. It writes nothing.
+// owned by this user (or in the WithGroup group), with a mode no wider
+// than createMode, and at least a header long (else an errShort), and
+// maps all of it. It writes nothing.
 func mapExisting(path string, c *config) ([]byte, func() error, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -67,6 +77,11 @@ func mapExisting(path string, c *config) ([]byte, func() error, error) {
 	}
 	if euid := uint32(os.Geteuid()); st.Uid != euid && (c.group < 0 || st.Gid != uint32(c.group)) {
 		return nil, nil, fmt.Errorf("shared: open %s: %w: owned by uid %d gid %d, not by this user (uid %d) or the WithGroup group: refusing a file someone else may control", path, ErrInvalid, st.Uid, st.Gid, euid)
+	}
+	// Nobody else may write it: a mode wider than Open gives lets others
+	// corrupt the semaphore or truncate it under its users (SIGBUS).
+	if asked := createMode(c); st.Mode&0o777&^asked != 0 {
+		return nil, nil, fmt.Errorf("shared: open %s: %w: mode %#o grants more than %#o (others could corrupt or truncate the semaphore): refusing it; chmod it or remove it", path, ErrInvalid, st.Mode&0o777, asked)
 	}
 	if st.Size < headerSize {
 		return nil, nil, fmt.Errorf("shared: open %s: %w", path, errShort{st.Size})

@@ -134,11 +134,16 @@ func (s *Semaphore) fastRelease(n int64) (ok bool) {
 }
 
 // canPool reports whether permits released or acquired under the lock may
-// go to the pools and pools may be undrained: nobody waits (invariant D),
-// the semaphore is open (D), and available is not negative (a shrink's
-// debt is paid from releases first). Called with the lock held.
+// go to this handle's pool and the pool may be undrained: nobody waits
+// (invariant D), the semaphore is open (D), available is not negative (a
+// shrink's debt is paid from releases first), and the handle is not
+// detaching: Detach freezes the pool with a steal before it waits for the
+// operations in flight, and one of them that undrained it afterwards would
+// let the handle's fast path take permits while Detach returns the pool
+// (its read and write of the word are not one CAS). Called with the lock
+// held.
 func (s *Semaphore) canPool() bool {
-	return s.r.u32(offWaiting).Load() == 0 && s.r.u32(offClosed).Load() == 0 && s.avail() >= 0
+	return s.r.u32(offWaiting).Load() == 0 && s.r.u32(offClosed).Load() == 0 && s.avail() >= 0 && !s.detached()
 }
 
 // casOwnPool changes this handle's pool word under the lock, inside the

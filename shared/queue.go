@@ -11,12 +11,18 @@ type wakeList []uint32
 // none).
 func link(i uint32) uint32 { return i + 1 }
 
-func (s *Semaphore) avail() int64 { return int64(s.r.u64(offAvail).Load()) }
+// avail returns the available count, checked: a shrink can take it as
+// low as -MaxPermitsLimit, and it never exceeds the maximum.
+func (s *Semaphore) avail() int64 {
+	return s.countOK(int64(s.r.u64(offAvail).Load()), -MaxPermitsLimit, MaxPermitsLimit, "available permits")
+}
 
 func (s *Semaphore) addAvail(d int64) { s.set64(offAvail, uint64(s.avail()+d)) }
 
+// held returns process slot p's journaled held count, checked: a process
+// never holds more than the largest maximum.
 func (s *Semaphore) held(p uint32) int64 {
-	return int64(s.r.u64(s.r.proc(p) + procHeld).Load())
+	return s.countOK(int64(s.r.u64(s.r.proc(p)+procHeld).Load()), 0, MaxPermitsLimit, "held permits")
 }
 
 func (s *Semaphore) addHeld(p uint32, d int64) {
@@ -31,6 +37,17 @@ func (s *Semaphore) pushBack(i uint32) {
 	}
 	o := s.r.slot(i)
 	tail := s.r.u32(offTail).Load()
+	// Checks: the tail is the last queued slot (no next) and not i, which
+	// was free; an empty queue has neither head nor tail.
+	if tail == 0 {
+		if h := s.r.u32(offHead).Load(); h != 0 {
+			s.corrupt("queue tail 0 (empty) with head link %d", h)
+		}
+	} else if tail == link(i) {
+		s.corrupt("queue tail names waiter slot %d, which was free", i)
+	} else if n := s.r.u32(s.r.slot(s.queuedAt(tail, "tail")) + slotNext).Load(); n != 0 {
+		s.corrupt("queue tail link %d has a next link %d", tail, n)
+	}
 	s.set32(o+slotPrev, tail)
 	s.set32(o+slotNext, 0)
 	if tail == 0 {
@@ -46,6 +63,27 @@ func (s *Semaphore) pushBack(i uint32) {
 func (s *Semaphore) unlink(i uint32) {
 	o := s.r.slot(i)
 	prev, next := s.r.u32(o+slotPrev).Load(), s.r.u32(o+slotNext).Load()
+	// Checks: both neighbours (or the head and tail) link back to i, so
+	// that the writes below keep a well-formed list and stay in the
+	// region; waiting counts i.
+	if prev == 0 {
+		if h := s.r.u32(offHead).Load(); h != link(i) {
+			s.corrupt("waiter slot %d has no prev link but the queue head link is %d", i, h)
+		}
+	} else if l := s.r.u32(s.r.slot(s.slotOf(prev, "prev")) + slotNext).Load(); l != link(i) {
+		s.corrupt("waiter slot %d's prev link %d links on to %d", i, prev, l)
+	}
+	if next == 0 {
+		if t := s.r.u32(offTail).Load(); t != link(i) {
+			s.corrupt("waiter slot %d has no next link but the queue tail link is %d", i, t)
+		}
+	} else if l := s.r.u32(s.r.slot(s.slotOf(next, "next")) + slotPrev).Load(); l != link(i) {
+		s.corrupt("waiter slot %d's next link %d links back to %d", i, next, l)
+	}
+	waiting := s.r.u32(offWaiting).Load()
+	if waiting == 0 {
+		s.corrupt("waiter slot %d is queued while waiting is 0", i)
+	}
 	if prev == 0 {
 		s.set32(offHead, next)
 	} else {
@@ -58,7 +96,7 @@ func (s *Semaphore) unlink(i uint32) {
 	}
 	s.set32(o+slotPrev, 0)
 	s.set32(o+slotNext, 0)
-	s.set32(offWaiting, s.r.u32(offWaiting).Load()-1)
+	s.set32(offWaiting, waiting-1)
 }
 
 // grant serves the queue from its head while the head's request fits: each
@@ -77,14 +115,16 @@ func (s *Semaphore) grant(wake *wakeList) {
 		if h == 0 {
 			return
 		}
-		i := h - 1
+		// Each served slot leaves the queue and stops being queued, so
+		// the check that the head is queued also ends a cyclic queue.
+		i := s.queuedAt(h, "head")
 		o := s.r.slot(i)
-		n := int64(s.r.u64(o + slotN).Load())
+		n := s.slotNOf(i)
 		if s.avail() < n {
 			return
 		}
 		s.addAvail(-n)
-		s.addHeld(s.r.u32(o+slotProc).Load(), n)
+		s.addHeld(s.slotProcOf(i), n)
 		s.unlink(i)
 		g := s.r.u64(offNextGrant).Load()
 		s.set64(offNextGrant, g+1)

@@ -69,6 +69,9 @@ type Semaphore struct {
 	// poolw is this handle's pool word (see pool.go), set by attach.
 	poolw *atomic.Uint64
 
+	// broken is the corruption this handle found (region_check.go).
+	broken atomic.Pointer[error]
+
 	// Recovery counters, for tests and diagnostics.
 	recoveredLocks atomic.Int64 // locks taken over from a dead owner
 	rolledBack     atomic.Int64 // interrupted transactions undone
@@ -166,7 +169,7 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 }
 
 // acquireSlow is AcquireN past the fast path, for an entered handle.
-func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
+func (s *Semaphore) acquireSlow(ctx context.Context, n int) (_ Permit, err error) {
 	if n == 0 {
 		if s.closed() {
 			return Permit{}, s.errClosed()
@@ -176,6 +179,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	if err := s.lock(ctx); err != nil {
 		return Permit{}, err
 	}
+	defer s.recoverCorrupt(&err)
 	if s.r.u32(offClosed).Load() != 0 {
 		s.unlock()
 		return Permit{}, s.errClosed()
@@ -218,10 +222,16 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 
 // await waits until queued slot i is decided, then frees it and returns
 // the outcome.
-func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error) {
+func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err error) {
+	defer s.recoverCorrupt(&err)
 	o := s.r.slot(i)
 	state := s.r.u32(o + slotState)
 	for {
+		// A region found corrupt (by anyone) fails every queued request:
+		// the finder wakes every slot's word (markCorrupt).
+		if s.isCorrupt() {
+			return Permit{}, s.errCorrupt()
+		}
 		if state.Load() == slotQueued {
 			poll := s.pollFor(i) + rand.N(pollJitter)
 			wctx, cancel := context.WithTimeout(ctx, poll)
@@ -244,11 +254,16 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 		// The slot changed. Act only on what the lock confirms: a change
 		// made by a transaction whose owner died before committing is
 		// rolled back when the lock is taken, and then we wait again.
-		s.lockAlways()
+		if err := s.lockAlways(); err != nil {
+			return Permit{}, err
+		}
 		st := state.Load()
 		if st == slotQueued {
 			s.unlock()
 			continue
+		}
+		if st != slotGranted && st != slotClosed && st != slotTooLarge && st != slotDetached {
+			s.corrupt("waiter slot %d in state %d while its owner waited", i, st)
 		}
 		ticket, grant := s.r.u64(o+slotTicket).Load(), s.r.u64(o+slotGrant).Load()
 		s.set32(o+slotState, slotFree)
@@ -261,10 +276,8 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 			return Permit{}, s.errClosed()
 		case slotTooLarge:
 			return Permit{}, fmt.Errorf("shared %q: %w: AcquireN(%d) after SetMaxPermits(%d)", s.name, ErrTooLarge, n, s.r.u64(offMax).Load())
-		case slotDetached:
+		default: // slotDetached, checked above
 			return Permit{}, s.errDetached()
-		default:
-			panic(fmt.Sprintf("shared: waiter slot %d in state %d while its owner waited (corrupt region)", i, st))
 		}
 	}
 }
@@ -287,9 +300,12 @@ func (s *Semaphore) pollFor(i uint32) time.Duration {
 
 // abandon withdraws queued slot i after ctx ended or the Waiter failed,
 // and returns err. A grant that raced the failure is passed on.
-func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
+func (s *Semaphore) abandon(i uint32, n int64, err error) (_ Permit, lerr error) {
 	o := s.r.slot(i)
-	s.lockAlways()
+	if lerr := s.lockAlways(); lerr != nil {
+		return Permit{}, lerr
+	}
+	defer s.recoverCorrupt(&lerr)
 	switch s.r.u32(o + slotState).Load() {
 	case slotQueued:
 		// Leaving may unblock smaller requests that queued behind us.
@@ -317,6 +333,10 @@ func (s *Semaphore) abandon(i uint32, n int64, err error) (Permit, error) {
 	return Permit{}, err
 }
 
+// enterHook, when set (tests only), runs in the lock paths of TryAcquireN
+// and Release after enter, before they take the lock.
+var enterHook func()
+
 // TryAcquire acquires one permit without blocking. It is TryAcquireN(1).
 func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 
@@ -329,7 +349,7 @@ func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 // past a waiter), if the semaphore is closed or the handle detached.
 // n == 0 succeeds with an empty Permit unless the semaphore is closed.
 // TryAcquireN panics with a message starting "shared:" if n is negative.
-func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
+func (s *Semaphore) TryAcquireN(n int) (_ Permit, ok bool) {
 	if n < 0 {
 		panic(fmt.Sprintf("shared: TryAcquireN with negative n (%d)", n))
 	}
@@ -346,8 +366,21 @@ func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	if n == 0 {
 		return Permit{}, !s.closed()
 	}
+	if enterHook != nil {
+		enterHook()
+	}
+	defer s.recoverCorrupt(nil)
 	for try := 0; ; try++ {
-		s.lockAlways()
+		if s.lockAlways() != nil {
+			return Permit{}, false
+		}
+		if s.detached() {
+			// Checked under the lock, as in acquireSlow: Detach sets the
+			// flag before its first transaction, so an operation that
+			// entered before it and locks after it fails here.
+			s.unlock()
+			return Permit{}, false
+		}
 		open := s.r.u32(offClosed).Load() == 0 && s.r.u32(offWaiting).Load() == 0
 		if open && s.avail() < int64(n) {
 			s.drain(nil) // the pools' free permits are free too
@@ -399,7 +432,7 @@ func (s *Semaphore) TryRelease(n int) bool {
 	return n == 0 || s.releaseN(int64(n), false)
 }
 
-func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
+func (s *Semaphore) releaseN(n int64, mustHold bool) (ok bool) {
 	// Before anything publishes the permits: the lock-path Release may
 	// put them in the pool, where a fast Acquire can take them before our
 	// unlock (race-enabled builds only; see race_sync_race.go).
@@ -414,7 +447,13 @@ func (s *Semaphore) releaseN(n int64, mustHold bool) bool {
 		return true
 	}
 	defer s.leave()
-	s.lockAlways()
+	if enterHook != nil {
+		enterHook()
+	}
+	if s.lockAlways() != nil {
+		return false
+	}
+	defer s.recoverCorrupt(nil)
 	if !s.debitHeld(n) {
 		h := s.heldAll()
 		s.commit() // debitHeld changed nothing
@@ -450,7 +489,10 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	}
 	defer s.leave()
 	var wake wakeList
-	s.lockAlways()
+	if s.lockAlways() != nil {
+		return
+	}
+	defer s.recoverCorrupt(nil)
 	// The pools' free permits join available first, so that a shrink is
 	// paid from them, and pools stay drained while available is negative
 	// (canPool).
@@ -459,8 +501,11 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	s.set64(offMax, uint64(n))
 	s.addAvail(delta)
 	if delta < 0 {
-		for h := s.r.u32(offHead).Load(); h != 0; {
-			i := h - 1
+		for h, k := s.r.u32(offHead).Load(), uint32(0); h != 0; k++ {
+			if k == s.r.slots {
+				s.corrupt("the queue from its head is longer than the %d waiter slots (a cycle)", k)
+			}
+			i := s.queuedAt(h, "queue")
 			o := s.r.slot(i)
 			h = s.r.u32(o + slotNext).Load()
 			if int64(s.r.u64(o+slotN).Load()) > int64(n) {
@@ -485,12 +530,17 @@ func (s *Semaphore) Close() {
 	}
 	defer s.leave()
 	var wake wakeList
-	s.lockAlways()
+	if s.lockAlways() != nil {
+		return
+	}
+	defer s.recoverCorrupt(nil)
 	if s.r.u32(offClosed).Load() == 0 {
 		s.drain(nil) // invariant D: closed means every pool is drained
 		s.set32(offClosed, 1)
+		// Each slot leaves the queue and stops being queued before the
+		// next is looked at, so a cyclic queue fails queuedAt.
 		for h := s.r.u32(offHead).Load(); h != 0; {
-			i := h - 1
+			i := s.queuedAt(h, "queue")
 			o := s.r.slot(i)
 			h = s.r.u32(o + slotNext).Load()
 			s.unlink(i)
@@ -538,7 +588,10 @@ func (s *Semaphore) AvailablePermits() int {
 		return 0
 	}
 	defer s.leave()
-	s.lockAlways()
+	if s.lockAlways() != nil {
+		return 0
+	}
+	defer s.recoverCorrupt(nil)
 	n := s.avail() + s.poolsFree()
 	s.unlock()
 	return int(max(n, 0))
@@ -551,7 +604,10 @@ func (s *Semaphore) InUse() int {
 		return 0
 	}
 	defer s.leave()
-	s.lockAlways()
+	if s.lockAlways() != nil {
+		return 0
+	}
+	defer s.recoverCorrupt(nil)
 	n := int64(s.r.u64(offMax).Load()) - s.avail() - s.poolsFree()
 	s.unlock()
 	return int(max(n, 0))
@@ -563,11 +619,13 @@ func (s *Semaphore) Held() int {
 		return 0
 	}
 	defer s.leave()
-	return int(s.heldAll())
+	// Read without the lock, so unchecked (held would panic): a snapshot.
+	h := int64(s.r.u64(s.r.proc(s.proc) + procHeld).Load())
+	return int(max(h, 0) + poolHeld(s.pool(s.proc).Load()))
 }
 
 // heldAll returns what this handle holds: its journaled held count and
-// its pool's held part.
+// its pool's held part. Called with the lock held.
 func (s *Semaphore) heldAll() int64 {
 	return s.held(s.proc) + poolHeld(s.pool(s.proc).Load())
 }
@@ -596,7 +654,12 @@ func (s *Semaphore) Waiting() int {
 // the handle's pool word, and only the garbage collector can tell when no
 // such operation is left. Open runs a garbage collection when it finds
 // every process slot taken while this process has detached handles
-// pending. Detach is idempotent and returns nil.
+// pending.
+//
+// Detach returns nil, or, if the region is corrupt (see ErrCorrupt), an
+// error satisfying errors.Is(err, ErrCorrupt): the handle is detached
+// either way, but what it held is not returned (the region's counts can
+// no longer be trusted). A second Detach returns nil.
 func (s *Semaphore) Detach() error {
 	if s.ops.Or(opDetached)&opDetached != 0 {
 		return nil
@@ -610,8 +673,30 @@ func (s *Semaphore) Detach() error {
 	// requests. An Acquire that queues after this transaction sees
 	// detached first (it is set before our lock) and never queues:
 	// allocSlot runs under the lock too.
+	err := s.detachRequests()
+	s.awaitOps() // every lock-path operation of this handle has returned
+	if err == nil {
+		err = s.detachHoldings()
+	}
+	// The slot keeps our identity (alive: nobody sweeps it) until the
+	// handle is unreachable; the cleanup cannot run while a goroutine is
+	// inside a method of s, fast path included. releaseSlot runs in a
+	// goroutine of its own: it takes the region lock, which a stopped (not
+	// dead) process may hold for as long as it likes, and the runtime runs
+	// every cleanup and finalizer of the program on one goroutine, which
+	// must never wait for another process.
+	runtime.AddCleanup(s, func(c retired) { go releaseSlot(c) }, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
+	return err
+}
+
+// detachRequests is Detach's first transaction: it freezes the handle's
+// pool and fails its queued requests.
+func (s *Semaphore) detachRequests() (err error) {
 	var wake wakeList
-	s.lockAlways()
+	if err := s.lockAlways(); err != nil {
+		return err
+	}
+	defer s.recoverCorrupt(&err)
 	s.steal(s.proc, nil)
 	for i := uint32(0); i < s.r.slots; i++ {
 		o := s.r.slot(i)
@@ -622,19 +707,18 @@ func (s *Semaphore) Detach() error {
 		}
 	}
 	s.serveAndUnlock(wake)
+	return nil
+}
 
-	s.awaitOps() // every lock-path operation of this handle has returned
-	s.lockAlways()
+// detachHoldings is Detach's second transaction, once no operation of the
+// handle runs: it returns what the handle holds.
+func (s *Semaphore) detachHoldings() (err error) {
+	if err := s.lockAlways(); err != nil {
+		return err
+	}
+	defer s.recoverCorrupt(&err)
 	s.returnHoldings(s.proc)
 	s.serveAndUnlock(nil)
-	// The slot keeps our identity (alive: nobody sweeps it) until the
-	// handle is unreachable; the cleanup cannot run while a goroutine is
-	// inside a method of s, fast path included. releaseSlot runs in a
-	// goroutine of its own: it takes the region lock, which a stopped (not
-	// dead) process may hold for as long as it likes, and the runtime runs
-	// every cleanup and finalizer of the program on one goroutine, which
-	// must never wait for another process.
-	runtime.AddCleanup(s, func(c retired) { go releaseSlot(c) }, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
 	return nil
 }
 
@@ -659,15 +743,24 @@ type retired struct {
 func releaseSlot(c retired) {
 	defer retiring.Add(-1)
 	s := &Semaphore{r: c.r, w: c.w, id: c.id, proc: c.proc}
-	s.lockAlways()
-	if o := c.r.proc(c.proc); c.r.u64(o+procIdentity).Load() == c.id {
+	s.freeSlot(c.id)
+	if c.unmap != nil {
+		c.unmap()
+	}
+}
+
+// freeSlot frees this handle's process slot if it still holds id (in a
+// region found corrupt, it stays taken).
+func (s *Semaphore) freeSlot(id uint64) {
+	if s.lockAlways() != nil {
+		return
+	}
+	defer s.recoverCorrupt(nil)
+	if o := s.r.proc(s.proc); s.r.u64(o+procIdentity).Load() == id {
 		s.set64(o+procIdentity, 0)
 	}
 	s.commit()
 	s.unlock()
-	if c.unmap != nil {
-		c.unmap()
-	}
 }
 
 // opDetached is set in Semaphore.ops by Detach.
@@ -731,7 +824,7 @@ func (s *Semaphore) sweep() bool {
 // checked outside the lock (it reads /proc); an identity found dead stays
 // dead (identities are never reused, see identity), so reclaiming it
 // later under the lock, if the slot still holds it, is safe.
-func (s *Semaphore) sweepNow() bool {
+func (s *Semaphore) sweepNow() (ok bool) {
 	var dead []uint32
 	var ids []uint64
 	for p := uint32(0); p < s.r.procs; p++ {
@@ -745,7 +838,10 @@ func (s *Semaphore) sweepNow() bool {
 		return false
 	}
 	var wake wakeList
-	s.lockAlways()
+	if s.lockAlways() != nil {
+		return false
+	}
+	defer s.recoverCorrupt(nil)
 	for k, p := range dead {
 		if s.r.u64(s.r.proc(p)+procIdentity).Load() == ids[k] {
 			s.reclaim(p)
@@ -770,26 +866,42 @@ func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		s.lockAlways()
-		for p := uint32(0); p < r.procs; p++ {
-			o := r.proc(p)
-			if r.u64(o+procIdentity).Load() == 0 {
-				s.set64(o+procHeld, 0)
-				// Drained: invariant D holds whether or not anyone is
-				// queued; the first lock-path operation undrains it.
-				s.set64(o+procPool, poolDrained)
-				s.set64(o+procIdentity, id)
-				s.commit()
-				s.unlock()
-				s.proc = p
-				s.poolw = s.pool(p)
-				return s, nil
-			}
+		ok, err := s.claimSlot()
+		if err != nil {
+			return nil, err
 		}
-		s.unlock()
+		if ok {
+			return s, nil
+		}
 		if try == 0 {
 			s.sweepNow()
 		}
 	}
 	return nil, fmt.Errorf("shared %q: %w: all %d process slots are attached", name, ErrNoSlots, r.procs)
+}
+
+// claimSlot takes a free process slot for s, reporting false if there is
+// none, or an error wrapping ErrCorrupt if the region is corrupt.
+func (s *Semaphore) claimSlot() (ok bool, err error) {
+	if err := s.lockAlways(); err != nil {
+		return false, err
+	}
+	defer s.recoverCorrupt(&err)
+	for p := uint32(0); p < s.r.procs; p++ {
+		o := s.r.proc(p)
+		if s.r.u64(o+procIdentity).Load() == 0 {
+			s.set64(o+procHeld, 0)
+			// Drained: invariant D holds whether or not anyone is
+			// queued; the first lock-path operation undrains it.
+			s.set64(o+procPool, poolDrained)
+			s.set64(o+procIdentity, s.id)
+			s.commit()
+			s.unlock()
+			s.proc = p
+			s.poolw = s.pool(p)
+			return true, nil
+		}
+	}
+	s.unlock()
+	return false, nil
 }
