@@ -39,10 +39,10 @@ func AIMDTimeout(d time.Duration) AIMDOption {
 //	else if inflight×2 >= limit: limit = limit + 1
 //	else:                        unchanged (the work does not use the limit)
 //
-// One difference: a drop cuts the limit at most once per round trip
-// (a drop of a request granted before the last cut does not cut again),
-// as TCP does, so that a burst of timeouts from one overloaded moment
-// costs one cut rather than one per request. AIMD sees only drops, so it
+// Like Netflix's, it moves per sample, not per round trip as TCP does: a
+// burst of drops from one overloaded moment cuts once per drop, and the
+// increase runs at one per sample, so a limit roughly doubles per round
+// trip while it grows. AIMD sees only drops, so it
 // finds the limit where work starts to fail, not where latency starts to
 // rise. Default Limits: {Min: 20, Max: 200, Initial: 20}.
 func AIMD(opts ...AIMDOption) Algorithm {
@@ -56,7 +56,6 @@ func AIMD(opts ...AIMDOption) Algorithm {
 type aimd struct {
 	backoff float64
 	timeout time.Duration
-	gate    cutGate
 }
 
 func (a *aimd) DefaultLimits() Limits { return Limits{Min: 20, Max: 200, Initial: 20} }
@@ -64,9 +63,6 @@ func (a *aimd) DefaultLimits() Limits { return Limits{Min: 20, Max: 200, Initial
 func (a *aimd) Update(s Sample) int {
 	switch {
 	case s.Dropped || s.RTT > a.timeout:
-		if !a.gate.allow(s) {
-			return s.Limit
-		}
 		return int(float64(s.Limit) * a.backoff)
 	case s.Inflight*2 >= s.Limit:
 		return s.Limit + 1

@@ -45,22 +45,3 @@ type fixed int
 
 func (f fixed) Update(Sample) int     { return int(f) }
 func (f fixed) DefaultLimits() Limits { return Limits{Min: int(f), Max: int(f), Initial: int(f)} }
-
-// cutGate lets a limit be cut for drops at most once per round trip, as
-// TCP halves its window once per window of losses (RFC 5681, RFC 6582):
-// the requests in flight when the limit was cut were admitted under the
-// old limit, so their drops say nothing about the new one.
-type cutGate struct {
-	at  time.Time
-	cut bool
-}
-
-// allow reports whether a drop in s may cut the limit, and if so records
-// the cut at the end of s.
-func (g *cutGate) allow(s Sample) bool {
-	if g.cut && s.Start.Before(g.at) {
-		return false
-	}
-	g.at, g.cut = s.Start.Add(s.RTT), true
-	return true
-}

@@ -54,8 +54,7 @@ func Gradient2LongWindow(n int) Gradient2Option {
 //	limit    = limit × (1 − smoothing) + new × smoothing   (smoothing 0.2)
 //
 // One difference: Netflix's Gradient2 ignores drops; here a Drop counts
-// as the gradient's floor 0.5 (at most once per round trip, as AIMD's
-// cut), because the long-term RTT of a Limiter that starts overloaded is
+// as the gradient's floor 0.5, because the long-term RTT of a Limiter that starts overloaded is
 // the overloaded RTT, and without drops such a limit would never come
 // down. Default Limits: {Min: 20, Max: 200, Initial: 20}.
 //
@@ -78,7 +77,6 @@ type gradient2 struct {
 	long      float64 // the long-term RTT, in ns
 	count     int     // samples in long, up to the warm-up of 10
 	sum       float64
-	gate      cutGate
 }
 
 func (g *gradient2) DefaultLimits() Limits { return Limits{Min: 20, Max: 200, Initial: 20} }
@@ -112,9 +110,6 @@ func (g *gradient2) Update(s Sample) int {
 	var gradient float64
 	switch {
 	case s.Dropped:
-		if !g.gate.allow(s) {
-			return int(g.est)
-		}
 		gradient = 0.5
 	case float64(s.Inflight) < g.est/2:
 		return int(g.est)
