@@ -6,6 +6,7 @@ require (
 	github.com/compio-sync/gosync/backend-generic v0.0.0
 	github.com/compio-sync/gosync/core v0.0.0
 	github.com/compio-sync/gosync/shared v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 require golang.org/x/sys v0.50.0 // indirect

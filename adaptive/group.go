@@ -36,7 +36,10 @@ func NewGroup(ctx context.Context, sem *core.Semaphore) (*Group, context.Context
 
 // Go waits, in the semaphore's FIFO order, for weight permits, then runs
 // f(ctx) in a new goroutine with them and releases them when f returns.
-// A Go returns as soon as f has started, or as soon as it gave up.
+// A Go returns as soon as f has started, or as soon as it gave up. The
+// queue is strict FIFO: a light Go queued behind a heavy one waits for it,
+// so Go calls made one after another from one goroutine start in that
+// order.
 //
 // Go gives up, without running f and holding nothing, when the group's
 // context ends while it waits (after another function's error, or the
