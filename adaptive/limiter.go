@@ -138,7 +138,7 @@ type DefaultLimiter interface {
 
 // New returns a Limiter that steers sem with alg. It sets sem's maximum to
 // the initial limit at once (WithLimits, or alg's DefaultLimits, or else
-// Limits{Min: 1, Max: core.MaxPermitsLimit, Initial: sem.MaxPermits()}).
+// Limits{Min: 1, Max: core.MaxPermitsLimit (or the largest int), Initial: sem.MaxPermits()}).
 // The type parameters are inferred from sem:
 //
 //	l := adaptive.New(sem, adaptive.Vegas())
@@ -170,7 +170,7 @@ func New[S Semaphore[P], P any](sem S, alg Algorithm, opts ...Option) *Limiter {
 			lim = dl.DefaultLimits()
 			lim.check(fmt.Sprintf("%T.DefaultLimits", alg))
 		} else {
-			lim = Limits{Min: 1, Max: int(core.MaxPermitsLimit), Initial: max(1, d.maxPermits())}
+			lim = Limits{Min: 1, Max: maxLimit, Initial: max(1, d.maxPermits())}
 		}
 	}
 	l := &Limiter{sem: d, now: c.now, onChange: c.onChange, maxQueue: c.maxQueue, shed: c.shed, limits: lim, alg: alg}
@@ -301,3 +301,7 @@ func (l *Limiter) Queued() int { return int(l.queued.Load()) }
 
 // Limits returns the bounds and the starting limit in force.
 func (l *Limiter) Limits() Limits { return l.limits }
+
+// maxLimit is the largest limit: core.MaxPermitsLimit, or the largest int
+// on a 32-bit platform.
+const maxLimit = int(min(int64(core.MaxPermitsLimit), math.MaxInt))
