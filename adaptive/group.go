@@ -42,7 +42,7 @@ func NewGroup(ctx context.Context, sem *core.Semaphore) (*Group, context.Context
 // order.
 //
 // Go gives up, without running f and holding nothing, when the group's
-// context ends while it waits (after another function's error, or the
+// context ends while it waits or before f would start (after another function's error, or the
 // parent context's end), or when the semaphore refuses the request (closed,
 // weight larger than its maximum, queue full). The first failure, of Go or
 // of any f, is the one Wait returns, and it cancels the group's context;
@@ -58,6 +58,14 @@ func (g *Group) Go(weight int, f func(ctx context.Context) error) {
 		panic("adaptive: Group.Go with a nil function")
 	}
 	p, err := g.sem.AcquireN(g.ctx, weight)
+	if err == nil && g.ctx.Err() != nil {
+		// Granted, but the context has ended too: a waiter that had not
+		// parked yet when both the cancel and the grant came may be woken
+		// by either. f must not start after a failure or a cancel, so the
+		// permits go back.
+		p.Release()
+		err = g.ctx.Err()
+	}
 	if err != nil {
 		// A failed AcquireN holds nothing (core's contract).
 		if cause := context.Cause(g.ctx); cause != nil {
