@@ -174,7 +174,7 @@ func TestLimitSettlesNearCapacity(t *testing.T) {
 				l := adaptive.New(sem, a.make(), adaptive.WithLimits(1, 2000, s.initial), adaptive.WithClock(clock.Now))
 				var r simResult
 				within(t, 60*time.Second, "the simulation", func() { r = simulate(t, l, clock, svc, 4*svc.capacity, s.completions) })
-				t.Logf("last quarter: limit mean %.1f, min %d, max %d; drops %.3f; final %d", r.meanLimit, r.minLimit, r.maxLimit, r.dropShare, r.finalLimit)
+				t.Logf("%s: last quarter: limit mean %.1f, min %d, max %d; drops %.3f; final %d", t.Name(), r.meanLimit, r.minLimit, r.maxLimit, r.dropShare, r.finalLimit)
 				if r.meanLimit < 75 || r.meanLimit > 150 {
 					t.Errorf("mean limit over the last quarter = %.1f, want within [75, 150] of capacity 100 (started at %d)", r.meanLimit, s.initial)
 				}
