@@ -2,6 +2,7 @@ package adaptive_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -136,5 +137,45 @@ func TestDefaultLimits(t *testing.T) {
 	// An Algorithm without DefaultLimits starts at the semaphore's maximum.
 	if got := adaptive.New(newSem(9), &recorder{}).Limit(); got != 9 {
 		t.Errorf("a user Algorithm without DefaultLimits starts at %d, want the semaphore's 9", got)
+	}
+}
+
+// TestWindowedAggregates: one sample per window, with the window's average
+// RTT, largest Inflight and any drop; samples under 100 µs do not count; a
+// window stays open past its deadline until it has WindowSize samples; the
+// next deadline is the closing sample's end plus twice the window's lowest
+// RTT, clamped by WindowTime.
+func TestWindowedAggregates(t *testing.T) {
+	rec := &recorder{answers: []int{7, 9}}
+	w := adaptive.Windowed(rec, adaptive.WindowTime(0, 25*ms), adaptive.WindowSize(2))
+	t0 := time.Unix(1000, 0)
+	feed := func(start, rtt time.Duration, inflight int, dropped bool) int {
+		return w.Update(adaptive.Sample{Start: t0.Add(start), RTT: rtt, Inflight: inflight, Permits: 1, Limit: 4, Dropped: dropped})
+	}
+	steps := []struct {
+		got, want int
+		what      string
+	}{
+		{feed(0, 10*ms, 3, false), 4, "one sample: the window needs two"},
+		{feed(0, 30*ms, 5, true), 7, "two samples past the deadline: the window closes (next deadline 30+20 ms)"},
+		{feed(20*ms, 20*ms, 2, false), 4, "ends at 40 ms, before the deadline"},
+		{feed(30*ms, 50*time.Microsecond, 9, true), 4, "under 100 µs: not counted"},
+		{feed(40*ms, 12*ms, 6, false), 9, "ends at 52 ms: the second window closes"},
+		{feed(60*ms, 30*ms, 1, false), 4, "ends at 90 ms, past the deadline 52 + min(2×12, 25) = 76 ms, but alone"},
+	}
+	for i, s := range steps {
+		if s.got != s.want {
+			t.Errorf("step %d (%s): Update = %d, want %d", i, s.what, s.got, s.want)
+		}
+	}
+	want := []adaptive.Sample{
+		{Start: t0, RTT: 20 * ms, Inflight: 5, Permits: 1, Limit: 4, Dropped: true},
+		{Start: t0.Add(40 * ms), RTT: 16 * ms, Inflight: 6, Permits: 1, Limit: 4},
+	}
+	if !slices.Equal(rec.samples, want) {
+		t.Errorf("the inner algorithm got %+v, want %+v", rec.samples, want)
+	}
+	if got := adaptive.New(newSem(1), adaptive.Windowed(adaptive.AIMD())).Limits(); got != (adaptive.Limits{Min: 20, Max: 200, Initial: 20}) {
+		t.Errorf("Windowed(AIMD()) Limits = %+v, want AIMD's", got)
 	}
 }

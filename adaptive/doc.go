@@ -3,8 +3,9 @@
 // a strict FIFO, weighted semaphore (a *core.Semaphore, a *shared.Semaphore
 // or a *fleet.Semaphore), hands out Tokens instead of permits, and after
 // every Token that ends with a sample asks an Algorithm (AIMD, Vegas,
-// Gradient2, Fixed, or your own) for the new limit, which it sets with the
-// semaphore's SetMaxPermits. Queueing, FIFO order, weights, cancellation,
+// Gradient2, Fixed, or your own; Windowed gives any of them one sample
+// per window) for the new limit, which it sets with the semaphore's
+// SetMaxPermits. Queueing, FIFO order, weights, cancellation,
 // Close and the bounded queue stay the semaphore's.
 //
 // With WithDeadlineShedding, an Acquire whose context deadline comes sooner
