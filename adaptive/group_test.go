@@ -3,7 +3,7 @@ package adaptive_test
 import (
 	"context"
 	"errors"
-	"slices"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,46 +26,60 @@ func waitQueued(t *testing.T, sem *core.Semaphore, n int) {
 	})
 }
 
-// TestGroupGoQueuesFIFOByWeight: Go calls that queue are started in the
-// order they queued, a heavy one at the head holding back light ones
-// behind it, and each runs holding its weight.
+// TestGroupGoQueuesFIFOByWeight: Go calls that queue are granted in the
+// order they queued, each for its weight: a light one behind a heavy head
+// waits for it even when its own weight would fit.
 func TestGroupGoQueuesFIFOByWeight(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	sem := newSem(3)
 	g, _ := adaptive.NewGroup(context.Background(), sem)
 	gate, _ := sem.AcquireN(context.Background(), 3) // everything queues behind this
-	var mu sync.Mutex
-	var order []int
-	var overWeight atomic.Bool
-	weights := []int{3, 1, 1, 2}
+	weights := []int{3, 2, 2, 1}                     // A B C D
+	started := make([]chan struct{}, len(weights))
+	finish := make([]chan struct{}, len(weights))
 	var callers sync.WaitGroup
 	for i, w := range weights {
+		started[i], finish[i] = make(chan struct{}), make(chan struct{})
 		callers.Go(func() {
 			g.Go(w, func(context.Context) error {
-				if sem.InUse() < w {
-					overWeight.Store(true)
-				}
-				mu.Lock()
-				order = append(order, i)
-				mu.Unlock()
-				time.Sleep(time.Millisecond)
+				close(started[i])
+				<-finish[i]
 				return nil
 			})
 		})
 		waitQueued(t, sem, i+1)
 	}
+	isStarted := func(i int) bool {
+		select {
+		case <-started[i]:
+			return true
+		default:
+			return false
+		}
+	}
+	await := func(i int) {
+		within(t, 10*time.Second, fmt.Sprintf("function %d to start", i), func() { <-started[i] })
+	}
 	gate.Release()
+	await(0) // A takes all 3
+	if sem.Waiting() != 3 || isStarted(1) || isStarted(2) || isStarted(3) {
+		t.Fatalf("with A running: Waiting %d, want 3 and nothing else started", sem.Waiting())
+	}
+	close(finish[0])
+	await(1) // B takes 2; C (2) is the head and does not fit in 1; D (1) would, but waits behind C
+	if sem.Waiting() != 2 || isStarted(3) || isStarted(2) {
+		t.Fatalf("with B running: Waiting %d, C started %v, D started %v; want 2 waiting, D behind C", sem.Waiting(), isStarted(2), isStarted(3))
+	}
+	close(finish[1])
+	await(2) // C and D together
+	await(3)
+	close(finish[2])
+	close(finish[3])
 	within(t, 10*time.Second, "the Go calls", callers.Wait)
 	var err error
 	within(t, 10*time.Second, "Wait", func() { err = g.Wait() })
 	if err != nil {
 		t.Fatalf("Wait = %v, want nil", err)
-	}
-	if !slices.Equal(order, []int{0, 1, 2, 3}) {
-		t.Errorf("functions started in order %v, want [0 1 2 3] (the order their Go calls queued)", order)
-	}
-	if overWeight.Load() {
-		t.Errorf("a function ran while fewer permits than its weight were held")
 	}
 	if sem.InUse() != 0 {
 		t.Errorf("InUse after Wait = %d, want 0", sem.InUse())
