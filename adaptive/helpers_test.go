@@ -7,9 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	generic "github.com/compio-sync/gosync/backend-generic"
 	"github.com/compio-sync/gosync/core"
 )
+
+// TestMain fails the run if any test leaves a goroutine behind (a Token's
+// waiter, a Group's function, a simulation's reader).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newSem(permits int) *core.Semaphore { return core.NewSemaphore(permits, generic.New()) }
 
