@@ -4,7 +4,7 @@
 # say so in one line.
 #
 # Usage: scripts/cross/test-arch.sh ARCH
-#   386    core, the drop-in and the conformance suite's reference backends,
+#   386    core, the drop-in, adaptive and the conformance suite's reference backends,
 #          run natively where the kernel executes 32-bit x86 binaries (most
 #          x86-64 kernels do; some are built without IA32 emulation, and an
 #          arm64 host never does). Go's 386 binaries crash under qemu-i386 on
@@ -43,6 +43,7 @@ die() { printf '==> test-%s: FAIL: %s\n' "$arch" "$*" >&2; exit 1; }
 plan=(
 	"core"
 	"backend-generic"
+	"adaptive"
 	"conformance -short -run TestGeneric|TestCondBackend"
 )
 
