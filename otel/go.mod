@@ -3,6 +3,7 @@ module github.com/compio-sync/gosync/otel
 go 1.26.0
 
 require (
+	github.com/compio-sync/gosync/adaptive v0.0.0
 	github.com/compio-sync/gosync/backend-generic v0.0.0
 	github.com/compio-sync/gosync/core v0.0.0
 	github.com/google/go-cmp v0.7.0
@@ -20,11 +21,15 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )
 
 replace (
+	github.com/compio-sync/gosync/adaptive => ../adaptive
 	github.com/compio-sync/gosync/backend-generic => ../backend-generic
+	github.com/compio-sync/gosync/backend-iocp => ../backend-iocp
+	github.com/compio-sync/gosync/backend-iouring => ../backend-iouring
 	github.com/compio-sync/gosync/conformance => ../conformance
 	github.com/compio-sync/gosync/core => ../core
+	github.com/compio-sync/gosync/shared => ../shared
 )

@@ -22,6 +22,10 @@
 // 100 ms by a goroutine that Instrument starts and Close stops, and at the
 // start of every collection. An Acquire that queued before Close and ends
 // after it records its wait itself.
+//
+// InstrumentLimiter does the same for an adaptive.Limiter: its limit, what
+// it holds and queues, and its outcomes (the drops and shedding that signal
+// overload) by reason.
 package otelgosync
 
 import (
