@@ -19,7 +19,8 @@ const latencyBucket = 100 * time.Millisecond
 // Charts draws, for every load, the limit over time (with the capacity in
 // force as a dashed line) and the p99 latency of admitted work per
 // 100 ms of calls (with the target, 1.5x the unloaded latency, dashed),
-// one line per contender, as SVG and PNG files in dir. A contender whose
+// one line per contender, as SVG and PNG files in dir (a p99 above the
+// deadline, which only a stalled process shows, is drawn at the top). A contender whose
 // limit stays above the chart (the fixed limit set too high) is named in
 // the title instead. It returns the files written.
 func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string, error) {
@@ -42,7 +43,6 @@ func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string,
 		lp := plot.New()
 		lp.X.Label.Text = "seconds"
 		lp.Y.Label.Text = "limit"
-		lp.Y.Min, lp.Y.Max = 0, yMax
 		lp.Legend.Top = true
 		var lines []any
 		var above []string
@@ -70,6 +70,7 @@ func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string,
 		if err := addDashed(lp, "capacity", capXY); err != nil {
 			return files, err
 		}
+		lp.Y.Min, lp.Y.Max = 0, yMax
 		lp.Title.Text = fmt.Sprintf("limit over time at %gx load", load)
 		if len(above) > 0 {
 			lp.Title.Text += "; above the chart: " + strings.Join(above, ", ")
@@ -85,8 +86,8 @@ func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string,
 		tp.Title.Text = fmt.Sprintf("p99 latency of admitted work per %s of calls at %gx load", latencyBucket, load)
 		tp.X.Label.Text = "seconds"
 		tp.Y.Label.Text = "p99 (ms), call to completion"
-		tp.Y.Min, tp.Y.Max = 0, float64(p.Deadline)/1e6*1.1
 		tp.Legend.Top = true
+		yLat := float64(p.Deadline) / 1e6 * 1.1 // an abandoned request returns at its deadline
 		lines = lines[:0]
 		for _, c := range byLoad[load] {
 			buckets := make([][]time.Duration, int(p.Length()/latencyBucket)+1)
@@ -99,7 +100,7 @@ func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string,
 			var xy plotter.XYs
 			for i, b := range buckets {
 				if len(b) > 0 {
-					xy = append(xy, plotter.XY{X: (time.Duration(i)*latencyBucket + latencyBucket/2).Seconds(), Y: float64(quantile(b, 0.99)) / 1e6})
+					xy = append(xy, plotter.XY{X: (time.Duration(i)*latencyBucket + latencyBucket/2).Seconds(), Y: min(float64(quantile(b, 0.99))/1e6, yLat)})
 				}
 			}
 			lines = append(lines, c.Contender, xy)
@@ -112,6 +113,7 @@ func Charts(p Plan, cells []Cell, unloaded time.Duration, dir string) ([]string,
 			plotter.XYs{{X: 0, Y: target}, {X: p.Length().Seconds(), Y: target}}); err != nil {
 			return files, err
 		}
+		tp.Y.Min, tp.Y.Max = 0, yLat
 		fs, err = save(tp, dir, fmt.Sprintf("overload_latency_%gx", load))
 		files = append(files, fs...)
 		if err != nil {

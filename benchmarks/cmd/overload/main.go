@@ -86,9 +86,9 @@ func main() {
 
 	var cells []Cell
 	var ms []Metrics
-	for li, load := range loads {
+	for _, load := range loads {
 		// Every contender at a load sees the same arrivals.
-		calls := arrivals(plan, load, rand.New(rand.NewPCG(uint64(li+1), 2)))
+		calls := arrivals(plan, load, rand.New(rand.NewPCG(uint64(load*1000), 2)))
 		for _, c := range cs {
 			fmt.Printf("  %-12s at %gx: %d calls (%s elapsed)\n", c.name, load, len(calls), time.Since(start).Round(time.Second))
 			reqs, limits := runCell(plan, c.build(set), calls)
