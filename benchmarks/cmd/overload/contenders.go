@@ -83,14 +83,16 @@ func (f fixedGate) limit() int { return f.sem.MaxPermits() }
 // docs/adaptive.md advises: the algorithm Windowed with a window of half
 // to one base latency; limits from 8 to 512 starting at the nominal
 // capacity (a user replacing a fixed limit starts from it); a queue of at
-// most a quarter of the limit (about a quarter of the base latency of
-// waiting); and deadline shedding.
+// most a tenth of the limit (about a tenth of the base latency of waiting:
+// the latency objective, 1.5x the unloaded latency, leaves little room
+// once timer noise and the limit's overshoot are paid; a quarter gave a
+// p99 of 1.7x to 2.25x); and deadline shedding.
 type oursGate struct{ l *adaptive.Limiter }
 
 func newOurs(s settings, alg adaptive.Algorithm) gate {
 	sem := core.NewSemaphore(s.capacity, generic.New())
 	return oursGate{adaptive.New(sem, adaptive.Windowed(alg, adaptive.WindowTime(s.base/2, s.base)),
-		adaptive.WithLimits(8, 512, s.capacity), adaptive.WithMaxQueue(0.25), adaptive.WithDeadlineShedding())}
+		adaptive.WithLimits(8, 512, s.capacity), adaptive.WithMaxQueue(0.1), adaptive.WithDeadlineShedding())}
 }
 
 func (o oursGate) acquire(ctx context.Context) (func(ending), error) {
@@ -113,7 +115,7 @@ func (o oursGate) limit() int { return o.l.Limit() }
 // uses it: AcquirePermitWithMaxWait with the configured maximum wait, then
 // Record, or Drop when the caller's context ended. Its configuration
 // mirrors ours: the same limits, a recent window of half to one base
-// latency with at least 10 samples, and a wait of at most a quarter of the
+// latency with at least 10 samples, and a wait of at most a tenth of the
 // base latency (its queue is bounded in time; WithQueueing cannot bound it
 // below the limit).
 type failsafeGate struct {
@@ -125,9 +127,9 @@ func newFailsafe(s settings) gate {
 	l := adaptivelimiter.NewBuilder[any]().
 		WithLimits(8, 512, uint(s.capacity)).
 		WithRecentWindow(s.base/2, s.base, 10).
-		WithMaxWaitTime(s.base / 4).
+		WithMaxWaitTime(s.base / 10).
 		Build()
-	return failsafeGate{l, s.base / 4}
+	return failsafeGate{l, s.base / 10}
 }
 
 func (f failsafeGate) acquire(ctx context.Context) (func(ending), error) {
