@@ -76,7 +76,7 @@ func main() {
 	// The unloaded latency: a quarter of the capacity, nothing in the way.
 	cal := Plan{Base: plan.Base, ServiceTimeout: plan.ServiceTimeout, Deadline: plan.Deadline,
 		Phases: []Phase{{*capacity, time.Second}}, SampleEvery: time.Second}
-	calReqs, _ := runCell(cal, newFixed(1<<20), arrivals(cal, 0.25, rand.New(rand.NewPCG(0, 1))))
+	calReqs, _, _ := runCell(cal, newFixed(1<<20), arrivals(cal, 0.25, rand.New(rand.NewPCG(0, 1))))
 	var calLat []time.Duration
 	for _, r := range calReqs {
 		calLat = append(calLat, r.Latency)
@@ -91,8 +91,8 @@ func main() {
 		calls := arrivals(plan, load, rand.New(rand.NewPCG(uint64(load*1000), 2)))
 		for _, c := range cs {
 			fmt.Printf("  %-12s at %gx: %d calls (%s elapsed)\n", c.name, load, len(calls), time.Since(start).Round(time.Second))
-			reqs, limits := runCell(plan, c.build(set), calls)
-			cell := Cell{Contender: c.name, Ours: c.ours, Load: load, Requests: reqs, Limits: limits}
+			reqs, limits, lag := runCell(plan, c.build(set), calls)
+			cell := Cell{Contender: c.name, Ours: c.ours, Load: load, Requests: reqs, Limits: limits, MaxLag: lag}
 			cells = append(cells, cell)
 			ms = append(ms, Summarize(plan, cell))
 		}
@@ -123,15 +123,15 @@ func WriteTables(w io.Writer, p Plan, ms []Metrics) {
 		if m.Load != last {
 			last = m.Load
 			fmt.Fprintf(w, "\n## %gx load (%d calls)\n", m.Load, m.Offered)
-			fmt.Fprintf(w, "%-12s %8s %8s %8s %8s %8s %8s %6s %7s %8s %9s", "contender", "good/off", "good/cap", "p50", "p99", "st.p50", "st.p99",
-				"shed", "expired", "timedout", "abandoned")
+			fmt.Fprintf(w, "%-12s %8s %8s %8s %8s %8s %8s %6s %7s %8s %9s %8s", "contender", "good/off", "good/cap", "p50", "p99", "st.p50", "st.p99",
+				"shed", "expired", "timedout", "abandoned", "max lag")
 			for i := 1; i < len(p.Phases); i++ {
 				fmt.Fprintf(w, " %12s", fmt.Sprintf("settle->%d", p.Phases[i].Capacity))
 			}
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%-12s %8.4f %8.3f %8s %8s %8s %8s %6d %7d %8d %9d", m.Contender, m.GoodputOffered, m.SteadyGoodputCapacity,
-			ms3(m.P50), ms3(m.P99), ms3(m.SteadyP50), ms3(m.SteadyP99), m.Shed, m.Expired, m.TimedOut, m.Abandoned)
+		fmt.Fprintf(w, "%-12s %8.4f %8.3f %8s %8s %8s %8s %6d %7d %8d %9d %8s", m.Contender, m.GoodputOffered, m.SteadyGoodputCapacity,
+			ms3(m.P50), ms3(m.P99), ms3(m.SteadyP50), ms3(m.SteadyP99), m.Shed, m.Expired, m.TimedOut, m.Abandoned, ms3(m.MaxLag))
 		for _, s := range m.Settles {
 			v := "never"
 			if s.OK {
@@ -146,6 +146,7 @@ good/off: requests the service answered within their deadline, over the requests
 good/cap: the same, counted in the settled windows (each phase from %s after its start), over what the capacity in force could serve in them.
 p50, p99: latency of admitted work, from the call (before the limiter) until it returned, over the whole run; st.p50, st.p99: in the settled windows.
 shed: refused at once by the limiter; expired: its deadline passed while queued; timedout: the service gave up; abandoned: admitted, deadline passed first.
+max lag: the latest an arrival started after its scheduled time; tens of milliseconds mean the process stalled and the cell is noise.
 settle->C: time from the capacity change to C until the limit entered [%.2f, %.2f] x C and stayed there to the phase's end (sampled every %s); never: still out at the end.
 `, p.SettleBound, Band.Lo, Band.Hi, p.SampleEvery)
 }

@@ -33,7 +33,8 @@ type Metrics struct {
 	P50, P99                           time.Duration
 	SteadyGoodputCapacity              float64 // in the settled windows: Good per second over capacity per second
 	SteadyP50, SteadyP99               time.Duration
-	Settles                            []Settle // one per capacity change
+	Settles                            []Settle      // one per capacity change
+	MaxLag                             time.Duration // Cell.MaxLag
 	steadyAdmitted                     int
 }
 
@@ -44,7 +45,7 @@ func (m Metrics) Refused() int { return m.Shed + m.Expired }
 // run from SettleBound after each phase's start to its end; a request
 // belongs to the window in which it was called.
 func Summarize(p Plan, c Cell) Metrics {
-	m := Metrics{Contender: c.Contender, Ours: c.Ours, Load: c.Load, Offered: len(c.Requests)}
+	m := Metrics{Contender: c.Contender, Ours: c.Ours, Load: c.Load, Offered: len(c.Requests), MaxLag: c.MaxLag}
 	var all, steady []time.Duration
 	var steadyGood int
 	var steadyCap float64 // requests the capacity could serve in the windows

@@ -75,6 +75,10 @@ type Cell struct {
 	Load      float64 // offered load as a multiple of the capacity in force
 	Requests  []Request
 	Limits    []Sample
+	// MaxLag is the latest any arrival started after its scheduled time:
+	// more than a few milliseconds means the process was stalled (by
+	// other work on the machine), and every number of the cell with it.
+	MaxLag time.Duration
 }
 
 // arrivals returns the call offsets of an open-loop Poisson process whose
@@ -101,7 +105,7 @@ func arrivals(p Plan, load float64, rng *rand.Rand) []time.Duration {
 // arrivals, in real time, and returns the records. Callers do not wait for
 // one another: each arrival is its own goroutine, started at its offset
 // whatever the others are doing.
-func runCell(p Plan, g gate, calls []time.Duration) (reqs []Request, limits []Sample) {
+func runCell(p Plan, g gate, calls []time.Duration) (reqs []Request, limits []Sample, maxLag time.Duration) {
 	svc := NewService(p.Base, p.ServiceTimeout, p.Phases[0].Capacity)
 	reqs = make([]Request, len(calls))
 	start := time.Now()
@@ -143,6 +147,7 @@ func runCell(p Plan, g gate, calls []time.Duration) (reqs []Request, limits []Sa
 		if d := time.Until(start.Add(at)); d > 500*time.Microsecond {
 			time.Sleep(d)
 		}
+		maxLag = max(maxLag, time.Since(start)-at)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -156,7 +161,7 @@ func runCell(p Plan, g gate, calls []time.Duration) (reqs []Request, limits []Sa
 	for svc.Inflight() > 0 {
 		time.Sleep(p.Base)
 	}
-	return reqs, limits
+	return reqs, limits, maxLag
 }
 
 // call is one caller: its deadline covers the gate and the service.
