@@ -9,7 +9,13 @@
 //
 // Usage, from the benchmarks module:
 //
-//	go run ./cmd/overload [-out results] [-phase 3s] [-loads 0.5,1,2,4] [-only substring]
+//	go run ./cmd/overload [-out results] [-loads 0.5,1,2,4] [-only substring]
+//	    [-base 20ms] [-capacity 64] [-phase 3s] [-settle 2s]
+//
+// -base and -capacity set the service (its timeout is 3 × base, each
+// caller's deadline 5 × base), -phase the length of each of the three
+// phases (capacity C, C/2, C), -settle the settle target (each phase is
+// measured as settled from this long after its start).
 //
 // A missed claim is reported, not an exit status: this is a real-time
 // benchmark and its numbers are only as quiet as the machine.
