@@ -12,7 +12,7 @@ MODULES := $(patsubst %/go.mod,%,$(wildcard */go.mod))
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all test fmt-check vet staticcheck vet-cross build-gowork-off test-race \
-	test-386 test-arm64 test-windows bench bench-full bench-shared bench-fleet stress help
+	test-386 test-arm64 test-windows bench bench-full bench-adaptive bench-shared bench-fleet stress help
 
 all: test
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test        gofmt, vet, staticcheck, cross-GOOS vet, go test -race in every module, 386 and arm64 tests (or build-only with a SKIPPED line), Windows tests under Wine"
 	@echo "make bench       quick benchmark comparison: the verdict (losing cells, claims), tables and charts"
 	@echo "make bench-full  the same with enough runs for benchstat significance"
+	@echo "make bench-adaptive  the overload simulation: adaptive limits, fixed limits and failsafe-go against a service whose capacity changes (also run by make bench)"
 	@echo "make bench-shared  the cross-process semaphore against SysV, flock and jobserver (Linux)"
 	@echo "make bench-fleet   the etcd semaphore against concurrency.Mutex and a bare watch, on embedded etcd"
 	@echo "make stress      the conformance suite with -race -count=50, 1000-kill chaos on Linux and under Wine, 300 process kills on etcd (long; not in CI)"
@@ -79,7 +80,8 @@ test-windows:
 # System V semaphores, flock slots and a jobserver pipe; Linux only) into
 # benchmarks/results/shared.txt, and the fleet table (the etcd semaphore
 # against concurrency.Mutex and a bare watch, on embedded etcd) into
-# benchmarks/results/fleet.txt.
+# benchmarks/results/fleet.txt, and ends with the overload simulation
+# (bench-adaptive).
 bench:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile quick -out results
 	@echo "==> cross-process table (shared): benchmarks/results/shared.txt"
@@ -88,6 +90,17 @@ bench:
 	@set -o pipefail; cd fleet && { $(GO) test -run '^$$' -bench 'Uncontended|Handoff' -benchtime 200x -count 3 -cpu 2 . && \
 		$(GO) test -run '^$$' -bench 'Waiters' -benchtime 512x -count 1 -cpu 2 . ; } | tee ../benchmarks/results/fleet.txt
 	@echo "==> the verdict (losing cells, claims) is printed above the cross-process table and heads benchmarks/results/tables.txt"
+	@$(MAKE) --no-print-directory bench-adaptive
+
+# The overload simulation (benchmarks/cmd/overload): the adaptive limiters,
+# a fixed limit set too high and one too low, and failsafe-go's adaptive
+# limiter in front of a simulated service whose capacity halves and doubles
+# back, under open-loop arrivals at 0.5x to 4x its capacity, in real time;
+# about 4 minutes. Its claims' verdict and tables go to
+# benchmarks/results/overload.txt, its charts beside them.
+bench-adaptive:
+	@echo "==> overload simulation: benchmarks/results/overload.txt"
+	@cd benchmarks && $(GO) run ./cmd/overload -out results
 
 bench-full:
 	@cd benchmarks && $(GO) run ./cmd/benchreport -profile full -out results

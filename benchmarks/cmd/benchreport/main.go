@@ -23,9 +23,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"github.com/compio-sync/gosync/benchmarks/internal/runinfo"
 )
 
 // A Scenario is one `go test -bench` invocation.
@@ -165,7 +166,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchreport: go tool benchstat: %v\n", err)
 	}
 
-	header := fmt.Sprintf("Run: %s, profile %s, GOMAXPROCS=%d, %s, %s.", commit(), *profile, *cpu, machine(), time.Now().Format("2006-01-02"))
+	header := fmt.Sprintf("Run: %s, profile %s, GOMAXPROCS=%d, %s, %s.", runinfo.Commit(), *profile, *cpu, runinfo.Machine(), time.Now().Format("2006-01-02"))
 	if *only != "" {
 		header += fmt.Sprintf(" Only the scenarios whose name contains %q ran.", *only)
 	}
@@ -194,34 +195,6 @@ func baseline(t *Table) string {
 		return t.Contenders[0]
 	}
 	return ""
-}
-
-// commit names the checked-out commit, marked when the tree has
-// uncommitted changes, or says it is unknown.
-func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "commit unknown"
-	}
-	c := "commit " + strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
-		c += " with uncommitted changes"
-	}
-	return c
-}
-
-// machine names the Go version, the platform, the CPU count and, where
-// /proc/cpuinfo says it, the CPU model.
-func machine() string {
-	m := fmt.Sprintf("%s %s/%s, %d CPUs", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(info), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				return m + " (" + strings.TrimSpace(v) + ")"
-			}
-		}
-	}
-	return m
 }
 
 func fail(format string, args ...any) {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/compio-sync/gosync/adaptive"
+	generic "github.com/compio-sync/gosync/backend-generic"
+	"github.com/compio-sync/gosync/core"
+	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
+)
+
+// How an admitted request ended, as its caller tells its limiter.
+type ending int
+
+const (
+	endSucceeded ending = iota // the service answered in time
+	endTimedOut                // the service returned ErrServiceTimeout
+	endAbandoned               // the caller's deadline passed first
+)
+
+// A gate admits requests: acquire waits for a place and returns the
+// function that ends the request, or an error when the request is refused
+// (shed at once, or its deadline passed while it queued), holding nothing.
+type gate interface {
+	acquire(ctx context.Context) (end func(ending), err error)
+	limit() int
+}
+
+// A contender is a named way to build a gate for one cell.
+type contender struct {
+	name  string
+	ours  bool // one of the adaptive module's algorithms: the claims speak for these
+	build func(s settings) gate
+}
+
+// settings are what a contender may know about the service, as its user
+// would: the base latency (the round trip they see unloaded) and the
+// capacity they used to configure by hand.
+type settings struct {
+	base     time.Duration
+	capacity int
+}
+
+// contenders returns every contender, in report order. The configuration
+// of each is what a user who knows the base latency and the nominal
+// capacity would choose; docs are in README.md.
+func contenders(s settings) []contender {
+	high, low := 4*s.capacity, max(1, s.capacity/2)
+	return []contender{
+		{fmt.Sprintf("fixed-%d", high), false, func(settings) gate { return newFixed(high) }},
+		{fmt.Sprintf("fixed-%d", low), false, func(settings) gate { return newFixed(low) }},
+		{"aimd", true, func(s settings) gate {
+			// AIMD learns only from drops: it is told that a response slower
+			// than 1.2x the base latency is one, as a user with a latency
+			// objective would (the default, 5 s, only catches failures).
+			return newOurs(s, adaptive.AIMD(adaptive.AIMDTimeout(s.base*6/5)))
+		}},
+		{"vegas", true, func(s settings) gate { return newOurs(s, adaptive.Vegas()) }},
+		{"gradient2", true, func(s settings) gate { return newOurs(s, adaptive.Gradient2()) }},
+		{"failsafe-go", false, newFailsafe},
+	}
+}
+
+// fixedGate is a core.Semaphore with a fixed maximum and no queue bound:
+// what a user has today. A queued Acquire gives up at the caller's deadline.
+type fixedGate struct{ sem *core.Semaphore }
+
+func newFixed(n int) gate { return fixedGate{core.NewSemaphore(n, generic.New())} }
+
+func (f fixedGate) acquire(ctx context.Context) (func(ending), error) {
+	p, err := f.sem.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(ending) { p.Release() }, nil
+}
+
+func (f fixedGate) limit() int { return f.sem.MaxPermits() }
+
+// oursGate is an adaptive.Limiter on a core.Semaphore, configured as
+// docs/adaptive.md advises: the algorithm Windowed with a window of half
+// to one base latency; limits from 8 to 512 starting at the nominal
+// capacity (a user replacing a fixed limit starts from it); a queue of at
+// most a tenth of the limit (about a tenth of the base latency of waiting:
+// the latency objective, 1.5x the unloaded latency, leaves little room
+// once timer noise and the limit's overshoot are paid; a quarter gave a
+// p99 of 1.7x to 2.25x); and deadline shedding.
+type oursGate struct{ l *adaptive.Limiter }
+
+func newOurs(s settings, alg adaptive.Algorithm) gate {
+	sem := core.NewSemaphore(s.capacity, generic.New())
+	return oursGate{adaptive.New(sem, adaptive.Windowed(alg, adaptive.WindowTime(s.base/2, s.base)),
+		adaptive.WithLimits(8, 512, s.capacity), adaptive.WithMaxQueue(0.1), adaptive.WithDeadlineShedding())}
+}
+
+func (o oursGate) acquire(ctx context.Context) (func(ending), error) {
+	tok, err := o.l.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(e ending) {
+		if e == endSucceeded {
+			tok.Success()
+		} else {
+			tok.Drop() // a timeout, the service's or the caller's: overload
+		}
+	}, nil
+}
+
+func (o oursGate) limit() int { return o.l.Limit() }
+
+// failsafeGate is failsafe-go's adaptive limiter, used as its executor
+// uses it: AcquirePermitWithMaxWait with the configured maximum wait, then
+// Record, or Drop when the caller's context ended. Its configuration
+// mirrors ours: the same limits, a recent window of half to one base
+// latency with at least 10 samples, and a wait of at most a tenth of the
+// base latency (its queue is bounded in time; WithQueueing cannot bound it
+// below the limit).
+type failsafeGate struct {
+	l       adaptivelimiter.AdaptiveLimiter[any]
+	maxWait time.Duration
+}
+
+func newFailsafe(s settings) gate {
+	l := adaptivelimiter.NewBuilder[any]().
+		WithLimits(8, 512, uint(s.capacity)).
+		WithRecentWindow(s.base/2, s.base, 10).
+		WithMaxWaitTime(s.base / 10).
+		Build()
+	return failsafeGate{l, s.base / 10}
+}
+
+func (f failsafeGate) acquire(ctx context.Context) (func(ending), error) {
+	p, err := f.l.AcquirePermitWithMaxWait(ctx, f.maxWait)
+	if err != nil {
+		return nil, err
+	}
+	return func(e ending) {
+		if e == endAbandoned {
+			p.Drop()
+		} else {
+			p.Record()
+		}
+	}, nil
+}
+
+func (f failsafeGate) limit() int { return f.l.Limit() }
