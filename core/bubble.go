@@ -1,6 +1,8 @@
 package core
 
 import (
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,15 +26,17 @@ import (
 //
 // Bubbles exist only in test binaries (synctest.Test takes a *testing.T),
 // so a program built by go build never pays for the check; a test binary
-// pays one reading of the monotonic clock each time a waiter queues.
+// pays one reading of the monotonic clock each time a waiter queues,
+// unless it was told to run no tests (-test.run='^$', as benchmark runs
+// are, and no -test.fuzz): then no *testing.T exists, so no bubble can.
 
 // startedAt is read at package initialization, outside any bubble (a
 // bubble runs inside a test), so it carries a monotonic clock reading.
 var startedAt = time.Now()
 
 // inBubble reports whether the caller runs inside a testing/synctest
-// bubble. Outside test binaries it is false at once. Otherwise it reads the
-// clock once, through time.Since(startedAt): outside a bubble that is the
+// bubble. Outside test binaries, and in a test binary that runs no tests,
+// it is false at once. Otherwise it reads the clock once, through time.Since(startedAt): outside a bubble that is the
 // monotonic time since initialization, never negative; inside one, time
 // reads the bubble's fake clock, which starts at midnight UTC 2000-01-01
 // (testing/synctest's documentation), so it is the fake time minus the
@@ -42,7 +46,38 @@ var startedAt = time.Now()
 // cases a bubble's waiter would be taken for an outsider's and pooled.
 // TestInBubble checks the detection on the running Go.
 func inBubble() bool {
-	return testing.Testing() && time.Since(startedAt) < 0
+	return testing.Testing() && !runsNoTests() && time.Since(startedAt) < 0
+}
+
+// runsNoTests reports whether the test binary was told to run no test and
+// no fuzz target (-test.run=^$ and no -test.fuzz on its command line, as
+// `go test -run '^$' -bench ...` passes them): then no *testing.T exists,
+// so no synctest bubble can. It reads os.Args once, rather than the flag
+// package, which a goroutine may call into while the testing package is
+// still parsing the flags.
+var runsNoTests = sync.OnceValue(func() bool {
+	return testFlag(os.Args[1:], "run") == "^$" && testFlag(os.Args[1:], "fuzz") == ""
+})
+
+// testFlag returns the last value that args give the flag -test.name
+// (written -test.name=v, --test.name=v, or -test.name v), or "" if none.
+// It stops at "--", where the flag package stops.
+func testFlag(args []string, name string) string {
+	v := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if after, ok := strings.CutPrefix(a, "test."+name+"="); ok {
+			v = after
+		} else if a == "test."+name && i+1 < len(args) {
+			i++
+			v = args[i]
+		}
+	}
+	return v
 }
 
 // getPooled returns an item of p, or, inside a testing/synctest bubble, a

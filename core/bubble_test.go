@@ -1,6 +1,10 @@
 package core
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"testing/synctest"
 )
@@ -22,4 +26,59 @@ func TestInBubble(t *testing.T) {
 			t.Fatal("inBubble() = false in a goroutine started inside a bubble")
 		}
 	})
+}
+
+func TestTestFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"-test.run=^$"}, "^$"},
+		{[]string{"--test.run=^$"}, "^$"},
+		{[]string{"-test.run", "^$"}, "^$"},
+		{[]string{"-test.run=^$", "-test.run=TestX"}, "TestX"},
+		{[]string{"-test.bench=.", "-test.runx=^$"}, ""},
+		{[]string{"-test.run"}, ""},
+		{[]string{"--", "-test.run=^$"}, ""},
+		{[]string{"-test.v", "-test.run=^$", "--", "-test.run=x"}, "^$"},
+	} {
+		if got := testFlag(c.args, "run"); got != c.want {
+			t.Errorf("testFlag(%q, run) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+// BenchmarkReportRunsNoTests prints what runsNoTests decided, for
+// TestRunsNoTestsReadsTheCommandLine.
+func BenchmarkReportRunsNoTests(b *testing.B) {
+	for b.Loop() {
+	}
+	fmt.Printf("runs-no-tests=%v\n", runsNoTests())
+}
+
+// A test binary run with -test.run=^$ (benchmarks only) skips the bubble
+// check; with any other -test.run it keeps it. (-test.fuzz needs a fuzz
+// target to run; TestTestFlag covers reading it.)
+func TestRunsNoTestsReadsTheCommandLine(t *testing.T) {
+	if runsNoTests() {
+		t.Fatal("runsNoTests() = true while a test runs")
+	}
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-test.run=^$"}, true},
+		{[]string{"-test.run", "^$"}, true},
+		{[]string{"-test.run=^NoSuchTest$"}, false},
+	} {
+		args := append(c.args, "-test.bench=^BenchmarkReportRunsNoTests$", "-test.benchtime=1x")
+		out, err := exec.Command(os.Args[0], args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %q: %v\n%s", os.Args[0], args, err, out)
+		}
+		if want := fmt.Sprintf("runs-no-tests=%v", c.want); !strings.Contains(string(out), want) {
+			t.Errorf("with %q: output lacks %q:\n%s", c.args, want, out)
+		}
+	}
 }
