@@ -13,7 +13,8 @@ import (
 // waiter slots is made by the holder of the region lock, inside a
 // transaction. The lock word holds the holder's process identity (see
 // identity), so when a holder dies, SIGKILL included, its waiters can tell:
-// a waiter that has waited lockPoll for the lock checks the owner's
+// a waiter that has seen the same owner for lockPoll (on its own clock,
+// whether its Waiter slept, woke early or failed) checks the owner's
 // liveness, and if the owner is dead it takes the lock over with a CAS on
 // the same owner word (so of several such waiters exactly one wins).
 //
@@ -82,6 +83,12 @@ func (s *Semaphore) lockAlways() {
 func (s *Semaphore) lockSlow(ctx context.Context) error {
 	owner := s.r.u64(offLockOwner)
 	seq := s.r.u32(offLockSeq)
+	// The liveness check runs on a deadline of our own, lockPoll after we
+	// first saw the current owner, whatever the Waiter did meanwhile: a
+	// Waiter that fails at once (a closed backend) must not keep a dead
+	// owner's lock from being taken over.
+	var seen uint64 // the owner (without the contended bit) since
+	var since time.Time
 	for spin := 0; ; spin++ {
 		o := owner.Load()
 		if o == 0 {
@@ -99,6 +106,21 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if id := o &^ lockContended; id != seen {
+			seen, since = id, time.Now()
+		}
+		if time.Since(since) >= lockPoll {
+			if !alive(seen) {
+				// The owner is dead. The CAS against its exact word makes
+				// one taker win; the journal is rolled back by lock.
+				if owner.CompareAndSwap(o, s.id|lockContended) {
+					s.recoveredLocks.Add(1)
+					return nil
+				}
+				continue
+			}
+			since = time.Now() // alive: look again a poll from now
+		}
 		if o&lockContended == 0 && !owner.CompareAndSwap(o, o|lockContended) {
 			continue
 		}
@@ -109,23 +131,14 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 		if owner.Load() != o|lockContended {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, lockPoll)
+		wctx, cancel := context.WithDeadline(ctx, since.Add(lockPoll))
 		err := s.w.Wait(wctx, seq, v)
-		timedOut := wctx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err != nil && wctx.Err() == nil {
 			// The Waiter cannot wait (for example its io_uring backend was
 			// closed). Holds are short: poll instead of failing, so that a
 			// Release never fails for want of a Waiter.
 			time.Sleep(lockFallbackSleep)
-		}
-		if timedOut && owner.Load() == o|lockContended && !alive(o&^lockContended) {
-			// The owner is dead. The CAS against its exact word makes one
-			// taker win; the journal is rolled back by lock.
-			if owner.CompareAndSwap(o|lockContended, s.id|lockContended) {
-				s.recoveredLocks.Add(1)
-				return nil
-			}
 		}
 	}
 }
