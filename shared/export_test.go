@@ -192,3 +192,8 @@ func (s *Semaphore) CheckInvariants() error {
 // SlotStateOffset returns the offset in the region of waiter slot i's
 // state word, the word a request queued in that slot waits on.
 func (s *Semaphore) SlotStateOffset(i uint32) uintptr { return s.r.slot(i) + slotState }
+
+// SetCreateHook makes Open call f after it made the file of a semaphore it
+// creates and before it initialized it (nil: no hook). A test child hangs
+// there and is killed: a creator dying inside Open.
+func SetCreateHook(f func()) { createHook = f }

@@ -90,6 +90,10 @@ func (c *config) check(permits int) error {
 	return nil
 }
 
+// createHook, if set (by tests), runs inside Open after the file of a new
+// region was made and before it was initialized.
+var createHook func()
+
 // initWait bounds how long Open waits for a region that another process
 // has created but not yet initialized.
 const initWait = time.Second
@@ -113,11 +117,20 @@ func (e errShort) Unwrap() error { return ErrInvalid }
 // holds a valid region of this version. Open never writes to a file it
 // did not create before validating it.
 //
+// A new region is complete before its name appears (it is made unnamed and
+// linked into place), so a creator killed inside Open leaves nothing
+// behind at the name. A file at the name that holds no region at all
+// (empty, or without the magic number: an older creator's, killed in Open,
+// or truncated) is waited for up to a second, then removed, if it is still
+// that file, and replaced by a new semaphore; two Opens doing so at once
+// end up on the same new semaphore. OpenExisting never replaces it.
+//
 // Errors: a name that could escape the directory or an out-of-range
 // argument; errors satisfying errors.Is(err, fs.ErrPermission) when access
-// is denied; errors wrapping ErrInvalid for a truncated, foreign,
-// wrong-version or uninitialized file or one created in another PID
-// namespace; ErrNoSlots when every process slot is attached.
+// is denied; errors wrapping ErrInvalid for a truncated, foreign or
+// wrong-version file (or, for OpenExisting, an uninitialized one) or one
+// created in another PID namespace; ErrNoSlots when every process slot is
+// attached.
 //
 // On Windows the region is a named file mapping instead of a file (see
 // docs/shared.md): the directory and name only name it, it exists while a
@@ -177,38 +190,72 @@ func open(name string, permits int, create bool, opts []Option) (*Semaphore, err
 		return nil, err
 	}
 	path := filepath.Join(c.dir, name)
-	if create {
-		l := newLayout(uint32(c.processSlots), uint32(c.waiterSlots))
-		mem, unmap, err := createFile(path, l.size, &c)
-		if err == nil {
-			r := newRegion(mem, l)
-			r.initialize(int64(permits), pidNamespace())
-			return attachMapped(path, r, unmap, id, &c)
+	for heals := 0; ; heals++ {
+		if create {
+			l := newLayout(uint32(c.processSlots), uint32(c.waiterSlots))
+			mem, unmap, err := createFile(path, l.size, &c, func(mem []byte) {
+				if createHook != nil {
+					createHook()
+				}
+				newRegion(mem, l).initialize(int64(permits), pidNamespace())
+			})
+			if err == nil {
+				return attachMapped(path, newRegion(mem, l), unmap, id, &c)
+			}
+			if !errors.Is(err, fs.ErrExist) {
+				return nil, err
+			}
 		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, err
+		s, abandoned, err := openExisting(path, id, &c)
+		if create && heals < maxHeals && errors.Is(err, fs.ErrNotExist) {
+			continue // removed (healed) since our create found it: create
+		}
+		if !abandoned || !create || heals >= maxHeals {
+			return s, err
+		}
+		// Uninitialized for longer than any creator takes: its creator
+		// is gone. Remove it (if it is still that file) and create anew.
+		if err := healFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("shared: open %s: removing a region file its creator abandoned uninitialized: %w", path, err)
 		}
 	}
+}
+
+// maxHeals bounds how many times one Open goes back to creating the
+// region, after it removed an abandoned file or found the name removed,
+// before it gives up.
+const maxHeals = 3
+
+// openExisting maps and validates the region at path and attaches a handle.
+// A file with no region in it yet (empty, or no magic number) may be
+// mid-creation by an older creator that makes the file before its region:
+// it is waited for up to initWait; if it is still uninitialized then,
+// abandoned is true (with the error).
+func openExisting(path string, id uint64, c *config) (s *Semaphore, abandoned bool, err error) {
 	deadline := time.Now().Add(initWait)
 	for ; ; time.Sleep(5 * time.Millisecond) {
-		mem, unmap, err := mapExisting(path, &c)
+		mem, unmap, err := mapExisting(path, c)
 		var short errShort
-		if errors.As(err, &short) && short.size == 0 && time.Now().Before(deadline) {
-			continue // created but not sized yet
+		if errors.As(err, &short) && short.size == 0 {
+			if time.Now().Before(deadline) {
+				continue // created but not sized yet
+			}
+			return nil, true, err
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		l, err := readLayout(mem)
 		if err == nil {
-			return attachMapped(path, newRegion(mem, l), unmap, id, &c)
+			s, err := attachMapped(path, newRegion(mem, l), unmap, id, c)
+			return s, false, err
 		}
 		// Only a file that may still be initializing (no magic yet) is
 		// worth waiting for: a foreign or wrong-version one fails at once.
 		pending := (&region{base: unsafe.Pointer(unsafe.SliceData(mem))}).u64(offMagic).Load() == 0
 		unmap()
 		if !pending || time.Now().After(deadline) {
-			return nil, fmt.Errorf("shared: open %s: %w", path, err)
+			return nil, pending, fmt.Errorf("shared: open %s: %w", path, err)
 		}
 	}
 }
