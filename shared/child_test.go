@@ -313,6 +313,18 @@ func (c *child) kill() {
 // test if the child says something else first, exits, or 10 s pass.
 func (c *child) expect(t testing.TB, want string) {
 	t.Helper()
+	c.await(t, want, false)
+}
+
+// expectLine is expect for a child that says other things meanwhile: it
+// skips every other line.
+func (c *child) expectLine(t testing.TB, want string) {
+	t.Helper()
+	c.await(t, want, true)
+}
+
+func (c *child) await(t testing.TB, want string, skip bool) {
+	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
@@ -323,7 +335,9 @@ func (c *child) expect(t testing.TB, want string) {
 			if line == c.id+" "+want {
 				return
 			}
-			t.Fatalf("child %s said %q, want %q", c.id, line, want)
+			if !skip {
+				t.Fatalf("child %s said %q, want %q", c.id, line, want)
+			}
 		case <-timeout:
 			t.Fatalf("child %s did not say %q within 10s", c.id, want)
 		}

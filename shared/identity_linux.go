@@ -1,86 +1,124 @@
 package shared
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// Process identity and liveness on Linux.
+// Handle identity and liveness on Linux: an OFD lock the kernel holds for
+// exactly the life of the handle's process.
 //
-// A process is identified by pid<<32 | (start time & 0xffffffff), where
-// the start time is field 22 of /proc/<pid>/stat, in clock ticks since
-// boot. A PID alone can be reused after its process dies; the pair is
-// reused only if a new process gets the same PID exactly a multiple of
-// 2^32 ticks (497 days at USER_HZ 100) after the first started, which we
-// accept. The identity is published in the region before it can matter: a
-// process slot carries it from the moment it is taken, and the lock word
-// is the identity itself, so there is no window in which an owner is
-// recorded without its identity.
+// Every handle opens the region file itself (an open file description of
+// its own, close-on-exec) and, before it takes a process slot p, takes an
+// exclusive OFD lock (F_OFD_SETLK) on byte livenessLockBase+p of the file,
+// through that description. The kernel drops the lock when the last
+// descriptor of the description closes: when the handle's slot is freed
+// (releaseSlot), or when the process exits or is killed (SIGKILL
+// included), or when it execs (the descriptor is close-on-exec, and the
+// new program knows nothing of the handle). Nothing else drops it: not a
+// zombie thread group leader whose other threads run (they share the
+// descriptor table), not PID reuse, hidepid, or a time or PID namespace
+// (the lock is a property of the file, not of a PID). A process that is
+// stopped or frozen keeps it: it is alive.
 //
-// Both numbers are relative to the reader's PID namespace (and its time
-// namespace's boot offset), so every process sharing a region must share
-// them; Open refuses a region created in another PID namespace.
+// The handle's identity, which it publishes in its process slot and
+// writes into the lock word, is (p+1)<<32 | nonce, the nonce taken from a
+// counter in the region, so that identities of successive holders of one
+// slot differ (until the counter wraps after 2^32 attaches; a stale
+// identity is compared only while its holder is being reclaimed, which
+// takes milliseconds).
+//
+// A handle's identity is alive while the byte of its slot is locked, as
+// F_OFD_GETLK reports through the asking handle's own description (which
+// does not see its own locks, so the handles of this process record the
+// bytes they hold in claimed and answer for those from there). The byte
+// of a slot is locked only by the handle that claimed it, from before it
+// uses its identity to after it stopped: an identity whose byte is free is
+// dead. A handle that claims the byte of a dead holder whose identity is
+// still in the lock word knows (from claimed) that identity is not its
+// own, so it takes the lock over; other processes, seeing the byte locked,
+// wait for it to do so.
 
-// selfIdentity returns this process's identity.
-func selfIdentity() (uint64, error) {
-	pid := os.Getpid()
-	start, _, err := readStat(pid)
-	if err != nil {
-		return 0, fmt.Errorf("shared: reading this process's start time: %w", err)
-	}
-	return identityOf(pid, start), nil
+// livenessLockBase is the file offset of the liveness byte of process
+// slot 0: past the end of any region (OFD locks may lie beyond EOF and are
+// advisory: they never affect the mapping).
+const livenessLockBase = 1 << 40
+
+// liveness is a handle's liveness oracle and lock: the region file, open
+// (O_CLOEXEC) for as long as the handle's slot is held (the handle's
+// unmap closes it, after releaseSlot unclaimed the slot).
+type liveness struct {
+	fd   int
+	file fileKey
 }
 
-func identityOf(pid int, start uint64) uint64 { return uint64(uint32(pid))<<32 | start&0xffffffff }
+// fileKey identifies a region file within this process's claimed bytes.
+type fileKey struct{ dev, ino uint64 }
 
-// alive reports whether the process with identity id may still run. It
-// says false only when sure: the PID does not exist (ESRCH), is a zombie
-// or dead task, or now belongs to a process that started at another time.
-// Anything it cannot check (for example /proc mounted with hidepid) counts
-// as alive, so a live owner is never robbed.
-func alive(id uint64) bool {
-	pid := int(id >> 32)
-	start, state, err := readStat(pid)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			// Gone, or hidden from us: kill(pid, 0) tells them apart.
-			return unix.Kill(pid, 0) != unix.ESRCH
-		}
+type claimKey struct {
+	file fileKey
+	slot uint32
+}
+
+// claimed maps the liveness bytes this process holds to the identity of
+// the handle holding each.
+var claimed sync.Map // claimKey -> uint64
+
+// newLiveness returns the oracle of a handle of the region file fd, which
+// must stay open while the handle holds a slot.
+func newLiveness(fd int) (liveness, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return liveness{}, fmt.Errorf("shared: stat of the region file: %w", err)
+	}
+	return liveness{fd: fd, file: fileKey{uint64(st.Dev), st.Ino}}, nil
+}
+
+// claim takes the liveness byte of process slot p for a new handle and
+// returns the handle's identity; ok is false if another handle (in any
+// process) holds the byte.
+func (l liveness) claim(r *region, p uint32) (id uint64, ok bool) {
+	lk := l.flock(unix.F_WRLCK, p)
+	if unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk) != nil {
+		return 0, false
+	}
+	nonce := r.u32(offNonce).Add(1)
+	for nonce == 0 {
+		nonce = r.u32(offNonce).Add(1)
+	}
+	id = uint64(p+1)<<32 | uint64(nonce)
+	claimed.Store(claimKey{l.file, p}, id)
+	return id, true
+}
+
+// unclaim gives back the liveness byte of slot p, which the handle no
+// longer uses: its identity is dead from here on.
+func (l liveness) unclaim(p uint32) {
+	claimed.Delete(claimKey{l.file, p})
+	lk := l.flock(unix.F_UNLCK, p)
+	unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk)
+}
+
+// alive reports whether the handle with identity id may still run. It
+// says false only when sure: the liveness byte of its slot is free, or
+// held by another handle of this process. If the kernel cannot be asked,
+// it says true, so a live owner is never robbed.
+func (l liveness) alive(id uint64) bool {
+	p := uint32(id>>32) - 1
+	if mine, ok := claimed.Load(claimKey{l.file, p}); ok {
+		return mine.(uint64) == id
+	}
+	lk := l.flock(unix.F_WRLCK, p)
+	if unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_GETLK, &lk) != nil {
 		return true
 	}
-	if state == 'Z' || state == 'X' || state == 'x' {
-		return false // exited; only its parent's wait is pending
-	}
-	return start&0xffffffff == id&0xffffffff
+	return lk.Type != unix.F_UNLCK
 }
 
-// readStat returns the start time (field 22) and state (field 3) of pid
-// from /proc/<pid>/stat.
-func readStat(pid int) (start uint64, state byte, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name (field 2) is in parentheses and may itself contain
-	// spaces and parentheses: parse after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("shared: malformed /proc/%d/stat", pid)
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 20 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("shared: malformed /proc/%d/stat", pid)
-	}
-	start, err = strconv.ParseUint(string(f[19]), 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("shared: malformed start time in /proc/%d/stat: %w", pid, err)
-	}
-	return start, f[0][0], nil
+func (l liveness) flock(typ int16, p uint32) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: 0, Start: livenessLockBase + int64(p), Len: 1}
 }
 
 // pidNamespace returns the inode of this process's PID namespace, or 0 if

@@ -25,7 +25,7 @@ import (
 //	  32     8    total size in bytes
 //	  40     8    PID namespace inode of the creator (0: unknown)
 //	the lock, on its own cache line
-//	  64     8    lock owner: 0, or the owner's process identity | lockContended
+//	  64     8    lock owner: 0, or the owner's identity | lockContended
 //	  72     4    lock sequence: the futex word lock waiters sleep on
 //	  76     4    journal length: entries of the open transaction
 //	the semaphore state (written only under the lock, through the journal)
@@ -40,6 +40,7 @@ import (
 //	hints, written outside the lock (never trusted for correctness)
 //	 192     8    last sweep for dead processes (Unix nanoseconds)
 //	 200     4    next free waiter slot to try
+//	 204     4    identity nonce: last nonce given to a handle (Linux)
 //	 256    16*J  journal: {offset | width bit, old value}
 //	  ..    64*P  process slots: {identity u64, held u64, pool u64 (see
 //	              pool.go), reserved}, one cache line each
@@ -74,6 +75,7 @@ const (
 
 	offLastSweep = 192
 	offSlotHint  = 200
+	offNonce     = 204
 
 	journalEntrySize = 16
 	procSize         = 64 // a cache line each: pools of different processes never share one

@@ -11,8 +11,8 @@ import (
 //
 // Every change to the semaphore state, the queue and the process and
 // waiter slots is made by the holder of the region lock, inside a
-// transaction. The lock word holds the holder's process identity (see
-// identity), so when a holder dies, SIGKILL included, its waiters can tell:
+// transaction. The lock word holds the holder's identity (see
+// identity_linux.go and identity_windows.go), so when a holder dies, SIGKILL included, its waiters can tell:
 // a waiter that has seen the same owner for lockPoll (on its own clock,
 // whether its Waiter slept, woke early or failed) checks the owner's
 // liveness, and if the owner is dead it takes the lock over with a CAS on
@@ -110,7 +110,7 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			seen, since = id, time.Now()
 		}
 		if time.Since(since) >= lockPoll {
-			if !alive(seen) {
+			if !s.live.alive(seen) {
 				// The owner is dead. The CAS against its exact word makes
 				// one taker win; the journal is rolled back by lock.
 				if owner.CompareAndSwap(o, s.id|lockContended) {

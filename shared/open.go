@@ -19,10 +19,13 @@ type config struct {
 	waiter       Waiter
 	waiterSlots  int
 	processSlots int
+	// fd is the region file last mapped, kept open by its unmap function
+	// for the handle's liveness lock (Linux; -1 elsewhere).
+	fd int
 }
 
 func defaultConfig() config {
-	return config{dir: DefaultDir, group: -1, waiterSlots: DefaultWaiterSlots, processSlots: DefaultProcessSlots}
+	return config{dir: DefaultDir, group: -1, waiterSlots: DefaultWaiterSlots, processSlots: DefaultProcessSlots, fd: -1}
 }
 
 // DefaultDir is where Open keeps semaphores: the tmpfs shared-memory
@@ -185,10 +188,6 @@ func open(name string, permits int, create bool, opts []Option) (*Semaphore, err
 		}
 		c.waiter = w
 	}
-	id, err := selfIdentity()
-	if err != nil {
-		return nil, err
-	}
 	path := filepath.Join(c.dir, name)
 	for heals := 0; ; heals++ {
 		if create {
@@ -200,13 +199,13 @@ func open(name string, permits int, create bool, opts []Option) (*Semaphore, err
 				newRegion(mem, l).initialize(int64(permits), pidNamespace())
 			})
 			if err == nil {
-				return attachMapped(path, newRegion(mem, l), unmap, id, &c)
+				return attachMapped(path, newRegion(mem, l), unmap, &c)
 			}
 			if !errors.Is(err, fs.ErrExist) {
 				return nil, err
 			}
 		}
-		s, abandoned, err := openExisting(path, id, &c)
+		s, abandoned, err := openExisting(path, &c)
 		if create && heals < maxHeals && errors.Is(err, fs.ErrNotExist) {
 			continue // removed (healed) since our create found it: create
 		}
@@ -231,7 +230,7 @@ const maxHeals = 3
 // mid-creation by an older creator that makes the file before its region:
 // it is waited for up to initWait; if it is still uninitialized then,
 // abandoned is true (with the error).
-func openExisting(path string, id uint64, c *config) (s *Semaphore, abandoned bool, err error) {
+func openExisting(path string, c *config) (s *Semaphore, abandoned bool, err error) {
 	deadline := time.Now().Add(initWait)
 	for ; ; time.Sleep(5 * time.Millisecond) {
 		mem, unmap, err := mapExisting(path, c)
@@ -247,7 +246,7 @@ func openExisting(path string, id uint64, c *config) (s *Semaphore, abandoned bo
 		}
 		l, err := readLayout(mem)
 		if err == nil {
-			s, err := attachMapped(path, newRegion(mem, l), unmap, id, c)
+			s, err := attachMapped(path, newRegion(mem, l), unmap, c)
 			return s, false, err
 		}
 		// Only a file that may still be initializing (no magic yet) is
@@ -262,7 +261,7 @@ func openExisting(path string, id uint64, c *config) (s *Semaphore, abandoned bo
 
 // attachMapped checks the PID namespace of a validated region and attaches a
 // handle to it; on failure it unmaps the region.
-func attachMapped(path string, r *region, unmap func() error, id uint64, c *config) (*Semaphore, error) {
+func attachMapped(path string, r *region, unmap func() error, c *config) (*Semaphore, error) {
 	if ns, mine := r.u64(offPidNS).Load(), pidNamespace(); ns != 0 && mine != 0 && ns != mine {
 		unmap()
 		return nil, fmt.Errorf("shared: open %s: %w: created in another PID namespace (inode %d, ours %d): process liveness cannot be checked across them", path, ErrInvalid, ns, mine)
@@ -272,7 +271,12 @@ func attachMapped(path string, r *region, unmap func() error, id uint64, c *conf
 		unmap()
 		return nil, err
 	}
-	s, err := attach(r, c.waiter, id, path)
+	live, err := newLiveness(c.fd)
+	if err != nil {
+		unmap()
+		return nil, err
+	}
+	s, err := attach(r, c.waiter, live, path)
 	if err != nil {
 		unmap()
 		return nil, err

@@ -43,12 +43,12 @@ func createFile(path string, size uintptr, c *config, init func([]byte)) ([]byte
 	if err != nil {
 		return nil, nil, &os.PathError{Op: "shared: create", Path: path, Err: err}
 	}
-	defer unix.Close(fd)
 	var mem []byte
 	fail := func(op string, err error) ([]byte, func() error, error) {
 		if mem != nil {
 			unix.Munmap(mem)
 		}
+		unix.Close(fd)
 		if tmp != "" {
 			unix.Unlink(tmp) // ours, never linked to path
 		}
@@ -90,7 +90,19 @@ func createFile(path string, size uintptr, c *config, init func([]byte)) ([]byte
 	if err != nil {
 		return fail("link", err)
 	}
-	return mem, func() error { return unix.Munmap(mem) }, nil
+	return mem, keepFile(c, fd, mem), nil
+}
+
+// keepFile keeps the region file fd open for the handle's liveness lock
+// (see identity_linux.go) and returns the unmap that unmaps mem and
+// closes fd.
+func keepFile(c *config, fd int, mem []byte) func() error {
+	c.fd = fd
+	return func() error {
+		err := unix.Munmap(mem)
+		unix.Close(fd)
+		return err
+	}
 }
 
 // healFile removes the file at path if it is still the same file as the
@@ -133,13 +145,19 @@ func healFile(path string) error {
 
 // mapExisting opens path (O_NOFOLLOW), checks that it is a regular file
 // owned by this user (or in the WithGroup group) and at least a header
-// long (else an errShort), and maps all of it. It writes nothing.
+// long (else an errShort), and maps all of it. It writes nothing. The file
+// stays open (for the handle's liveness lock) until the returned unmap.
 func mapExisting(path string, c *config) ([]byte, func() error, error) {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, &os.PathError{Op: "shared: open", Path: path, Err: err}
 	}
-	defer unix.Close(fd)
+	kept := false
+	defer func() {
+		if !kept {
+			unix.Close(fd)
+		}
+	}()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, nil, &os.PathError{Op: "shared: stat", Path: path, Err: err}
@@ -157,7 +175,8 @@ func mapExisting(path string, c *config) ([]byte, func() error, error) {
 	if err != nil {
 		return nil, nil, &os.PathError{Op: "shared: mmap", Path: path, Err: err}
 	}
-	return mem, func() error { return unix.Munmap(mem) }, nil
+	kept = true
+	return mem, keepFile(c, fd, mem), nil
 }
 
 func removeFile(path string) error { return os.Remove(path) }
