@@ -57,8 +57,10 @@ const (
 // if ctx ends first, returning ctx.Err(); if the Waiter fails it polls.
 func (s *Semaphore) lock(ctx context.Context) error {
 	// Invariant: the owner word is 0 exactly when nobody holds the lock.
+	tookOver := false
 	if !s.r.u64(offLockOwner).CompareAndSwap(0, s.id) {
-		if err := s.lockSlow(ctx); err != nil {
+		var err error
+		if tookOver, err = s.lockSlow(ctx); err != nil {
 			return err
 		}
 	}
@@ -67,6 +69,11 @@ func (s *Semaphore) lock(ctx context.Context) error {
 	// commits before unlocking).
 	if s.r.u32(offJournalLen).Load() != 0 {
 		s.rollback()
+	}
+	if tookOver {
+		// The dead owner may have committed decisions it never woke
+		// their waiters for (it dies between commit and unlock).
+		s.wakeDecided()
 	}
 	raceAcquire()
 	return nil
@@ -80,7 +87,9 @@ func (s *Semaphore) lockAlways() {
 	}
 }
 
-func (s *Semaphore) lockSlow(ctx context.Context) error {
+// lockSlow is lock's contended path; tookOver reports that the lock was
+// taken over from a dead owner.
+func (s *Semaphore) lockSlow(ctx context.Context) (tookOver bool, err error) {
 	owner := s.r.u64(offLockOwner)
 	seq := s.r.u32(offLockSeq)
 	// The liveness check runs on a deadline of our own, lockPoll after we
@@ -95,7 +104,7 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			// Take it with the contended bit: others may sleep, and our
 			// unlock must wake them (the sleeper that set the bit may be us).
 			if owner.CompareAndSwap(0, s.id|lockContended) {
-				return nil
+				return false, nil
 			}
 			continue
 		}
@@ -104,7 +113,7 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		if id := o &^ lockContended; id != seen {
 			seen, since = id, time.Now()
@@ -115,7 +124,7 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 				// one taker win; the journal is rolled back by lock.
 				if owner.CompareAndSwap(o, s.id|lockContended) {
 					s.recoveredLocks.Add(1)
-					return nil
+					return true, nil
 				}
 				continue
 			}
@@ -139,6 +148,24 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			// closed). Holds are short: poll instead of failing, so that a
 			// Release never fails for want of a Waiter.
 			time.Sleep(lockFallbackSleep)
+		}
+	}
+}
+
+// wakeDecided wakes every waiter slot that is decided (granted, closed,
+// too large or detached) and not yet collected by its waiter. Called by
+// whoever recovers from a dead process: the lock's taker, a sweep that
+// reclaimed, Open taking a dead handle's slot. A process that dies after
+// committing a transaction and before its wakes (which come after the
+// unlock) leaves the waiters it decided asleep until their own poll; this
+// wakes them now. A wake of a waiter that is already awake is spurious
+// and harmless (a woken waiter re-checks its slot under the lock).
+func (s *Semaphore) wakeDecided() {
+	for i := uint32(0); i < s.r.slots; i++ {
+		state := s.r.u32(s.r.slot(i) + slotState)
+		switch state.Load() {
+		case slotGranted, slotClosed, slotTooLarge, slotDetached:
+			s.w.Wake(state, 1)
 		}
 	}
 }

@@ -174,6 +174,16 @@ func (s *Semaphore) returnHoldings(p uint32) {
 func (s *Semaphore) serveAndUnlock(wake wakeList) {
 	s.grant(&wake)
 	s.commit()
+	if serveHook != nil {
+		serveHook("committed")
+	}
 	s.unlock()
+	if serveHook != nil {
+		serveHook("unlocked")
+	}
 	s.wake(wake)
 }
+
+// serveHook, when set (tests only), runs in serveAndUnlock after the
+// commit and after the unlock.
+var serveHook func(stage string)

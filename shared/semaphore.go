@@ -759,6 +759,7 @@ func (s *Semaphore) sweepNow() bool {
 		}
 	}
 	s.serveAndUnlock(wake)
+	s.wakeDecided() // what a dead process decided but never woke
 	return true
 }
 
@@ -808,6 +809,9 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 				s.proc = p
 				s.poolw = s.pool(p)
 				s.serveAndUnlock(nil) // a reclaim may have freed permits
+				if old != 0 {
+					s.wakeDecided()
+				}
 				return s, nil
 			}
 			s.unlock()
