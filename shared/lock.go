@@ -165,7 +165,7 @@ func (s *Semaphore) wakeDecided() {
 		state := s.r.u32(s.r.slot(i) + slotState)
 		switch state.Load() {
 		case slotGranted, slotClosed, slotTooLarge, slotDetached:
-			s.w.Wake(state, 1)
+			s.w.Wake(state, slotWakers)
 		}
 	}
 }

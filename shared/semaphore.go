@@ -255,6 +255,12 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (Permit, error
 		s.set32(o+slotState, slotFree)
 		s.commit()
 		s.unlock()
+		// Look for dead processes (throttled across all processes to one
+		// sweep per sweepInterval): while the queue flows nobody polls,
+		// and a process that died between committing grants and waking
+		// them would leave its grantees asleep until their own poll (up
+		// to pollFar); the sweep that reclaims it wakes them.
+		s.sweep()
 		switch st {
 		case slotGranted:
 			return Permit{s: s, n: n, ticket: ticket, grant: grant, queued: true}, nil
