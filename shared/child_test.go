@@ -318,13 +318,8 @@ func (c *child) expect(t testing.TB, want string) {
 	c.await(t, want, false)
 }
 
-// expectLine is expect for a child that says other things meanwhile: it
-// skips every other line.
-func (c *child) expectLine(t testing.TB, want string) {
-	t.Helper()
-	c.await(t, want, true)
-}
-
+// await reads the child's stdout until a line equal to want, skipping
+// other lines if skip, else failing on them.
 func (c *child) await(t testing.TB, want string, skip bool) {
 	t.Helper()
 	timeout := time.After(10 * time.Second)

@@ -93,6 +93,13 @@ func execSleeper(out logger) int {
 	return 2
 }
 
+// expectLine is expect for a child that says other things meanwhile: it
+// skips every other line.
+func (c *child) expectLine(t testing.TB, want string) {
+	t.Helper()
+	c.await(t, want, true)
+}
+
 // TestExecEndsTheProcessForTheSemaphore: a process that execs a new
 // program keeps its PID and start time but not its handle (the new
 // program knows nothing of it): what it held, permits or the region lock
