@@ -6,17 +6,19 @@ import (
 	"unsafe"
 )
 
-// The region layout (version 2; version 1 had 32-byte process slots
-// without pool words). Every field is accessed only through
-// sync/atomic, at its natural alignment; 64-bit fields sit at multiples of 8
-// so that they are atomic on 32-bit targets too (the mapping is page
-// aligned). All integers are in the host's byte order: a region is shared
-// by the processes of one host.
+// The region layout (version 3; version 1 had 32-byte process slots
+// without pool words; version 2 identified processes by PID and start
+// time instead of handles by slot and OFD lock, and had no identity
+// nonce). Every field is accessed only through sync/atomic, at its
+// natural alignment; 64-bit fields sit at multiples of 8 so that they are
+// atomic on 32-bit targets too (the mapping is page aligned). All
+// integers are in the host's byte order: a region is shared by the
+// processes of one host.
 //
 //	offset  size  field
 //	header, written once by the creator; magic last (it publishes the rest)
 //	   0     8    magic "GOSYNCSM"
-//	   8     4    version (2)
+//	   8     4    version (3)
 //	  12     4    header size (256)
 //	  16     4    process slots (P)
 //	  20     4    waiter slots (S)
@@ -48,7 +50,7 @@ import (
 //	              prev u32, ticket u64, grant u64, reserved}
 const (
 	regionMagic   uint64 = 0x4d53434e5953_4f47 // "GOSYNCSM" little-endian
-	regionVersion uint32 = 2
+	regionVersion uint32 = 3
 	headerSize           = 256
 
 	offMagic      = 0

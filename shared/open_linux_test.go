@@ -106,7 +106,12 @@ func TestOpenRejectsInvalidFiles(t *testing.T) {
 		{"wrong-version", "layout version 9", patched(8, 9)},
 		// Version 1 had no pool words: a handle of this version must not
 		// attach to it (nor one of version 1 to ours, which it rejects).
-		{"previous-version", "layout version 1, this package reads version 2", patched(8, 1)},
+		{"previous-version", "layout version 1, this package reads version 3", patched(8, 1)},
+		// Version 2 identified a process by PID and start time, read from
+		// /proc; version 3 identifies a handle by its slot and an OFD lock:
+		// handles of the two would each read the other's identities as
+		// dead and take their permits.
+		{"process-identity-version", "layout version 2, this package reads version 3", patched(8, 2)},
 		{"wrong-layout", "journal capacity", patched(24, 1)},
 	}
 	dir := t.TempDir()
