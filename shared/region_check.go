@@ -70,7 +70,7 @@ func (s *Semaphore) markCorrupt(err error) {
 		s.pool(p).Or(poolDrained)
 	}
 	for i := uint32(0); i < s.r.slots; i++ {
-		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), 1)
+		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), slotWakers)
 	}
 }
 
