@@ -155,3 +155,63 @@ func TestZombieLeaderWithLiveThreadsKeepsItsPermits(t *testing.T) {
 		t.Errorf("InUse = %d, want 1 (the live child's permit)", got)
 	}
 }
+
+// TestProcessSlotNamingAnotherSlotIsReclaimed: a handle publishes its
+// identity only in its own process slot, so a slot whose identity names
+// another slot (here slot 1 naming slot 0, whose handle lives) was not
+// written by a live handle and is dead: a process that finds every other
+// slot taken reclaims it and attaches, instead of counting the stray word
+// alive for as long as slot 0's handle lives and failing with ErrNoSlots.
+func TestProcessSlotNamingAnotherSlotIsReclaimed(t *testing.T) {
+	watchdog(t, 30*time.Second)
+	s, name := create(t, 1, shared.WithProcessSlots(2))
+	for _, f := range shared.RegionFields(2, shared.DefaultWaiterSlots) {
+		if f.Name == "process 1 identity" {
+			s.Poke(f, 1<<32|0xdead) // slot 0's byte, another nonce
+		}
+	}
+	c := startChild(t, "c", "hold", name, "")
+	c.expect(t, "held")
+}
+
+// TestNonceCounterCannotReviveADeadIdentity: the nonce counter is a word
+// any process can write. Here it is set so that the next handle to claim
+// process slot 1 would get exactly the identity of slot 1's dead holder,
+// which died holding the region lock. The new handle must not take that
+// identity (it would read the lock word as its own, alive, and wait for
+// itself forever): it takes another, takes the lock over and attaches.
+func TestNonceCounterCannotReviveADeadIdentity(t *testing.T) {
+	watchdog(t, 30*time.Second)
+	s, name := create(t, 1, shared.WithProcessSlots(2))
+	const dead = 2<<32 | 5 // slot 1, nonce 5: its byte is free
+	for _, f := range append(shared.RegionFields(2, shared.DefaultWaiterSlots), shared.LockOwnerField) {
+		switch f.Name {
+		case "process 1 identity", shared.LockOwnerField.Name:
+			s.Poke(f, dead)
+		case "identity nonce":
+			s.Poke(f, 4) // the next nonce given is 5
+		}
+	}
+	type result struct {
+		h   *shared.Semaphore
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		h, err := shared.OpenExisting(name)
+		done <- result{h, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("OpenExisting with slot 1's holder dead = %v", r.err)
+		}
+		r.h.Detach()
+	case <-time.After(5 * time.Second):
+		poke(t, s, shared.LockOwnerField.Name, 0) // let it go
+		if r := <-done; r.err == nil {
+			r.h.Detach()
+		}
+		t.Fatalf("OpenExisting still waiting 5s for a region lock owned by %#x, the dead identity it was about to take as its own", uint64(dead))
+	}
+}
