@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/compio-sync/gosync/shared"
+	"golang.org/x/sys/unix"
 )
 
 // The geometry of the populated region the corruption tests start from:
@@ -390,16 +391,20 @@ func writeFuzzSeeds(f *testing.F) {
 	}
 }
 
-// TestLockOwnerNoProcessCanBeIsTakenOver: a lock owner word whose PID no
-// process can have (0, or above the kernel's PID limit, which kill(2)
-// reads as a process group or every process and answers for) names no
-// live owner: the lock is taken over as from a dead one, instead of every
-// process waiting for it forever.
+// TestLockOwnerNoProcessCanBeIsTakenOver: a lock owner word that no live
+// handle can have names no live owner: the lock is taken over as from a
+// dead one, instead of every process waiting for it forever. An identity
+// is (process slot + 1) << 32 | nonce; these name slot -1 (upper half 0,
+// the fuzzer's find), slots far past the region's, and, with the contended
+// bit, slot -1 again. Each names a liveness byte that a live description
+// (opened here) does lock: only the check that the slot exists tells the
+// owner is dead.
 func TestLockOwnerNoProcessCanBeIsTakenOver(t *testing.T) {
 	for _, owner := range []uint64{0x1234, 0xffffffff_00000001, 0x80000000_00000001, 1<<22<<32 | 1} {
 		t.Run(fmt.Sprintf("%#x", owner), func(t *testing.T) {
 			watchdog(t, 20*time.Second)
-			s, _ := create(t, 1)
+			s, name := create(t, 1)
+			lockLivenessByte(t, filepath.Join(shared.DefaultDir, name), uint32(owner&^(1<<63)>>32)-1)
 			poke(t, s, shared.LockOwnerField.Name, owner)
 			done := make(chan bool, 1)
 			go func() { _, ok := s.TryAcquire(); done <- ok }() // the lock path: the pool is drained
@@ -411,11 +416,27 @@ func TestLockOwnerNoProcessCanBeIsTakenOver(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				poke(t, s, shared.LockOwnerField.Name, 0) // let it and the cleanup's Detach go
 				<-done
-				t.Fatalf("TryAcquire still waiting 5s for a lock owned by %#x (PID %d), which no process can be", owner, int32(owner>>32))
+				t.Fatalf("TryAcquire still waiting 5s for a lock owned by %#x (process slot %d), which no handle can be", owner, int64(uint32(owner&^(1<<63)>>32))-1)
 			}
 			if locks, _, _ := s.RecoveryCounts(); locks != 1 {
 				t.Errorf("locks taken over = %d, want 1", locks)
 			}
 		})
+	}
+}
+
+// lockLivenessByte takes, through a description of its own on the region
+// file at path, the OFD lock a handle in process slot p would hold (see
+// identity_linux.go), until the test ends.
+func lockLivenessByte(t *testing.T, path string, p uint32) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 1<<40 + int64(p), Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		t.Fatalf("F_OFD_SETLK on the liveness byte of slot %d: %v", p, err)
 	}
 }

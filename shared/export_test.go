@@ -204,3 +204,15 @@ func (s *Semaphore) checkInvariants() error {
 // SlotStateOffset returns the offset in the region of waiter slot i's
 // state word, the word a request queued in that slot waits on.
 func (s *Semaphore) SlotStateOffset(i uint32) uintptr { return s.r.slot(i) + slotState }
+
+// SetCreateHook makes Open call f after it made the file of a semaphore it
+// creates and before it initialized it (nil: no hook). A test child hangs
+// there and is killed: a creator dying inside Open.
+func SetCreateHook(f func()) { createHook = f }
+
+// SetServeHook makes every transaction that ends by serving the queue call
+// f("committed") after its commit and before its unlock, and
+// f("unlocked") after its unlock and before it wakes the waiters it
+// decided (nil: no hook). A test child hangs there and is killed: a
+// process dying between a commit and its wakes.
+func SetServeHook(f func(stage string)) { serveHook = f }

@@ -1,97 +1,154 @@
 package shared
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// Process identity and liveness on Linux.
+// Handle identity and liveness on Linux: an OFD lock the kernel holds for
+// exactly the life of the handle's process.
 //
-// A process is identified by pid<<32 | (start time & 0xffffffff), where
-// the start time is field 22 of /proc/<pid>/stat, in clock ticks since
-// boot. A PID alone can be reused after its process dies; the pair is
-// reused only if a new process gets the same PID exactly a multiple of
-// 2^32 ticks (497 days at USER_HZ 100) after the first started, which we
-// accept. The identity is published in the region before it can matter: a
-// process slot carries it from the moment it is taken, and the lock word
-// is the identity itself, so there is no window in which an owner is
-// recorded without its identity.
+// Every handle opens the region file itself (an open file description of
+// its own, close-on-exec) and, before it takes a process slot p, takes an
+// exclusive OFD lock (F_OFD_SETLK) on byte livenessLockBase+p of the file,
+// through that description. The kernel drops the lock when the last
+// descriptor of the description closes: when the handle's slot is freed
+// (releaseSlot), or when the process exits or is killed (SIGKILL
+// included), or when it execs (the descriptor is close-on-exec, and the
+// new program knows nothing of the handle). Nothing else drops it: not a
+// zombie thread group leader whose other threads run (they share the
+// descriptor table), not PID reuse, hidepid, or a time or PID namespace
+// (the lock is a property of the file, not of a PID). A process that is
+// stopped or frozen keeps it: it is alive.
 //
-// Both numbers are relative to the reader's PID namespace (and its time
-// namespace's boot offset), so every process sharing a region must share
-// them; Open refuses a region created in another PID namespace.
+// The handle's identity, which it publishes in its process slot and
+// writes into the lock word, is (p+1)<<32 | nonce, the nonce taken from a
+// counter in the region, so that identities of successive holders of one
+// slot differ (until the counter wraps after 2^32 attaches; a stale
+// identity is compared only while its holder is being reclaimed, which
+// takes milliseconds).
+//
+// A handle's identity is alive while the byte of its slot is locked, as
+// F_OFD_GETLK reports through the asking handle's own description (which
+// does not see its own locks, so the handles of this process record the
+// bytes they hold in claimed and answer for those from there). The byte
+// of a slot is locked only by the handle that claimed it, from before it
+// uses its identity to after it stopped: an identity whose byte is free is
+// dead. A handle that claims the byte of a dead holder whose identity is
+// still in the lock word knows (from claimed) that identity is not its
+// own, so it takes the lock over; other processes, seeing the byte locked,
+// wait for it to do so.
+//
+// An identity is read from the region, which any process that can open the
+// file can write (see region_check.go), so its slot is checked before it
+// names a byte: an identity whose slot number is not one of the region's
+// process slots (p+1 == 0, or p >= the number of slots) is one no live
+// handle can have, and reads as dead, as an identity whose byte is free
+// does. A lock word holding such an identity is taken over as from a dead
+// owner, instead of every process waiting for it forever.
 
-// selfIdentity returns this process's identity.
-func selfIdentity() (uint64, error) {
-	pid := os.Getpid()
-	start, _, err := readStat(pid)
-	if err != nil {
-		return 0, fmt.Errorf("shared: reading this process's start time: %w", err)
-	}
-	return identityOf(pid, start), nil
+// livenessLockBase is the file offset of the liveness byte of process
+// slot 0: past the end of any region (OFD locks may lie beyond EOF and are
+// advisory: they never affect the mapping).
+const livenessLockBase = 1 << 40
+
+// liveness is a handle's liveness oracle and lock: the region file, open
+// (O_CLOEXEC) for as long as the handle's slot is held (the handle's
+// unmap closes it, after releaseSlot unclaimed the slot).
+type liveness struct {
+	fd    int
+	file  fileKey
+	procs uint32 // the region's process slots: identities past them are dead
 }
 
-func identityOf(pid int, start uint64) uint64 { return uint64(uint32(pid))<<32 | start&0xffffffff }
+// fileKey identifies a region file within this process's claimed bytes.
+type fileKey struct{ dev, ino uint64 }
 
-// alive reports whether the process with identity id may still run. It
-// says false only when sure: the PID is one no process can have (0, or
-// above pidLimit), does not exist (ESRCH), is a zombie or dead task, or now
-// belongs to a process that started at another time.
-// Anything it cannot check (for example /proc mounted with hidepid) counts
-// as alive, so a live owner is never robbed.
-func alive(id uint64) bool {
-	pid := int(id >> 32)
-	if pid < 1 || pid > pidLimit {
-		// No process has this PID: the word was not written by an owner
-		// (kill(2) would read 0 as our process group and a PID past
-		// 2^31 as a negative one, and find them alive forever).
+type claimKey struct {
+	file fileKey
+	slot uint32
+}
+
+// claimed maps the liveness bytes this process holds to the identity of
+// the handle holding each.
+var claimed sync.Map // claimKey -> uint64
+
+// newLiveness returns the oracle of a handle of the region file fd, which
+// must stay open while the handle holds a slot, for a region of procs
+// process slots.
+func newLiveness(fd int, procs uint32) (liveness, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return liveness{}, fmt.Errorf("shared: stat of the region file: %w", err)
+	}
+	return liveness{fd: fd, file: fileKey{uint64(st.Dev), st.Ino}, procs: procs}, nil
+}
+
+// claim takes the liveness byte of process slot p for a new handle and
+// returns the handle's identity; ok is false if another handle (in any
+// process) holds the byte.
+func (l liveness) claim(r *region, p uint32) (id uint64, ok bool) {
+	lk := l.flock(unix.F_WRLCK, p)
+	if unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk) != nil {
+		return 0, false
+	}
+	// The nonce counter is a word any process can write: a nonce that
+	// would give the identity the slot or the lock word still holds (a
+	// dead holder's, not yet reclaimed) is skipped, so that the new
+	// handle never mistakes a dead identity for its own. At most three
+	// nonces are skipped (0 and those two).
+	prev := r.u64(r.proc(p) + procIdentity).Load()
+	owner := r.u64(offLockOwner).Load() &^ lockContended
+	for {
+		id = uint64(p+1)<<32 | uint64(r.u32(offNonce).Add(1))
+		if uint32(id) != 0 && id != prev && id != owner {
+			break
+		}
+	}
+	claimed.Store(claimKey{l.file, p}, id)
+	return id, true
+}
+
+// unclaim gives back the liveness byte of slot p, which the handle no
+// longer uses: its identity is dead from here on.
+func (l liveness) unclaim(p uint32) {
+	claimed.Delete(claimKey{l.file, p})
+	lk := l.flock(unix.F_UNLCK, p)
+	unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk)
+}
+
+// alive reports whether the handle with identity id may still run. It
+// says false only when sure: the identity names no process slot of the
+// region (no handle can have it), or the liveness byte of its slot is
+// free, or held by another handle of this process. If the kernel cannot
+// be asked, it says true, so a live owner is never robbed.
+func (l liveness) alive(id uint64) bool {
+	p := uint32(id>>32) - 1 // slot+1 == 0 wraps to past every slot
+	if p >= l.procs {
 		return false
 	}
-	start, state, err := readStat(pid)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			// Gone, or hidden from us: kill(pid, 0) tells them apart.
-			return unix.Kill(pid, 0) != unix.ESRCH
-		}
+	if mine, ok := claimed.Load(claimKey{l.file, p}); ok {
+		return mine.(uint64) == id
+	}
+	lk := l.flock(unix.F_WRLCK, p)
+	if unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_GETLK, &lk) != nil {
 		return true
 	}
-	if state == 'Z' || state == 'X' || state == 'x' {
-		return false // exited; only its parent's wait is pending
-	}
-	return start&0xffffffff == id&0xffffffff
+	return lk.Type != unix.F_UNLCK
 }
 
-// pidLimit is the largest PID Linux gives (PID_MAX_LIMIT on 64-bit
-// kernels; /proc/sys/kernel/pid_max cannot exceed it).
-const pidLimit = 1 << 22
+// aliveAt reports whether id, read from the identity word of process slot
+// p, is a live handle's: a handle publishes its identity only in its own
+// slot, so an identity naming another slot is one no live handle can have
+// there, and dead.
+func (l liveness) aliveAt(p uint32, id uint64) bool {
+	return id>>32 == uint64(p)+1 && l.alive(id)
+}
 
-// readStat returns the start time (field 22) and state (field 3) of pid
-// from /proc/<pid>/stat.
-func readStat(pid int) (start uint64, state byte, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	// The command name (field 2) is in parentheses and may itself contain
-	// spaces and parentheses: parse after the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("shared: malformed /proc/%d/stat", pid)
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 20 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("shared: malformed /proc/%d/stat", pid)
-	}
-	start, err = strconv.ParseUint(string(f[19]), 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("shared: malformed start time in /proc/%d/stat: %w", pid, err)
-	}
-	return start, f[0][0], nil
+func (l liveness) flock(typ int16, p uint32) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: 0, Start: livenessLockBase + int64(p), Len: 1}
 }
 
 // pidNamespace returns the inode of this process's PID namespace, or 0 if

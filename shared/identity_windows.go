@@ -68,3 +68,24 @@ func alive(id uint64) bool {
 }
 
 func pidNamespace() uint64 { return 0 }
+
+// liveness is a handle's liveness oracle on Windows: the identity of its
+// process, the same for every handle of the process and every slot.
+type liveness struct{ self uint64 }
+
+func newLiveness(int, uint32) (liveness, error) {
+	id, err := selfIdentity()
+	return liveness{self: id}, err
+}
+
+// claim returns the process's identity for slot p: a slot is free while
+// its identity word is 0, which the caller checks under the region lock.
+func (l liveness) claim(*region, uint32) (uint64, bool) { return l.self, true }
+
+func (l liveness) unclaim(uint32) {}
+
+func (l liveness) alive(id uint64) bool { return alive(id) }
+
+// aliveAt reports whether id, read from process slot p, is alive: on
+// Windows an identity names a process, not a slot.
+func (l liveness) aliveAt(_ uint32, id uint64) bool { return alive(id) }

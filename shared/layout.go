@@ -6,17 +6,19 @@ import (
 	"unsafe"
 )
 
-// The region layout (version 2; version 1 had 32-byte process slots
-// without pool words). Every field is accessed only through
-// sync/atomic, at its natural alignment; 64-bit fields sit at multiples of 8
-// so that they are atomic on 32-bit targets too (the mapping is page
-// aligned). All integers are in the host's byte order: a region is shared
-// by the processes of one host.
+// The region layout (version 3; version 1 had 32-byte process slots
+// without pool words; version 2 identified processes by PID and start
+// time instead of handles by slot and OFD lock, and had no identity
+// nonce). Every field is accessed only through sync/atomic, at its
+// natural alignment; 64-bit fields sit at multiples of 8 so that they are
+// atomic on 32-bit targets too (the mapping is page aligned). All
+// integers are in the host's byte order: a region is shared by the
+// processes of one host.
 //
 //	offset  size  field
 //	header, written once by the creator; magic last (it publishes the rest)
 //	   0     8    magic "GOSYNCSM"
-//	   8     4    version (2)
+//	   8     4    version (3)
 //	  12     4    header size (256)
 //	  16     4    process slots (P)
 //	  20     4    waiter slots (S)
@@ -25,7 +27,7 @@ import (
 //	  32     8    total size in bytes
 //	  40     8    PID namespace inode of the creator (0: unknown)
 //	the lock, on its own cache line
-//	  64     8    lock owner: 0, or the owner's process identity | lockContended
+//	  64     8    lock owner: 0, or the owner's identity | lockContended
 //	  72     4    lock sequence: the futex word lock waiters sleep on
 //	  76     4    journal length: entries of the open transaction
 //	the semaphore state (written only under the lock, through the journal)
@@ -43,6 +45,7 @@ import (
 //	hints, written outside the lock (never trusted for correctness)
 //	 192     8    last sweep for dead processes (Unix nanoseconds)
 //	 200     4    next free waiter slot to try
+//	 204     4    identity nonce: last nonce given to a handle (Linux)
 //	 256    16*J  journal: {offset | width bit, old value}
 //	  ..    64*P  process slots: {identity u64, held u64, pool u64 (see
 //	              pool.go), reserved}, one cache line each
@@ -50,7 +53,7 @@ import (
 //	              prev u32, ticket u64, grant u64, reserved}
 const (
 	regionMagic   uint64 = 0x4d53434e5953_4f47 // "GOSYNCSM" little-endian
-	regionVersion uint32 = 2
+	regionVersion uint32 = 3
 	headerSize           = 256
 
 	offMagic      = 0
@@ -78,6 +81,7 @@ const (
 
 	offLastSweep = 192
 	offSlotHint  = 200
+	offNonce     = 204
 
 	journalEntrySize = 16
 	procSize         = 64 // a cache line each: pools of different processes never share one

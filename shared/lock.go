@@ -11,10 +11,12 @@ import (
 //
 // Every change to the semaphore state, the queue and the process and
 // waiter slots is made by the holder of the region lock, inside a
-// transaction. The lock word holds the holder's process identity (see
-// identity), so when a holder dies, SIGKILL included, its waiters can tell:
-// a waiter that has waited lockPoll for the lock checks the owner's
-// liveness, and if the owner is dead it takes the lock over with a CAS on
+// transaction. The lock word holds the holder's identity (see
+// identity_linux.go and identity_windows.go), so when a holder dies,
+// SIGKILL included, its waiters can tell: a waiter that has seen the same
+// owner for lockPoll (on its own clock, whether its Waiter slept, woke
+// early or failed) checks the owner's liveness (an owner word no live
+// handle can have reads as dead, see identity_linux.go), and if the owner is dead it takes the lock over with a CAS on
 // the same owner word (so of several such waiters exactly one wins).
 //
 // A transaction writes through an undo journal: before a word changes, its
@@ -59,8 +61,10 @@ const (
 // wrapping ErrCorrupt.
 func (s *Semaphore) lock(ctx context.Context) error {
 	// Invariant: the owner word is 0 exactly when nobody holds the lock.
+	tookOver := false
 	if !s.r.u64(offLockOwner).CompareAndSwap(0, s.id) {
-		if err := s.lockSlow(ctx); err != nil {
+		var err error
+		if tookOver, err = s.lockSlow(ctx); err != nil {
 			return err
 		}
 	}
@@ -81,6 +85,11 @@ func (s *Semaphore) lock(ctx context.Context) error {
 		s.unlock()
 		return s.errCorrupt()
 	}
+	if tookOver {
+		// The dead owner may have committed decisions it never woke
+		// their waiters for (it dies between commit and unlock).
+		s.wakeDecided()
+	}
 	return nil
 }
 
@@ -89,16 +98,24 @@ func (s *Semaphore) lock(ctx context.Context) error {
 // returning an error wrapping ErrCorrupt.
 func (s *Semaphore) lockAlways() error { return s.lock(context.Background()) }
 
-func (s *Semaphore) lockSlow(ctx context.Context) error {
+// lockSlow is lock's contended path; tookOver reports that the lock was
+// taken over from a dead owner.
+func (s *Semaphore) lockSlow(ctx context.Context) (tookOver bool, err error) {
 	owner := s.r.u64(offLockOwner)
 	seq := s.r.u32(offLockSeq)
+	// The liveness check runs on a deadline of our own, lockPoll after we
+	// first saw the current owner, whatever the Waiter did meanwhile: a
+	// Waiter that fails at once (a closed backend) must not keep a dead
+	// owner's lock from being taken over.
+	var seen uint64 // the owner (without the contended bit) since
+	var since time.Time
 	for spin := 0; ; spin++ {
 		o := owner.Load()
 		if o == 0 {
 			// Take it with the contended bit: others may sleep, and our
 			// unlock must wake them (the sleeper that set the bit may be us).
 			if owner.CompareAndSwap(0, s.id|lockContended) {
-				return nil
+				return false, nil
 			}
 			continue
 		}
@@ -107,7 +124,22 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
+		}
+		if id := o &^ lockContended; id != seen {
+			seen, since = id, time.Now()
+		}
+		if time.Since(since) >= lockPoll {
+			if !s.live.alive(seen) {
+				// The owner is dead. The CAS against its exact word makes
+				// one taker win; the journal is rolled back by lock.
+				if owner.CompareAndSwap(o, s.id|lockContended) {
+					s.recoveredLocks.Add(1)
+					return true, nil
+				}
+				continue
+			}
+			since = time.Now() // alive: look again a poll from now
 		}
 		if o&lockContended == 0 && !owner.CompareAndSwap(o, o|lockContended) {
 			continue
@@ -119,9 +151,8 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 		if owner.Load() != o|lockContended {
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, lockPoll)
+		wctx, cancel := context.WithDeadline(ctx, since.Add(lockPoll))
 		err := s.w.Wait(wctx, seq, v)
-		timedOut := wctx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err != nil && wctx.Err() == nil {
 			// The Waiter cannot wait (for example its io_uring backend was
@@ -129,13 +160,23 @@ func (s *Semaphore) lockSlow(ctx context.Context) error {
 			// Release never fails for want of a Waiter.
 			time.Sleep(lockFallbackSleep)
 		}
-		if timedOut && owner.Load() == o|lockContended && !alive(o&^lockContended) {
-			// The owner is dead. The CAS against its exact word makes one
-			// taker win; the journal is rolled back by lock.
-			if owner.CompareAndSwap(o|lockContended, s.id|lockContended) {
-				s.recoveredLocks.Add(1)
-				return nil
-			}
+	}
+}
+
+// wakeDecided wakes every waiter slot that is decided (granted, closed,
+// too large or detached) and not yet collected by its waiter. Called by
+// whoever recovers from a dead process: the lock's taker, a sweep that
+// reclaimed, Open taking a dead handle's slot. A process that dies after
+// committing a transaction and before its wakes (which come after the
+// unlock) leaves the waiters it decided asleep until their own poll; this
+// wakes them now. A wake of a waiter that is already awake is spurious
+// and harmless (a woken waiter re-checks its slot under the lock).
+func (s *Semaphore) wakeDecided() {
+	for i := uint32(0); i < s.r.slots; i++ {
+		state := s.r.u32(s.r.slot(i) + slotState)
+		switch state.Load() {
+		case slotGranted, slotClosed, slotTooLarge, slotDetached:
+			s.w.Wake(state, slotWakers)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type grantLog struct {
 	peak     int
 	grants   []order // queued grants: ticket and grant order
 	n        int
+	longest  time.Duration // the longest wait of a logged Acquire
 	problems []string
 	done     map[string]bool
 }
@@ -72,9 +73,10 @@ func (g *grantLog) line(l string) {
 	var w int
 	switch f[1] {
 	case "+":
-		var t, gr uint64
+		var t, gr, us uint64
 		var q bool
-		fmt.Sscan(strings.Join(f[2:], " "), &w, &t, &gr, &q)
+		fmt.Sscan(strings.Join(f[2:], " "), &w, &t, &gr, &q, &us)
+		g.longest = max(g.longest, time.Duration(us)*time.Microsecond)
 		g.held[id] += w
 		g.sum += w
 		g.n++

@@ -19,10 +19,13 @@ type config struct {
 	waiter       Waiter
 	waiterSlots  int
 	processSlots int
+	// fd is the region file last mapped, kept open by its unmap function
+	// for the handle's liveness lock (Linux; -1 elsewhere).
+	fd int
 }
 
 func defaultConfig() config {
-	return config{dir: DefaultDir, group: -1, waiterSlots: DefaultWaiterSlots, processSlots: DefaultProcessSlots}
+	return config{dir: DefaultDir, group: -1, waiterSlots: DefaultWaiterSlots, processSlots: DefaultProcessSlots, fd: -1}
 }
 
 // DefaultDir is where Open keeps semaphores: the tmpfs shared-memory
@@ -94,6 +97,10 @@ func (c *config) check(permits int) error {
 	return nil
 }
 
+// createHook, if set (by tests), runs inside Open after the file of a new
+// region was made and before it was initialized.
+var createHook func()
+
 // initWait bounds how long Open waits for a region that another process
 // has created but not yet initialized.
 const initWait = time.Second
@@ -111,19 +118,29 @@ func (e errShort) Unwrap() error { return ErrInvalid }
 // Open opens the semaphore called name, creating it with permits permits
 // (all available) if it does not exist. If it exists, its own maximum wins
 // and permits is only checked for range. The file is DefaultDir/name (see
-// WithDir), created with O_EXCL and O_NOFOLLOW, mode 0600 (0660 with
-// WithGroup); an existing file is opened with O_NOFOLLOW and used only if
+// WithDir), created with mode 0600 (0660 with WithGroup) and never over
+// an existing name; an existing file is opened with O_NOFOLLOW and used only if
 // it is a regular file owned by the caller (or in WithGroup's group),
 // whose mode grants no more than Open would have given it (a wider mode
 // lets others corrupt or truncate the semaphore), and holds a valid region
-// of this version. Open never writes to a file it
-// did not create before validating it.
+// of this version. Open never writes to a file it did not create before
+// validating it.
+//
+// A new region is complete before its name appears (it is made unnamed and
+// linked into place), so a creator killed inside Open leaves nothing
+// behind at the name. A file at the name that holds no region at all
+// (empty, or without the magic number: an older creator's, killed in Open,
+// or truncated) is waited for up to a second, then removed, if it is still
+// that file, and replaced by a new semaphore; two Opens doing so at once
+// end up on the same new semaphore. OpenExisting never replaces it.
 //
 // Errors: a name that could escape the directory or an out-of-range
 // argument; errors satisfying errors.Is(err, fs.ErrPermission) when access
-// is denied; errors wrapping ErrInvalid for a truncated, foreign,
-// wrong-version or uninitialized file, one whose mode is wider than
-// Open's, or one created in another PID namespace; ErrNoSlots when every process slot is attached.
+// is denied; errors wrapping ErrInvalid for a truncated, foreign or
+// wrong-version file (or, for OpenExisting, an uninitialized one), one
+// whose mode is wider than Open's, or one created in another PID
+// namespace; errors wrapping ErrCorrupt for a region found corrupt (see
+// ErrCorrupt); ErrNoSlots when every process slot is attached.
 //
 // On Windows the region is a named file mapping instead of a file (see
 // docs/shared.md): the directory and name only name it, it exists while a
@@ -178,50 +195,80 @@ func open(name string, permits int, create bool, opts []Option) (*Semaphore, err
 		}
 		c.waiter = w
 	}
-	id, err := selfIdentity()
-	if err != nil {
-		return nil, err
-	}
 	path := filepath.Join(c.dir, name)
-	if create {
-		l := newLayout(uint32(c.processSlots), uint32(c.waiterSlots))
-		mem, unmap, err := createFile(path, l.size, &c)
-		if err == nil {
-			r := newRegion(mem, l)
-			r.initialize(int64(permits), pidNamespace())
-			return attachMapped(path, r, unmap, id, &c)
+	for heals := 0; ; heals++ {
+		if create {
+			l := newLayout(uint32(c.processSlots), uint32(c.waiterSlots))
+			mem, unmap, err := createFile(path, l.size, &c, func(mem []byte) {
+				if createHook != nil {
+					createHook()
+				}
+				newRegion(mem, l).initialize(int64(permits), pidNamespace())
+			})
+			if err == nil {
+				return attachMapped(path, newRegion(mem, l), unmap, &c)
+			}
+			if !errors.Is(err, fs.ErrExist) {
+				return nil, err
+			}
 		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, err
+		s, abandoned, err := openExisting(path, &c)
+		if create && heals < maxHeals && errors.Is(err, fs.ErrNotExist) {
+			continue // removed (healed) since our create found it: create
+		}
+		if !abandoned || !create || heals >= maxHeals {
+			return s, err
+		}
+		// Uninitialized for longer than any creator takes: its creator
+		// is gone. Remove it (if it is still that file) and create anew.
+		if err := healFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("shared: open %s: removing a region file its creator abandoned uninitialized: %w", path, err)
 		}
 	}
+}
+
+// maxHeals bounds how many times one Open goes back to creating the
+// region, after it removed an abandoned file or found the name removed,
+// before it gives up.
+const maxHeals = 3
+
+// openExisting maps and validates the region at path and attaches a handle.
+// A file with no region in it yet (empty, or no magic number) may be
+// mid-creation by an older creator that makes the file before its region:
+// it is waited for up to initWait; if it is still uninitialized then,
+// abandoned is true (with the error).
+func openExisting(path string, c *config) (s *Semaphore, abandoned bool, err error) {
 	deadline := time.Now().Add(initWait)
 	for ; ; time.Sleep(5 * time.Millisecond) {
-		mem, unmap, err := mapExisting(path, &c)
+		mem, unmap, err := mapExisting(path, c)
 		var short errShort
-		if errors.As(err, &short) && short.size == 0 && time.Now().Before(deadline) {
-			continue // created but not sized yet
+		if errors.As(err, &short) && short.size == 0 {
+			if time.Now().Before(deadline) {
+				continue // created but not sized yet
+			}
+			return nil, true, err
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		l, err := readLayout(mem)
 		if err == nil {
-			return attachMapped(path, newRegion(mem, l), unmap, id, &c)
+			s, err := attachMapped(path, newRegion(mem, l), unmap, c)
+			return s, false, err
 		}
 		// Only a file that may still be initializing (no magic yet) is
 		// worth waiting for: a foreign or wrong-version one fails at once.
 		pending := (&region{base: unsafe.Pointer(unsafe.SliceData(mem))}).u64(offMagic).Load() == 0
 		unmap()
 		if !pending || time.Now().After(deadline) {
-			return nil, fmt.Errorf("shared: open %s: %w", path, err)
+			return nil, pending, fmt.Errorf("shared: open %s: %w", path, err)
 		}
 	}
 }
 
 // attachMapped checks the PID namespace of a validated region and attaches a
 // handle to it; on failure it unmaps the region.
-func attachMapped(path string, r *region, unmap func() error, id uint64, c *config) (*Semaphore, error) {
+func attachMapped(path string, r *region, unmap func() error, c *config) (*Semaphore, error) {
 	if ns, mine := r.u64(offPidNS).Load(), pidNamespace(); ns != 0 && mine != 0 && ns != mine {
 		unmap()
 		return nil, fmt.Errorf("shared: open %s: %w: created in another PID namespace (inode %d, ours %d): process liveness cannot be checked across them", path, ErrInvalid, ns, mine)
@@ -231,7 +278,12 @@ func attachMapped(path string, r *region, unmap func() error, id uint64, c *conf
 		unmap()
 		return nil, err
 	}
-	s, err := attach(r, c.waiter, id, path)
+	live, err := newLiveness(c.fd, r.procs)
+	if err != nil {
+		unmap()
+		return nil, err
+	}
+	s, err := attach(r, c.waiter, live, path)
 	if err != nil {
 		unmap()
 		return nil, err

@@ -86,7 +86,9 @@ func validRegion(t *testing.T) []byte {
 }
 
 // TestOpenRejectsInvalidFiles: each bad file is a clear error wrapping
-// ErrInvalid, and is left exactly as it was.
+// ErrInvalid, and is left exactly as it was. (A file with no region in it
+// at all, empty or without its magic number, is an abandoned creation and
+// is replaced instead: TestOpenHealsAbandonedFiles.)
 func TestOpenRejectsInvalidFiles(t *testing.T) {
 	valid := validRegion(t)
 	patched := func(off int, v uint32) []byte {
@@ -104,10 +106,13 @@ func TestOpenRejectsInvalidFiles(t *testing.T) {
 		{"wrong-version", "layout version 9", patched(8, 9)},
 		// Version 1 had no pool words: a handle of this version must not
 		// attach to it (nor one of version 1 to ours, which it rejects).
-		{"previous-version", "layout version 1, this package reads version 2", patched(8, 1)},
+		{"previous-version", "layout version 1, this package reads version 3", patched(8, 1)},
+		// Version 2 identified a process by PID and start time, read from
+		// /proc; version 3 identifies a handle by its slot and an OFD lock:
+		// handles of the two would each read the other's identities as
+		// dead and take their permits.
+		{"process-identity-version", "layout version 2, this package reads version 3", patched(8, 2)},
 		{"wrong-layout", "journal capacity", patched(24, 1)},
-		{"uninitialized", "not initialized", make([]byte, len(valid))},
-		{"empty", "shorter than the", nil},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {

@@ -9,7 +9,11 @@ import (
 
 var errNoOpen = fmt.Errorf("shared: %w: shared semaphores are implemented on Linux and Windows only", errors.ErrUnsupported)
 
-func createFile(string, uintptr, *config) ([]byte, func() error, error) { return nil, nil, errNoOpen }
+func createFile(string, uintptr, *config, func([]byte)) ([]byte, func() error, error) {
+	return nil, nil, errNoOpen
+}
+
+func healFile(string) error { return errNoOpen }
 
 func mapExisting(string, *config) ([]byte, func() error, error) { return nil, nil, errNoOpen }
 

@@ -52,10 +52,13 @@ func regionKey(path string) string {
 var procOpenFileMappingW = windows.NewLazySystemDLL("kernel32.dll").NewProc("OpenFileMappingW")
 
 // createFile creates the named file mapping of path with size bytes, all
-// committed (zero-filled) at once, and maps it. An existing mapping fails
+// committed (zero-filled) at once, maps it and fills it with init. The
+// name is visible from CreateFileMapping on; openers wait for the magic
+// number init stores last, and a creator that dies first takes the mapping
+// with it once their waits end (see healFile). An existing mapping fails
 // with an error satisfying errors.Is(err, fs.ErrExist) and is left alone.
 // WithGroup is not supported on Windows.
-func createFile(path string, size uintptr, c *config) ([]byte, func() error, error) {
+func createFile(path string, size uintptr, c *config, init func([]byte)) ([]byte, func() error, error) {
 	if c.group >= 0 {
 		return nil, nil, fmt.Errorf("shared: WithGroup: %w on Windows (a region is shared within the logon session)", errors.ErrUnsupported)
 	}
@@ -77,8 +80,16 @@ func createFile(path string, size uintptr, c *config) ([]byte, func() error, err
 	if err != nil {
 		return nil, nil, err
 	}
+	init(mem[:size])
 	return mem[:size], unmap, nil
 }
+
+// healFile does nothing on Windows: a named file mapping exists only while
+// a process holds a handle to it, so one whose creator died before
+// initializing it goes away once the openers waiting for it (which hold
+// handles only between looks) give up their handles, and the next Open
+// creates a new one.
+func healFile(string) error { return nil }
 
 // mapExisting opens the named file mapping of path and maps all of it; the
 // slice is as long as the size its header records when that fits in the

@@ -137,9 +137,18 @@ func (s *Semaphore) grant(wake *wakeList) {
 // wake wakes the owners of the slots on the list. Called after unlock.
 func (s *Semaphore) wake(wake wakeList) {
 	for _, i := range wake {
-		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), 1)
+		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), slotWakers)
 	}
 }
+
+// slotWakers is how many sleepers a wake of a waiter slot's word wakes.
+// The slot has one live waiter, but a wait of a dead process on the same
+// word (the slot's previous owner, SIGKILLed while it waited through
+// io_uring, whose ring the kernel tears down asynchronously after the
+// exit) can still sit ahead of it in the kernel's queue and take a wake of
+// one: then the live waiter slept until its own poll. Waking all costs
+// nothing more when there is one.
+const slotWakers = 1 << 30
 
 // allocSlot takes a free waiter slot for a request of n permits by this
 // handle and queues it. It returns false if every slot is in use.
@@ -214,6 +223,16 @@ func (s *Semaphore) returnHoldings(p uint32) {
 func (s *Semaphore) serveAndUnlock(wake wakeList) {
 	s.grant(&wake)
 	s.commit()
+	if serveHook != nil {
+		serveHook("committed")
+	}
 	s.unlock()
+	if serveHook != nil {
+		serveHook("unlocked")
+	}
 	s.wake(wake)
 }
+
+// serveHook, when set (tests only), runs in serveAndUnlock after the
+// commit and after the unlock.
+var serveHook func(stage string)

@@ -9,10 +9,11 @@ import (
 // Any process that can open the file can write any word of the region, so
 // nothing read from it is used as an index, an offset or a loop bound
 // before it is checked: queue links (head, tail, next, prev) are in
-// 1..slots, process numbers below procs, journal lengths within the
-// journal's capacity, journal entries name an aligned word of the state,
-// counts stay within what correct operations produce, and a walk of the
-// queue ends within slots steps. A check that fails is corruption: it
+// 1..slots, process numbers below procs (the slot numbers of identities
+// too: identity_linux.go reads one naming no slot of its own as dead),
+// journal lengths within the journal's capacity, journal entries name an
+// aligned word of the state, counts stay within what correct operations
+// produce, and a walk of the queue ends within slots steps. A check that fails is corruption: it
 // calls corrupt, which panics with a corruption value while the lock is
 // held; every operation that takes the lock defers recoverCorrupt, which
 // marks the region corrupt, unlocks and turns the panic into the
@@ -70,7 +71,7 @@ func (s *Semaphore) markCorrupt(err error) {
 		s.pool(p).Or(poolDrained)
 	}
 	for i := uint32(0); i < s.r.slots; i++ {
-		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), 1)
+		s.w.Wake(s.r.u32(s.r.slot(i)+slotState), slotWakers)
 	}
 }
 

@@ -23,6 +23,7 @@ func RegionFields(procs, slots int) []RegionField {
 		{"head", offHead, 4}, {"tail", offTail, 4}, {"waiting", offWaiting, 4},
 		{"next ticket", offNextTicket, 8}, {"next grant", offNextGrant, 8},
 		{"journal length", offJournalLen, 4}, {"slot hint", offSlotHint, 4},
+		{"identity nonce", offNonce, 4},
 	}
 	for e := range 8 {
 		o := l.journalOff + uintptr(e)*journalEntrySize

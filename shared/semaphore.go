@@ -41,7 +41,7 @@ const (
 // is queued, a handle that released permits re-acquires them without the
 // lock. Every other operation except the snapshots Closed, MaxPermits
 // and Waiting takes the region's internal lock, a word in
-// the region that records its holder's process identity, and changes the
+// the region that records its holder's identity, and changes the
 // state inside a journaled transaction (see lock.go): a process may die at
 // any instruction and the others lose nothing. The permits a handle
 // acquires are counted in its process slot (its held count or its pool),
@@ -55,8 +55,9 @@ const (
 type Semaphore struct {
 	r    *region
 	w    Waiter
-	id   uint64 // this process's identity (see identity)
-	proc uint32 // this handle's process slot
+	live liveness // this handle's liveness oracle (identity_*.go)
+	id   uint64   // this handle's identity, from live (see identity_*.go)
+	proc uint32   // this handle's process slot
 	name string
 
 	// ops counts the operations of this handle in progress (the low bits)
@@ -269,6 +270,12 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		s.set32(o+slotState, slotFree)
 		s.commit()
 		s.unlock()
+		// Look for dead processes (throttled across all processes to one
+		// sweep per sweepInterval): while the queue flows nobody polls,
+		// and a process that died between committing grants and waking
+		// them would leave its grantees asleep until their own poll (up
+		// to pollFar); the sweep that reclaims it wakes them.
+		s.sweep()
 		switch st {
 		case slotGranted:
 			return Permit{s: s, n: n, ticket: ticket, grant: grant, queued: true}, nil
@@ -685,7 +692,7 @@ func (s *Semaphore) Detach() error {
 	// dead) process may hold for as long as it likes, and the runtime runs
 	// every cleanup and finalizer of the program on one goroutine, which
 	// must never wait for another process.
-	runtime.AddCleanup(s, func(c retired) { go releaseSlot(c) }, retired{r: s.r, w: s.w, id: s.id, proc: s.proc, unmap: s.unmap})
+	runtime.AddCleanup(s, func(c retired) { go releaseSlot(c) }, retired{r: s.r, w: s.w, live: s.live, id: s.id, proc: s.proc, unmap: s.unmap})
 	return err
 }
 
@@ -731,6 +738,7 @@ var retiring atomic.Int64
 type retired struct {
 	r     *region
 	w     Waiter
+	live  liveness
 	id    uint64
 	proc  uint32
 	unmap func() error
@@ -742,8 +750,12 @@ type retired struct {
 // but the transaction here.
 func releaseSlot(c retired) {
 	defer retiring.Add(-1)
-	s := &Semaphore{r: c.r, w: c.w, id: c.id, proc: c.proc}
+	s := &Semaphore{r: c.r, w: c.w, live: c.live, id: c.id, proc: c.proc}
 	s.freeSlot(c.id)
+	// Only now, with the identity gone from the slot and the lock word,
+	// may the identity read as dead. (In a region found corrupt the slot
+	// keeps it; closing the file below would drop the byte lock anyway.)
+	c.live.unclaim(c.proc)
 	if c.unmap != nil {
 		c.unmap()
 	}
@@ -821,15 +833,16 @@ func (s *Semaphore) sweep() bool {
 }
 
 // sweepNow reclaims every process slot whose process is dead. Liveness is
-// checked outside the lock (it reads /proc); an identity found dead stays
-// dead (identities are never reused, see identity), so reclaiming it
+// checked outside the lock (an F_OFD_GETLK per slot on Linux, OpenProcess
+// on Windows); an identity found dead stays dead (an identity is not
+// reused while its slot holds it, see identity_*.go), so reclaiming it
 // later under the lock, if the slot still holds it, is safe.
 func (s *Semaphore) sweepNow() (ok bool) {
 	var dead []uint32
 	var ids []uint64
 	for p := uint32(0); p < s.r.procs; p++ {
 		id := s.r.u64(s.r.proc(p) + procIdentity).Load()
-		if id != 0 && id != s.id && !alive(id) {
+		if id != 0 && id != s.id && !s.live.aliveAt(p, id) {
 			dead = append(dead, p)
 			ids = append(ids, id)
 		}
@@ -849,14 +862,23 @@ func (s *Semaphore) sweepNow() (ok bool) {
 		}
 	}
 	s.serveAndUnlock(wake)
+	s.wakeDecided() // what a dead process decided but never woke
 	return true
 }
 
-// attach registers a new handle for this process in r. It fails with an
-// error wrapping ErrNoSlots if every process slot is taken by a live
-// process.
-func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
-	s := &Semaphore{r: r, w: w, id: id, name: name}
+// attach registers a new handle for this process in r, with the liveness
+// oracle live. It fails with an error wrapping ErrNoSlots if every process
+// slot is taken by a live handle.
+//
+// A slot is taken in three steps: a look without the lock for a slot that
+// is free or whose holder is dead (a hint), a claim of its liveness (on
+// Linux, the slot's OFD lock byte, which fails if a live handle holds it;
+// the claim gives the handle its identity, which must be alive before it
+// can own the region lock), and, under the lock, the check that decides:
+// the slot is still free, or its holder is dead, and then what it held is
+// reclaimed in the same transaction that gives the slot to the new handle.
+func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error) {
+	s := &Semaphore{r: r, w: w, live: live, name: name}
 	for try := 0; try < 2 || try < 50 && retiring.Load() > 0; try++ {
 		if try >= 2 {
 			// Detached handles of this process may hold slots until
@@ -866,42 +888,59 @@ func attach(r *region, w Waiter, id uint64, name string) (*Semaphore, error) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		ok, err := s.claimSlot()
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		for p := uint32(0); p < r.procs; p++ {
+			if id := r.u64(r.proc(p) + procIdentity).Load(); id != 0 && live.aliveAt(p, id) {
+				continue
+			}
+			id, ok := live.claim(r, p)
+			if !ok {
+				continue
+			}
+			s.id = id
+			ok, reclaimed, err := s.claimSlot(p)
+			if err != nil || !ok {
+				live.unclaim(p)
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if reclaimed {
+				s.wakeDecided()
+			}
 			return s, nil
-		}
-		if try == 0 {
-			s.sweepNow()
 		}
 	}
 	return nil, fmt.Errorf("shared %q: %w: all %d process slots are attached", name, ErrNoSlots, r.procs)
 }
 
-// claimSlot takes a free process slot for s, reporting false if there is
-// none, or an error wrapping ErrCorrupt if the region is corrupt.
-func (s *Semaphore) claimSlot() (ok bool, err error) {
+// claimSlot gives process slot p, whose liveness s has claimed, to s, if
+// under the lock the slot is still free or its holder dead; what a dead
+// holder held is reclaimed in the same transaction (reclaimed reports it).
+// It reports false if a live handle holds the slot, or an error wrapping
+// ErrCorrupt if the region is corrupt.
+func (s *Semaphore) claimSlot(p uint32) (ok, reclaimed bool, err error) {
 	if err := s.lockAlways(); err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer s.recoverCorrupt(&err)
-	for p := uint32(0); p < s.r.procs; p++ {
-		o := s.r.proc(p)
-		if s.r.u64(o+procIdentity).Load() == 0 {
-			s.set64(o+procHeld, 0)
-			// Drained: invariant D holds whether or not anyone is
-			// queued; the first lock-path operation undrains it.
-			s.set64(o+procPool, poolDrained)
-			s.set64(o+procIdentity, s.id)
-			s.commit()
-			s.unlock()
-			s.proc = p
-			s.poolw = s.pool(p)
-			return true, nil
-		}
+	o := s.r.proc(p)
+	old := s.r.u64(o + procIdentity).Load()
+	if old != 0 && s.live.aliveAt(p, old) {
+		s.unlock()
+		return false, false, nil
 	}
-	s.unlock()
-	return false, nil
+	if old != 0 {
+		s.reclaim(p)
+		s.reclaimed.Add(1)
+	}
+	s.set64(o+procHeld, 0)
+	// Drained: invariant D holds whether or not anyone is queued; the
+	// first lock-path operation undrains it.
+	s.set64(o+procPool, poolDrained)
+	s.set64(o+procIdentity, s.id)
+	s.proc = p
+	s.poolw = s.pool(p)
+	s.serveAndUnlock(nil) // a reclaim may have freed permits
+	return true, old != 0, nil
 }
