@@ -31,7 +31,7 @@ func (s *Semaphore) Close() {
 	}
 	for w := s.head; w != nil; w = s.head {
 		s.unlink(w)
-		w.status.Store(waiterClosed)
+		w.decide(waiterClosed)
 		wake.push(w)
 	}
 	s.mu.Unlock()

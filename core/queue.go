@@ -12,12 +12,10 @@ type waiter struct {
 	n      int64
 	parker Parker
 
-	// status is written under Semaphore.mu, before the Unpark that follows
-	// any change away from waiterQueued. The waiter reads it after Park
-	// returns; the Parker's happens-before guarantee would suffice, but an
-	// atomic keeps a backend that breaks it from turning into a data race
-	// on the outcome.
-	status atomic.Int32
+	// epoch numbers the waiter's queued uses. The waiter's own goroutine
+	// advances it under Semaphore.mu just before it queues, so whoever
+	// decides the outcome (under mu too) reads the current use's value.
+	epoch uint16
 
 	// behind records that the waiter queued behind another one: evidence
 	// that the semaphore is contended, which is when Release yields after
@@ -26,6 +24,18 @@ type waiter struct {
 	// bubbled marks a waiter made inside a testing/synctest bubble: it
 	// never goes back to the pool (see bubble.go).
 	bubbled bool
+	// status is epoch<<statusEpochShift | outcome (waiterQueued,
+	// waiterGranted, ...), written under Semaphore.mu by decide before the
+	// Unpark that follows any outcome. A status whose epoch is not the
+	// current one is an earlier use's, and means waiterQueued: so queueing
+	// costs no store to status, only the outcome does. Every queued use
+	// ends with a status of its own epoch (decide, or abandon's store), so
+	// a stale status is always exactly one epoch behind and can never
+	// match after the epoch wraps. The waiter reads it after Park returns;
+	// the Parker's happens-before guarantee would suffice, but an atomic
+	// keeps a backend that breaks it from turning into a data race on the
+	// outcome.
+	status atomic.Uint32
 
 	// prev and next link the queue, under Semaphore.mu. Once the waiter is
 	// unlinked, next links the wake list instead (see wakeList), which keeps
@@ -34,11 +44,34 @@ type waiter struct {
 }
 
 const (
-	waiterQueued   int32 = iota // in the queue, owed nothing yet
-	waiterGranted               // dequeued: holds n permits
-	waiterClosed                // dequeued by Close
-	waiterTooLarge              // dequeued by a shrink below n
+	waiterQueued   uint32 = iota // in the queue, owed nothing yet
+	waiterGranted                // dequeued: holds n permits
+	waiterClosed                 // dequeued by Close
+	waiterTooLarge               // dequeued by a shrink below n
+
+	// statusEpochShift places the epoch above the outcome in status.
+	statusEpochShift = 2
+	// epochMask keeps the epoch to its 16 bits (a waiter stays at 48
+	// bytes); its width does not matter, since a stale status is always
+	// exactly one epoch behind.
+	epochMask = 1<<16 - 1
 )
+
+// decide records outcome for the waiter's current use. Called with
+// Semaphore.mu held, before the waiter is unparked.
+func (w *waiter) decide(outcome uint32) {
+	w.status.Store(uint32(w.epoch)<<statusEpochShift | outcome)
+}
+
+// outcome returns the outcome decided for the waiter's current use, or
+// waiterQueued if none is.
+func (w *waiter) outcome() uint32 {
+	st := w.status.Load()
+	if st>>statusEpochShift != uint32(w.epoch) {
+		return waiterQueued
+	}
+	return st & (1<<statusEpochShift - 1)
+}
 
 // wakeList is a chain of dequeued waiters, linked through next (they are no
 // longer in the queue), to be unparked once Semaphore.mu is released. Unparking outside the lock keeps
@@ -101,7 +134,7 @@ func (s *Semaphore) pushBack(w *waiter) {
 		s.tail.next = w
 	}
 	s.tail = w
-	s.waiting.Add(1)
+	s.waiting++
 }
 
 // unlink removes w from the queue. Called with s.mu held.
@@ -117,7 +150,7 @@ func (s *Semaphore) unlink(w *waiter) {
 		w.next.prev = w.prev
 	}
 	w.prev, w.next = nil, nil
-	s.waiting.Add(-1)
+	s.waiting--
 }
 
 // acquireSlow queues for n permits (n > 0) and parks until the outcome is
@@ -127,7 +160,6 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	// a system call, which must not lengthen the critical section.
 	w := s.getWaiter()
 	w.n = int64(n)
-	w.status.Store(waiterQueued)
 
 	s.mu.Lock()
 	// Before anything is decided, every free permit goes back to the word:
@@ -186,6 +218,9 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			break
 		}
 	}
+	// A new use: every status written so far is an earlier use's, which
+	// outcome reads as waiterQueued.
+	w.epoch = (w.epoch + 1) & epochMask
 	s.pushBack(w)
 	// Under mu, with w in the queue: the Observer attached now is the one
 	// w reports to (see queuedObservation).
@@ -200,7 +235,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			obs.waited(since, n, failureResult(ctx, err))
 			return p, err
 		}
-		switch w.status.Load() {
+		switch w.outcome() {
 		case waiterGranted:
 			s.putWaiter(w)
 			obs.waited(since, n, AcquireGranted)
@@ -230,13 +265,15 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 	}
 	var wake wakeList
 	s.mu.Lock()
-	status := w.status.Load()
+	status := w.outcome()
 	switch status {
 	case waiterQueued:
 		// Nobody has dequeued w, so nobody will Unpark it. Leave the queue
 		// and, since w may have been the head that held back smaller
-		// waiters behind it, serve them now (x/sync issue 37852).
+		// waiters behind it, serve them now (x/sync issue 37852). The store
+		// ends this use with a status of its own epoch (see status).
 		s.unlink(w)
+		w.decide(waiterQueued)
 		s.grantLocked(&wake)
 	case waiterGranted:
 		// Granted in a race with the failure: the caller gets an error, so
@@ -432,7 +469,7 @@ func (s *Semaphore) grantLocked(wake *wakeList) {
 		for {
 			w := s.head
 			s.unlink(w)
-			w.status.Store(waiterGranted)
+			w.decide(waiterGranted)
 			wake.push(w)
 			if w == last {
 				return

@@ -28,5 +28,5 @@ func (s *Semaphore) MaxWaiters() int { return int(s.maxWaiters.Load()) }
 // what makes the check and the pushBack that follows it one step: waiting
 // changes only under mu, so two callers cannot both see room for one.
 func (s *Semaphore) queueFullLocked() bool {
-	return s.waiting.Load() >= s.maxWaiters.Load()
+	return s.waiting >= s.maxWaiters.Load()
 }

@@ -55,7 +55,7 @@ func (s *Semaphore) SetMaxPermits(n int) {
 			next := w.next
 			if w.n > int64(n) {
 				s.unlink(w)
-				w.status.Store(waiterTooLarge)
+				w.decide(waiterTooLarge)
 				wake.push(w)
 			}
 			w = next

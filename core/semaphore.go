@@ -47,8 +47,6 @@ type Semaphore struct {
 	granted atomic.Uint64
 	// cfg holds the maximum and its generation; written only under mu.
 	cfg atomic.Uint64
-	// waiting counts the queued waiters; written only under mu.
-	waiting atomic.Int64
 	// lanes is the lane set while the stripes are engaged, nil otherwise
 	// (see stripes.go). Written only under mu; read by every fast path, so
 	// it sits on the state word's line, which those paths load anyway and
@@ -76,6 +74,9 @@ type Semaphore struct {
 	mu   sync.Mutex
 	head *waiter // next to be served
 	tail *waiter // last to queue
+	// waiting counts the queued waiters, under mu: a plain count, so that
+	// queueing and granting pay no atomic for it; Waiting takes mu.
+	waiting int64
 
 	// waiters recycles waiter records and their Parkers, so that a blocked
 	// Acquire allocates nothing once the pool is warm.
@@ -519,7 +520,14 @@ func (s *Semaphore) inUse(st, cfg uint64) int {
 
 // Waiting returns the number of Acquire calls queued and not yet granted or
 // failed. The result is a snapshot that may be stale by the time it is used.
-func (s *Semaphore) Waiting() int { return int(s.waiting.Load()) }
+// It takes the mutex that orders grants, briefly: it is for introspection
+// and metrics, not for a hot path.
+func (s *Semaphore) Waiting() int {
+	s.mu.Lock()
+	n := s.waiting
+	s.mu.Unlock()
+	return int(n)
+}
 
 // yield lets a goroutine that Release just woke run at once, for Semaphores
 // created WithThroughputOverFairness. Without it the woken goroutine sits in
