@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,17 +274,29 @@ func TestInstrumentPanicsOnNil(t *testing.T) {
 }
 
 // TestCloseStopsItsGoroutine: Instrument starts one goroutine (the wait
-// flusher) and Close ends it.
+// flusher) and Close ends it. The flushers are counted by their function
+// in the stacks of every goroutine, not by runtime.NumGoroutine, which
+// other tests' goroutines ending meanwhile would move.
 func TestCloseStopsItsGoroutine(t *testing.T) {
 	_, mp := setup(t)
-	before := runtime.NumGoroutine()
+	before := flushers()
 	inst, err := otelgosync.Instrument(core.NewSemaphore(1, generic.New()), mp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := runtime.NumGoroutine(); got != before+1 {
-		t.Errorf("goroutines after Instrument = %d, want %d", got, before+1)
-	}
+	waitFor(t, "the flusher to start", func() bool { return flushers() == before+1 })
 	inst.Close()
-	waitFor(t, "the flusher to exit", func() bool { return runtime.NumGoroutine() == before })
+	waitFor(t, "the flusher to exit", func() bool { return flushers() == before })
+}
+
+// flushers counts the goroutines running an Instrumentation's flusher.
+func flushers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), ".(*observer).flushLoop(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
