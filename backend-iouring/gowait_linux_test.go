@@ -213,9 +213,11 @@ func TestGoPhaseSweeperExitsWhenIdle(t *testing.T) {
 	for range 2 {
 		ch := parkAsync(context.Background(), p)
 		waitFor(func() bool { return iouring.WordState(p) == 3 })
-		if !iouring.Sweeping(b) {
-			t.Fatal("a Park is in its Go phase and no sweeper runs: nothing would ever move it to the kernel")
-		}
+		// The Park announces its Go wait (the word's 3) before it joins
+		// the members and starts a sweeper, so give it that moment: a
+		// Park left in its Go phase with no sweeper never gets one, and
+		// the watchdog names the hang.
+		waitFor(func() bool { return iouring.Sweeping(b) })
 		p.Unpark()
 		if err := result(t, ch); err != nil {
 			t.Fatalf("Park = %v, want nil", err)
