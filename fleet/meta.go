@@ -86,12 +86,15 @@ func checkMax(n int) {
 // with ErrTooLarge; the waiters behind them keep their order. It works after
 // Close.
 //
-// Growing is one read and one Txn. Shrinking is one Txn that changes the
-// maximum and freezes grants fleet-wide, then Txns that pin every holder
-// (100 keys per Txn, however many there are) and reject the waiters larger
-// than n, then one that ends the freeze; while it runs no Acquire is granted
-// anywhere. Every step is repeated if the semaphore changed in between. On
-// success it returns nil once the new maximum is in force. It returns
+// Growing is one read and one Txn. Shrinking is one read, one Txn that
+// changes the maximum, freezes grants fleet-wide and reads the queue as it
+// stood just before, then Txns that pin every holder (100 keys per Txn,
+// however many there are; the first also records the queue's head, so that
+// any process can finish the shrink once etcd compacted the revision before
+// it) and reject the waiters larger than n, then one that ends the freeze;
+// while it runs no Acquire is granted anywhere. Every step is repeated if
+// the semaphore changed in between. On success it returns nil once the new
+// maximum is in force. It returns
 // ctx.Err() or an error wrapping the client's if etcd could not be asked; if
 // the shrink's first Txn landed, the shrink still completes (any process of
 // the fleet that sees it unfinished for a second finishes it). It panics
@@ -108,17 +111,10 @@ func (s *Semaphore) SetMaxPermitsContext(ctx context.Context, n int) error {
 // setMax is SetMaxPermitsContext, under maxMu: the changes of one process
 // land in the order they were made.
 func (s *Semaphore) setMax(ctx context.Context, n int) error {
-	return s.change(ctx, "SetMaxPermits", func(v *view) []clientv3.Op {
-		switch {
-		case v.max == int64(n):
-			return nil
-		case int64(n) > v.max: // a grow takes no grant back: no settling
-			return []clientv3.Op{clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n)))}
-		}
-		return []clientv3.Op{
-			clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n))),
-			clientv3.OpPut(s.pfx+keySettle, encodeSettle(v)),
-		}
+	return s.change(ctx, "SetMaxPermits", func(v *view) (clientv3.Op, bool, bool) {
+		put := clientv3.OpPut(s.pfx+keyMax, padPermits(int64(n)))
+		// A grow takes no grant back: no settling.
+		return put, v.max != int64(n), int64(n) < v.max
 	})
 }
 
@@ -140,27 +136,26 @@ func (s *Semaphore) Close() {
 // be released. Close is idempotent and irreversible. To end only this
 // process's use of the semaphore, call Detach instead.
 //
-// It is one Txn that puts the closed key and freezes grants, then Txns that
-// pin every holder (100 per Txn, however many there are), then one that
-// ends the freeze, each repeated if the semaphore changed in between. It
-// returns nil once the semaphore is closed and settled, or ctx.Err() or an
-// error wrapping the client's if etcd could not be asked; once the first
-// Txn landed, later Acquires fail and the Close completes even so (any
-// process of the fleet finishes it).
+// It is one read, one Txn that puts the closed key, freezes grants and
+// reads the queue as it stood just before, then Txns that pin every holder
+// (100 per Txn, however many there are; the first also records the queue's
+// head), then one that ends the freeze, each repeated if the semaphore
+// changed in between. It returns nil once the semaphore is closed and
+// settled, or ctx.Err() or an error wrapping the client's if etcd could not
+// be asked; once the first Txn landed, later Acquires fail and the Close
+// completes even so (any process of the fleet finishes it).
 func (s *Semaphore) CloseContext(ctx context.Context) error {
-	return s.change(ctx, "Close", func(v *view) []clientv3.Op {
-		if v.closed {
-			return nil
-		}
-		return []clientv3.Op{
-			clientv3.OpPut(s.pfx+keyClosed, ""),
-			clientv3.OpPut(s.pfx+keySettle, encodeSettle(v)),
-		}
+	return s.change(ctx, "Close", func(v *view) (clientv3.Op, bool, bool) {
+		return clientv3.OpPut(s.pfx+keyClosed, ""), !v.closed, true
 	})
 }
 
 // encodeSettle is the settle key's value for a change made on v: the rule
-// in force before it.
+// in force before it, "<max> <closed>" (closed is 0 or 1). It names no
+// revision: the settle key's own ModRevision is the change's, and the head
+// that settling needs once that revision is compacted goes in the head key
+// (encodeHead), written after the change because it is only known once the
+// change's Txn has read the queue.
 func encodeSettle(v *view) string {
 	closed := 0
 	if v.closed {
@@ -169,11 +164,33 @@ func encodeSettle(v *view) string {
 	return fmt.Sprintf("%d %d", v.max, closed)
 }
 
+// parseSettle decodes encodeSettle's value; ok is false if it cannot.
+func parseSettle(val []byte) (max int64, closed bool, ok bool) {
+	var c int
+	if _, err := fmt.Sscanf(string(val), "%d %d", &max, &c); err != nil {
+		return 0, false, false
+	}
+	return max, c == 1, true
+}
+
+// encodeHead is the head key's value: the head the rule in force just
+// before the change at revision change left (see view.headUnder).
+func encodeHead(change, head int64) string { return fmt.Sprintf("%d %d", change, head) }
+
 // change reads the semaphore, finishes any settling in progress, lets plan
-// compute the writes, and commits them only if the maximum is the one read
-// and nothing is settling (plan's writes depend on both), then settles what
-// it started. plan returns nil when there is nothing to do.
-func (s *Semaphore) change(ctx context.Context, op string, plan func(*view) []clientv3.Op) error {
+// compute the write, and commits it only if the maximum and the closed
+// state are the ones read and nothing is settling (the write, and the rule
+// a settling change records, depend on all three), then settles what it
+// started. plan returns the write, whether there is anything to do (false:
+// change returns nil), and whether the write takes grants back and so
+// needs settling.
+//
+// A settling change's Txn puts the settle key and reads the queue, in that
+// one Txn: the read is the state just before the change, so the head it
+// yields (noteHead) is exact whatever was released or cancelled between
+// change's read and its commit, and needs no revision that etcd may
+// compact.
+func (s *Semaphore) change(ctx context.Context, op string, plan func(*view) (put clientv3.Op, does, settles bool)) error {
 	for {
 		v, err := s.read(ctx)
 		if err != nil {
@@ -188,12 +205,33 @@ func (s *Semaphore) change(ctx context.Context, op string, plan func(*view) []cl
 			}
 			continue
 		}
-		ops := plan(v)
-		if ops == nil {
+		put, does, settles := plan(v)
+		if !does {
 			return nil
+		}
+		ops := []clientv3.Op{put}
+		if settles {
+			ops = []clientv3.Op{
+				// First, so that it reads the state the change is
+				// made on, at the change's own revision: no release
+				// or cancellation can fall between the two.
+				clientv3.OpGet(s.pfx, clientv3.WithPrefix()),
+				put,
+				clientv3.OpPut(s.pfx+keySettle, encodeSettle(v)),
+				// A head key that a version of this package which
+				// does not know it left behind must not outlive
+				// this change: it names another change, but is
+				// cleared anyway.
+				clientv3.OpDelete(s.pfx + keyHead),
+			}
+		}
+		closedCmp := clientv3.Compare(clientv3.Version(s.pfx+keyClosed), "=", 0)
+		if v.closed {
+			closedCmp = clientv3.Compare(clientv3.Version(s.pfx+keyClosed), ">", 0)
 		}
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(s.pfx+keyMax), "=", v.maxModRev),
+				closedCmp,
 				clientv3.Compare(clientv3.Version(s.pfx+keySettle), "=", 0)).
 			Then(ops...).Commit()
 		if err != nil {
@@ -202,26 +240,54 @@ func (s *Semaphore) change(ctx context.Context, op string, plan func(*view) []cl
 			}
 			return s.etcdErr(op, err)
 		}
-		if resp.Succeeded {
-			return s.settle(ctx, nil)
+		if !resp.Succeeded {
+			continue
 		}
+		if !settles {
+			return nil
+		}
+		change := resp.Header.Revision
+		prev := viewOf(s.pfx, change-1, resp.Responses[0].GetResponseRange().Kvs)
+		s.noteHead(change, prev.headUnder(prev.max, prev.closed, change))
+		return s.settle(ctx, nil)
+	}
+}
+
+// noteHead remembers the head just before the change at revision change,
+// learnt exactly (by the change's own Txn or by the watch): settle uses it
+// before anything else while that change settles.
+func (s *Semaphore) noteHead(change, head int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noteHeadLocked(change, head)
+}
+
+// noteHeadLocked is noteHead under s.mu. Only the latest change is kept:
+// an earlier one is settled, since a change commits only when nothing is
+// settling.
+func (s *Semaphore) noteHeadLocked(change, head int64) {
+	if change > s.knownHead.change {
+		s.knownHead.change, s.knownHead.head = change, head
 	}
 }
 
 // settle finishes the shrink or Close that is settling, starting from v
 // (nil: read first): it pins, up to settleBatch keys per Txn, every key that
-// was granted just before the change and still exists (grantedBefore), and
-// rejects every unpinned
-// key that rule does not grant and the new maximum cannot hold; then it
-// deletes the settle key. Every Txn is fenced by the settle key's
-// ModRevision (a settling finished meanwhile, perhaps by another process,
-// followed by a new one, must not be written into) and by each rewritten
-// key's ModRevision (a key released, shrunk, or rewritten meanwhile is read
-// again). Any process may settle, at any time, as often as it likes: each
+// was granted just before the change and still exists (grantedBefore, from
+// the head that headBefore finds), and rejects every unpinned key that rule
+// did not grant and the new maximum cannot hold; then it deletes the settle
+// and head keys. Every Txn is fenced by the settle key's ModRevision (a
+// settling finished meanwhile, perhaps by another process, followed by a
+// new one, must not be written into) and by each rewritten key's
+// ModRevision (a key released, shrunk, or rewritten meanwhile is read
+// again). The first Txn that pins also records the head in the head key
+// when it was learnt exactly and is not recorded yet, so that whoever
+// finishes the settling later knows it without the revision before the
+// change. Any process may settle, at any time, as often as it likes: each
 // step is correct on its own. It returns nil once nothing is settling.
 func (s *Semaphore) settle(ctx context.Context, v *view) error {
-	var before map[string]status
-	var beforeRev int64
+	var head, headFor int64
+	var exact bool
 	for {
 		if v == nil {
 			var err error
@@ -232,13 +298,16 @@ func (s *Semaphore) settle(ctx context.Context, v *view) error {
 		if !v.settling {
 			return nil
 		}
-		if before == nil || beforeRev != v.settleModRev {
+		// A fallback head is replaced by a record another process
+		// made meanwhile; an exact one is kept for the whole change.
+		if headFor != v.settleModRev || !exact && v.headFor == v.settleModRev {
 			var err error
-			if before, err = s.grantedBefore(ctx, v); err != nil {
+			if head, exact, err = s.headBefore(ctx, v); err != nil {
 				return err
 			}
-			beforeRev = v.settleModRev
+			headFor = v.settleModRev
 		}
+		before := v.grantedBefore(head)
 		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.pfx+keySettle), "=", v.settleModRev)}
 		var ops []clientv3.Op
 		for _, e := range v.byRevision() {
@@ -249,7 +318,7 @@ func (s *Semaphore) settle(ctx context.Context, v *view) error {
 			switch {
 			case e.flag != flagNone:
 				continue
-			case before[e.key] == stGranted:
+			case before[e.key]:
 				flag = flagPinned
 			case e.n > v.max:
 				flag = flagRejected
@@ -259,10 +328,18 @@ func (s *Semaphore) settle(ctx context.Context, v *view) error {
 			ops = append(ops, clientv3.OpPut(e.key, encodeEntry(e.n, flag, e.stamp), clientv3.WithIgnoreLease()))
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(e.key), "=", e.modRev))
 		}
-		if len(ops) == 0 {
+		switch {
+		case len(ops) == 0:
 			// Every key an owner may hold is pinned: ending the freeze
 			// grants only what the new state grants.
-			ops = []clientv3.Op{clientv3.OpDelete(s.pfx + keySettle)}
+			ops = []clientv3.Op{clientv3.OpDelete(s.pfx + keySettle), clientv3.OpDelete(s.pfx + keyHead)}
+		case exact && v.headFor != v.settleModRev:
+			// Recorded as early as possible, with the first pins:
+			// from here on a settler that did not see the change
+			// land and can no longer read the revision before it
+			// still pins exactly. Only an exact head is recorded,
+			// since headBefore takes a record as exact.
+			ops = append(ops, clientv3.OpPut(s.pfx+keyHead, encodeHead(v.settleModRev, head)))
 		}
 		if _, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit(); err != nil {
 			if ctx.Err() != nil {
@@ -274,23 +351,59 @@ func (s *Semaphore) settle(ctx context.Context, v *view) error {
 	}
 }
 
-// grantedBefore returns what the rule granted at the revision just before
-// the settling change in v: exactly the keys whose owners may hold them
-// now, since nothing unpinned is granted while it settles. If etcd
-// compacted that revision it falls back to settleGrants on v, a superset.
-func (s *Semaphore) grantedBefore(ctx context.Context, v *view) (map[string]status, error) {
+// headBefore returns the head the rule in force just before the change
+// settling in v left (see view.headUnder), and whether it is exact. It
+// takes, in this order, the first of:
+//   - the head key, if it names this change: exact (only exact heads are
+//     recorded);
+//   - the head this process learnt from the change's own Txn or from its
+//     watch, which applied every revision up to the change (noteHead):
+//     exact;
+//   - the head of the state read at the revision before the change: exact;
+//   - if etcd compacted that revision, the head the rule before the change
+//     leaves among today's keys created before it: not exact.
+//
+// The last, the fallback, is reached only when three things meet: nobody
+// recorded the head (the change's process died or was cut off between its
+// first Txn and its first pins, or is a version of this package that records
+// none); this process did not see the change land (it opened, or its watch
+// restarted from a read, after it) and settles it before any process that
+// did (every process waits the same second before finishing another's
+// change); and etcd compacted the revision before the change within that
+// time. It can only be later than the exact head, never earlier: a key
+// granted just before the change that still exists is granted by the same
+// rule on today's keys, because what the rule counts ahead of it (the pinned
+// keys, and the keys before it) is a part of what was granted together with
+// it then, in weights no larger, and no key ahead of it waits. So every key
+// that holds is pinned, and no key queued after the change is; but a waiter
+// queued before the change, that a release since the change made room for
+// under the maximum before it, is pinned too: until enough permits come back
+// the semaphore then holds up to the old maximum, as if the change had come
+// after that release. No head is known to tell such a waiter from a holder,
+// and not pinning a holder would let its permits be granted to others while
+// it holds them.
+func (s *Semaphore) headBefore(ctx context.Context, v *view) (head int64, exact bool, err error) {
+	if v.headFor == v.settleModRev {
+		return v.head, true, nil
+	}
+	s.mu.Lock()
+	known := s.knownHead
+	s.mu.Unlock()
+	if known.change == v.settleModRev {
+		return known.head, true, nil
+	}
 	resp, err := s.cli.Get(ctx, s.pfx, clientv3.WithPrefix(), clientv3.WithRev(v.settleModRev-1))
 	switch {
 	case errors.Is(err, rpctypes.ErrCompacted):
-		return v.settleGrants(s.mut.Load() == mutGrantByArrival), nil
+		return v.headUnder(v.settleMax, v.settleClosed, v.settleModRev), false, nil
 	case err != nil:
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return 0, false, ctx.Err()
 		}
-		return nil, s.etcdErr("settle", err)
+		return 0, false, s.etcdErr("settle", err)
 	}
-	st, _, _ := viewOf(s.pfx, v.settleModRev-1, resp.Kvs).grants(s.mut.Load() == mutGrantByArrival)
-	return st, nil
+	prev := viewOf(s.pfx, v.settleModRev-1, resp.Kvs)
+	return prev.headUnder(prev.max, prev.closed, v.settleModRev), true, nil
 }
 
 // read returns the semaphore's state from one linearizable Get.

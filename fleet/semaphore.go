@@ -105,6 +105,9 @@ type Semaphore struct {
 	// (its process died or gave up) is finished by the cleanup.
 	settleSeen  int64
 	settleSince time.Time
+	// knownHead is the head just before the latest settling change this
+	// process saw land, learnt exactly (see noteHead); zero if none.
+	knownHead struct{ change, head int64 }
 }
 
 type leaseState struct {

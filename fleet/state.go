@@ -16,8 +16,15 @@ import (
 //	                 Txn can compare it with a request as a string
 //	p+"closed"       present once Close has run
 //	p+"settle"       present while a shrink or Close settles its holders:
-//	                 "<max before> <closed before>"; no new grant is made
-//	                 until it is gone
+//	                 "<max before> <closed before>", the rule in force just
+//	                 before it; no new grant is made until it is gone. Its
+//	                 ModRevision is the change's revision: it is put once
+//	                 per change and never rewritten
+//	p+"head"         the queue's head just before the settling change:
+//	                 "<change revision> <head>" (see view.headUnder); put
+//	                 with the first pins by a process that knows it
+//	                 exactly, deleted with the settle key, and ignored
+//	                 when its change revision is not the settle key's
 //	p+"q/<lease>-<seq>"  one key per Acquire, attached to the acquiring
 //	                 process's lease; value "<n> <flag> <stamp>"
 //
@@ -29,6 +36,7 @@ const (
 	keyMax    = "max"
 	keyClosed = "closed"
 	keySettle = "settle"
+	keyHead   = "head"
 	keyQueue  = "q/"
 )
 
@@ -84,12 +92,17 @@ type view struct {
 	// settling is true while the settle key exists: a shrink or Close
 	// committed and its holders are being pinned (see grants). The grants
 	// in force before it were decided with settleMax and settleClosed;
-	// settleModRev fences the Txns that settle it.
+	// settleModRev, the change's revision, fences the Txns that settle it.
 	settling     bool
 	settleMax    int64
 	settleClosed bool
 	settleModRev int64
-	entries      map[string]*entry
+	// headFor and head are the head key: the queue's head just before the
+	// change at revision headFor (a record of another change if headFor is
+	// not settleModRev).
+	headFor int64
+	head    int64
+	entries map[string]*entry
 }
 
 func newView() *view { return &view{entries: make(map[string]*entry)} }
@@ -103,14 +116,20 @@ func (v *view) put(pfx string, kv *mvccpb.KeyValue) {
 	case k == keyClosed:
 		v.closed = true
 	case k == keySettle:
-		var closed int
-		_, err := fmt.Sscanf(string(kv.Value), "%d %d", &v.settleMax, &closed)
+		var ok bool
+		v.settleMax, v.settleClosed, ok = parseSettle(kv.Value)
 		// A settle key that cannot be parsed still freezes grants (the
-		// safe side); settling it pins what the current maximum grants.
-		if err != nil {
-			v.settleMax, closed = v.max, 0
+		// safe side); settling it takes the current maximum for the
+		// rule before it wherever it does not read that rule at the
+		// revision before the change.
+		if !ok {
+			v.settleMax, v.settleClosed = v.max, false
 		}
-		v.settling, v.settleClosed, v.settleModRev = true, closed == 1, kv.ModRevision
+		v.settling, v.settleModRev = true, kv.ModRevision
+	case k == keyHead:
+		if _, err := fmt.Sscanf(string(kv.Value), "%d %d", &v.headFor, &v.head); err != nil {
+			v.headFor, v.head = 0, 0
+		}
 	case strings.HasPrefix(k, keyQueue):
 		if e, ok := parseEntry(kv); ok {
 			v.entries[e.key] = e
@@ -127,6 +146,8 @@ func (v *view) del(pfx string, key string) {
 		v.closed = false
 	case k == keySettle:
 		v.settling, v.settleMax, v.settleClosed, v.settleModRev = false, 0, false, 0
+	case k == keyHead:
+		v.headFor, v.head = 0, 0
 	default:
 		delete(v.entries, key)
 	}
@@ -179,8 +200,10 @@ const (
 // with the settle key, and keys granted until then stop holding by the rule
 // though their owners keep them. Nobody else is granted anything while the
 // settle key exists, and settling pins every key the rule in force before
-// it (settleGrants) grants, before removing the settle key; so every key
-// an owner holds is pinned again before any other key can be granted. The
+// it granted (grantedBefore), and no other (save in the one case
+// headBefore describes), before removing the settle key; so every key an
+// owner holds is pinned again before any other key can be granted, and no
+// key that was waiting is granted beside them. The
 // Txn needs no knowledge of what was granted between its read and its
 // commit (a deletion there, say a cancelled waiter, grants the keys behind
 // it), and settling needs no single Txn to hold every holder.
@@ -191,18 +214,63 @@ func (v *view) grants(byArrival bool) (st map[string]status, inUse int64, waitin
 	return v.decide(v.max, v.closed, v.settling, byArrival)
 }
 
-// settleGrants is the rule as it stood before the settling shrink or Close
-// (its maximum, its closed state, no freeze) applied to the current state:
-// the fallback of settle when etcd compacted the revision before the
-// change. Between that Txn and the end of settling it is monotonic like the
-// rule (keys leave, shrink, are appended, are pinned only if it grants
-// them, are rejected only if it does not), so every key granted just before
-// the Txn is granted by it at every later revision while it exists; it may
-// grant more (a waiter ahead that left meanwhile), as if the change had
-// come later.
-func (v *view) settleGrants(byArrival bool) map[string]status {
-	st, _, _ := v.decide(v.settleMax, v.settleClosed, false, byArrival)
-	return st
+// headUnder is what identifies the keys that the rule with max and closed
+// (no freeze) grants among the keys created before limit: the
+// CreateRevision of the first of them it leaves waiting, or limit if it
+// leaves none waiting. Those it grants are then exactly the pinned keys
+// and, when not closed, the keys that are neither pinned nor rejected,
+// ask for at most max, and were created before the head: FIFO grants a
+// prefix of the queue in CreateRevision order, and every key behind the
+// first one left waiting waits too. Keys created at or after limit come
+// behind every earlier key, so they change nothing before it.
+//
+// On the state just before a settling change, with the rule in force there
+// and limit the change's revision, it is the head that settling pins by
+// (see grantedBefore).
+func (v *view) headUnder(max int64, closed bool, limit int64) int64 {
+	st, _, _ := v.decide(max, closed, false, false)
+	for _, e := range v.byRevision() {
+		if e.createRev >= limit {
+			break
+		}
+		if st[e.key] == stWaiting {
+			return e.createRev
+		}
+	}
+	return limit
+}
+
+// grantedBefore returns the keys of v that were granted just before the
+// change now settling, given the head the rule in force then left
+// (headUnder on the state at the change's revision - 1): the pinned keys,
+// and, if the semaphore was not closed, every key that is neither pinned
+// nor rejected, asks for at most the maximum before, and was created
+// before head.
+//
+// Settling pins exactly these keys, which is the invariant every grant
+// after a shrink or Close rests on: pinning fewer would take permits from
+// an owner that holds them, and pinning more would grant a waiter beside
+// the holders while they already exceed the new maximum.
+//
+// It is exact, not a superset, on any state between the change and the end
+// of its settling, because no key that was waiting before the change can
+// look granted by it later: a key's CreateRevision never changes; flags
+// only go from none to pinned (a key granted before) or rejected (a key
+// that was not); a key's weight shrinks only while it is held; and keys
+// created since come after the change's revision, so after head. Keys
+// released since the change, which free room under the old maximum, are
+// not consulted: head was fixed when they still existed.
+func (v *view) grantedBefore(head int64) map[string]bool {
+	before := make(map[string]bool)
+	for _, e := range v.entries {
+		switch {
+		case e.flag == flagPinned:
+			before[e.key] = true
+		case e.flag != flagRejected && !v.settleClosed && e.n <= v.settleMax && e.createRev < head:
+			before[e.key] = true
+		}
+	}
+	return before
 }
 
 // decide is the rule with the maximum, the closed state and the freeze as

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -23,6 +24,8 @@ type txnHold struct {
 	release chan struct{}                // closed by the test to let it go
 	every   bool                         // hold every matching Txn, not only the first
 	held    int                          // matching Txns held so far
+	dropped bool                         // held Txns fail without being sent
+	after   bool                         // hold the response of a sent Txn instead
 }
 
 // holdTxns installs a txnHold on cli's KV and returns it.
@@ -38,6 +41,7 @@ func (h *txnHold) arm(match func(ops []clientv3.Op) bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.match = match
+	h.dropped, h.after = false, false
 	h.reached = make(chan struct{})
 	h.release = make(chan struct{})
 }
@@ -48,6 +52,16 @@ func (h *txnHold) armEvery(match func(ops []clientv3.Op) bool) {
 	h.arm(match)
 	h.mu.Lock()
 	h.every = true
+	h.mu.Unlock()
+}
+
+// armAfter makes the next Txn whose Then branch satisfies match reach
+// etcd at once and wait before its response is returned: what happens
+// in between falls between the Txn and its sender's next step.
+func (h *txnHold) armAfter(match func(ops []clientv3.Op) bool) {
+	h.arm(match)
+	h.mu.Lock()
+	h.after = true
 	h.mu.Unlock()
 }
 
@@ -91,6 +105,19 @@ func (h *txnHold) letGo() {
 	}
 }
 
+// errDropped is what a held Txn returns once the test dropped it.
+var errDropped = errors.New("txnHold: the test dropped this Txn unsent")
+
+// drop makes every held Txn return errDropped without reaching etcd, as if
+// its ctx had ended, and holds nothing more.
+func (h *txnHold) drop() {
+	h.mu.Lock()
+	h.dropped = true
+	h.match = nil
+	h.mu.Unlock()
+	h.letGo()
+}
+
 func (h *txnHold) Txn(ctx context.Context) clientv3.Txn {
 	return &heldTxn{Txn: h.KV.Txn(ctx), h: h}
 }
@@ -113,14 +140,21 @@ func (t *heldTxn) Commit() (*clientv3.TxnResponse, error) {
 	h := t.h
 	h.mu.Lock()
 	var reached, release chan struct{}
+	after := false
 	if h.match != nil && h.match(t.ops) {
 		if !h.every {
 			h.match = nil // one Txn only
 		}
 		h.held++
-		reached, release = h.reached, h.release
+		reached, release, after = h.reached, h.release, h.after
 	}
 	h.mu.Unlock()
+	if after {
+		resp, err := t.Txn.Commit()
+		close(reached)
+		<-release
+		return resp, err
+	}
 	if reached != nil {
 		select {
 		case <-reached:
@@ -128,15 +162,30 @@ func (t *heldTxn) Commit() (*clientv3.TxnResponse, error) {
 			close(reached)
 		}
 		<-release
+		h.mu.Lock()
+		dropped := h.dropped
+		h.mu.Unlock()
+		if dropped {
+			return nil, errDropped
+		}
 	}
 	return t.Txn.Commit()
 }
 
 // putsKey matches a Then branch that puts a key ending in suffix.
-func putsKey(suffix string) func([]clientv3.Op) bool {
+func putsKey(suffix string) func([]clientv3.Op) bool { return touchesKey(clientv3.Op.IsPut, suffix) }
+
+// deletesKey matches a Then branch that deletes a key ending in suffix.
+func deletesKey(suffix string) func([]clientv3.Op) bool {
+	return touchesKey(clientv3.Op.IsDelete, suffix)
+}
+
+// touchesKey matches a Then branch with an op of the kind is reports on a
+// key ending in suffix.
+func touchesKey(is func(clientv3.Op) bool, suffix string) func([]clientv3.Op) bool {
 	return func(ops []clientv3.Op) bool {
 		for _, op := range ops {
-			if op.IsPut() && bytes.HasSuffix(op.KeyBytes(), []byte(suffix)) {
+			if is(op) && bytes.HasSuffix(op.KeyBytes(), []byte(suffix)) {
 				return true
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -60,6 +61,7 @@ func (s *Semaphore) watchLoop() {
 					s.mirror.del(s.pfx, string(ev.Kv.Key))
 					delete(s.deleted, string(ev.Kv.Key))
 				} else {
+					s.headSeenLocked(ev.Kv)
 					s.mirror.put(s.pfx, ev.Kv)
 				}
 				s.mirror.rev = max(s.mirror.rev, ev.Kv.ModRevision)
@@ -79,6 +81,22 @@ func (s *Semaphore) watchLoop() {
 		} else {
 			backoff = 10 * time.Millisecond
 		}
+	}
+}
+
+// headSeenLocked learns, when kv puts a settle key the mirror does not
+// have yet, the head just before that change from the mirror before kv is
+// applied to it. The mirror then holds exactly the queue at the change's
+// revision - 1: this pass of the watch started from a read before the
+// change (a read at or after it would have shown the key) and has applied
+// every revision since, and the change's own Txn writes no queue key.
+// The rule in force there is the one the settle key records.
+func (s *Semaphore) headSeenLocked(kv *mvccpb.KeyValue) {
+	if string(kv.Key) != s.pfx+keySettle || kv.ModRevision == s.mirror.settleModRev {
+		return
+	}
+	if max, closed, ok := parseSettle(kv.Value); ok {
+		s.noteHeadLocked(kv.ModRevision, s.mirror.headUnder(max, closed, kv.ModRevision))
 	}
 }
 
