@@ -855,16 +855,28 @@ func (s *Semaphore) sweepNow() (ok bool) {
 		return false
 	}
 	defer s.recoverCorrupt(nil)
+	var gone []uint64
 	for k, p := range dead {
 		if s.r.u64(s.r.proc(p)+procIdentity).Load() == ids[k] {
 			s.reclaim(p)
 			s.reclaimed.Add(1)
+			gone = append(gone, ids[k])
 		}
 	}
 	s.serveAndUnlock(wake)
 	s.wakeDecided() // what a dead process decided but never woke
+	if reclaimHook != nil {
+		for _, id := range gone {
+			reclaimHook(id, "sweep")
+		}
+	}
 	return true
 }
+
+// reclaimHook, when set (tests only), is called with the identity of each
+// dead handle this process reclaimed, once the waiters its reclaim decided
+// and those the dead handle decided were woken; by is "sweep" or "open".
+var reclaimHook func(id uint64, by string)
 
 // attach registers a new handle for this process in r, with the liveness
 // oracle live. It fails with an error wrapping ErrNoSlots if every process
@@ -897,7 +909,7 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 				continue
 			}
 			s.id = id
-			ok, reclaimed, err := s.claimSlot(p)
+			ok, dead, err := s.claimSlot(p)
 			if err != nil || !ok {
 				live.unclaim(p)
 				if err != nil {
@@ -905,8 +917,11 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 				}
 				continue
 			}
-			if reclaimed {
+			if dead != 0 {
 				s.wakeDecided()
+				if reclaimHook != nil {
+					reclaimHook(dead, "open")
+				}
 			}
 			return s, nil
 		}
@@ -916,19 +931,20 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 
 // claimSlot gives process slot p, whose liveness s has claimed, to s, if
 // under the lock the slot is still free or its holder dead; what a dead
-// holder held is reclaimed in the same transaction (reclaimed reports it).
-// It reports false if a live handle holds the slot, or an error wrapping
-// ErrCorrupt if the region is corrupt.
-func (s *Semaphore) claimSlot(p uint32) (ok, reclaimed bool, err error) {
+// holder held is reclaimed in the same transaction (dead is the dead
+// holder's identity, 0 if the slot was free). It reports false if a live
+// handle holds the slot, or an error wrapping ErrCorrupt if the region is
+// corrupt.
+func (s *Semaphore) claimSlot(p uint32) (ok bool, dead uint64, err error) {
 	if err := s.lockAlways(); err != nil {
-		return false, false, err
+		return false, 0, err
 	}
 	defer s.recoverCorrupt(&err)
 	o := s.r.proc(p)
 	old := s.r.u64(o + procIdentity).Load()
 	if old != 0 && s.live.aliveAt(p, old) {
 		s.unlock()
-		return false, false, nil
+		return false, 0, nil
 	}
 	if old != 0 {
 		s.reclaim(p)
@@ -942,5 +958,5 @@ func (s *Semaphore) claimSlot(p uint32) (ok, reclaimed bool, err error) {
 	s.proc = p
 	s.poolw = s.pool(p)
 	s.serveAndUnlock(nil) // a reclaim may have freed permits
-	return true, old != 0, nil
+	return true, old, nil
 }
