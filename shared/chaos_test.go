@@ -50,14 +50,18 @@ func chaosKills(t *testing.T) int {
 // is undrained; the test fails if none did). Each round kills one child
 // of each semaphore; the same invariants and end state are checked.
 //
-// Recovery: the last death is of a child that holds every permit, with
-// no process started after it: every survivor is queued behind it. The
-// test fails if a killed child is not reclaimed within 10 s, or if
-// afterwards a goroutine of a surviving child is granted nothing within
-// 10 s. It logs, per death, the time from the SIGKILL (and from the reap)
-// to the end of the reclaim, when the waiters the reclaim let through and
-// those the dead child had decided have been woken (children log both
-// moments on one clock, monoNow), and who reclaimed it.
+// Recovery: the children's queued requests never look for dead processes
+// on their own (their polls are off, see chaosPolls), so every death must
+// be noticed and recovered by someone else, and a waiter it stranded that
+// no recoverer wakes sleeps for good. The last death is of a child that
+// holds every permit, with no process started after it: every survivor
+// is queued behind it. The test fails if a killed child is not reclaimed
+// within 10 s, or if afterwards a goroutine of a surviving child is
+// granted nothing within 10 s. It logs, per death, the time from the
+// SIGKILL (and from the reap) to the end of the reclaim, when the waiters
+// the reclaim let through and those the dead child had decided have been
+// woken (children log both moments on one clock, monoNow), and who
+// reclaimed it.
 func TestChaos(t *testing.T) {
 	kills := chaosKills(t)
 	watchdog(t, 30*time.Second+time.Duration(kills)*time.Second)
@@ -80,7 +84,7 @@ func TestChaos(t *testing.T) {
 			live[id] = startChild(t, id, "lock", name, "recovery=1", w)
 			return
 		}
-		live[id] = startChild(t, id, "workers", name, "g=8,iters=0,maxw=3,cancel=20,log=1,recovery=1,"+childWaiter(kind, spawned), w)
+		live[id] = startChild(t, id, "workers", name, "g=8,iters=0,maxw=3,cancel=20,log=1,recovery=1,"+chaosPolls+","+childWaiter(kind, spawned), w)
 	}
 	var deaths []death
 	kill := func(c *child) {
@@ -197,7 +201,8 @@ func awaitRecoveries(t *testing.T, g *grantLog, deaths []death) string {
 
 // awaitProgress waits until each of the g goroutines of every child in ids
 // has logged a grant after the call, and fails the test if one has not
-// within 10 s.
+// within 10 s: with the children's own polls off, a waiter that a death
+// left asleep and that no recoverer woke never would.
 func awaitProgress(t *testing.T, g *grantLog, ids []string, goroutines int) {
 	t.Helper()
 	g.mu.Lock()

@@ -54,3 +54,7 @@ func monoNow() int64 {
 	}
 	return ts.Nano()
 }
+
+// chaosPolls is the polls argument of TestChaos's workers: off, so that
+// a recovery that rests on a waiter's own poll stalls the test.
+const chaosPolls = "polls=0"

@@ -103,6 +103,9 @@ func runChild(role string) int {
 		return 2
 	}
 	defer closeFn()
+	if childArg("polls", 1) == 0 {
+		shared.DisableWaiterPolls()
+	}
 	// recovery=1: log this handle's identity ("I id") and each reclaim of
 	// a dead handle ("R id monoNow recoverer") to the log pipe.
 	// (Only then is there a pipe: childFile would wrap another fd. With

@@ -91,3 +91,8 @@ func monoNow() int64 {
 	qpf.Call(uintptr(unsafe.Pointer(&f)))
 	return n/f*1e9 + n%f*1e9/f
 }
+
+// chaosPolls is the polls argument of TestChaos's workers: on, because a
+// WordWaiter's wake is lost when the waker held the event's last handle
+// and exits (see docs/shared.md), and then only the waiter's poll wakes it.
+const chaosPolls = "polls=1"

@@ -225,3 +225,8 @@ func SetReclaimHook(f func(id uint64, by string)) { reclaimHook = f }
 
 // Identity returns the handle's identity, as a reclaim hook reports it.
 func (s *Semaphore) Identity() uint64 { return s.id }
+
+// DisableWaiterPolls makes every queued request of this process sleep
+// until it is woken or its ctx ends, never looking for dead processes on
+// its own. Call it before any handle is opened; it cannot be undone.
+func DisableWaiterPolls() { noWaiterPolls = true }

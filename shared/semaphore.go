@@ -17,10 +17,14 @@ const MaxPermitsLimit = core.MaxPermitsLimit
 
 const (
 	// pollInterval is how long a queued waiter near the head of the queue
-	// (pollNear places) sleeps before it looks for dead processes (plus up
-	// to pollJitter, so that waiters spread out); waiters further back,
-	// whose turn a dead holder cannot be blocking directly, look every
-	// pollFar, so that 10,000 waiters do not wake 50,000 times a second.
+	// (pollNear places) sleeps before it looks at its slot again and for
+	// dead processes (plus up to pollJitter, so that waiters spread out);
+	// waiters further back look every pollFar, so that 10,000 waiters do
+	// not wake 50,000 times a second. A waiter keeps the poll it chose
+	// when it went to sleep, so in a deep queue the head sleeps on
+	// pollFar too: deaths are noticed by the handle's watch (watch.go),
+	// and a waiter's own poll is only a backstop (for a wake that was
+	// lost).
 	pollInterval = 100 * time.Millisecond
 	pollJitter   = 50 * time.Millisecond
 	pollNear     = 8
@@ -72,6 +76,11 @@ type Semaphore struct {
 
 	// broken is the corruption this handle found (region_check.go).
 	broken atomic.Pointer[error]
+
+	// awaiting counts this handle's requests in await; watching is set
+	// while their watch goroutine runs (see watch.go).
+	awaiting atomic.Int64
+	watching atomic.Bool
 
 	// Recovery counters, for tests and diagnostics.
 	recoveredLocks atomic.Int64 // locks taken over from a dead owner
@@ -225,6 +234,8 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (_ Permit, err error
 // the outcome.
 func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err error) {
 	defer s.recoverCorrupt(&err)
+	s.startWatch()
+	defer s.endWatch()
 	o := s.r.slot(i)
 	state := s.r.u32(o + slotState)
 	for {
@@ -235,7 +246,10 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		}
 		if state.Load() == slotQueued {
 			poll := s.pollFor(i) + rand.N(pollJitter)
-			wctx, cancel := context.WithTimeout(ctx, poll)
+			wctx, cancel := ctx, context.CancelFunc(func() {})
+			if !noWaiterPolls {
+				wctx, cancel = context.WithTimeout(ctx, poll)
+			}
 			err := s.w.Wait(wctx, state, slotQueued)
 			polled := wctx.Err() != nil
 			cancel()
@@ -271,10 +285,9 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		s.commit()
 		s.unlock()
 		// Look for dead processes (throttled across all processes to one
-		// sweep per sweepInterval): while the queue flows nobody polls,
-		// and a process that died between committing grants and waking
-		// them would leave its grantees asleep until their own poll (up
-		// to pollFar); the sweep that reclaims it wakes them.
+		// sweep per sweepInterval): while the queue flows this often
+		// notices a death before any watch does (watch.go), and the
+		// sweep that reclaims a dead process wakes everyone it stranded.
 		s.sweep()
 		switch st {
 		case slotGranted:
@@ -288,6 +301,11 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		}
 	}
 }
+
+// noWaiterPolls, when set (tests only), makes a queued waiter sleep until
+// it is woken or its ctx ends: it never looks for dead processes on its
+// own, so every recovery must come from someone else.
+var noWaiterPolls bool
 
 // pollFor returns how long the waiter of queued slot i sleeps between looks
 // for dead processes: pollInterval near the head of the queue, pollFar
