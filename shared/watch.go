@@ -19,8 +19,8 @@ import (
 // that timer when it reaches the head. A death that stops the queue (its
 // process kept the permits the head needs) then went unnoticed until the
 // first pollFar fired, about 2 s (TestChaos's last death, with 40
-// requests queued behind it: 1.96 s in five runs of five). Collectors
-// sweep too, but only while the queue flows.
+// requests queued behind it: 1.96-1.99 s in eight runs of eight).
+// Collectors sweep too, but only while the queue flows.
 //
 // So a handle with a request in await runs one watch goroutine, which
 // sweeps every watchInterval (plus up to pollJitter) for as long as any
