@@ -4,11 +4,13 @@ package shared_test
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/compio-sync/gosync/shared"
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -47,6 +49,19 @@ func chaosKills(t *testing.T) int {
 // purpose (HangInsideSteal, at a random stage, once another child's pool
 // is undrained; the test fails if none did). Each round kills one child
 // of each semaphore; the same invariants and end state are checked.
+//
+// Recovery: the children's queued requests never look for dead processes
+// on their own (their polls are off, see chaosPolls), so every death must
+// be noticed and recovered by someone else, and a waiter it stranded that
+// no recoverer wakes sleeps for good. The last death is of a child that
+// holds every permit, with no process started after it: every survivor
+// is queued behind it. The test fails if a killed child is not reclaimed
+// within 10 s, or if afterwards a goroutine of a surviving child is
+// granted nothing within 10 s. It logs, per death, the time from the
+// SIGKILL (and from the reap) to the end of the reclaim, when the waiters
+// the reclaim let through and those the dead child had decided have been
+// woken (children log both moments on one clock, monoNow), and who
+// reclaimed it.
 func TestChaos(t *testing.T) {
 	kills := chaosKills(t)
 	watchdog(t, 30*time.Second+time.Duration(kills)*time.Second)
@@ -66,10 +81,19 @@ func TestChaos(t *testing.T) {
 		if spawned%7 == 0 {
 			lockers++
 			isLocker[id] = true
-			live[id] = startChild(t, id, "lock", name, "")
+			live[id] = startChild(t, id, "lock", name, "recovery=1", w)
 			return
 		}
-		live[id] = startChild(t, id, "workers", name, "g=8,iters=0,maxw=3,cancel=20,log=1,"+childWaiter(kind, spawned), w)
+		live[id] = startChild(t, id, "workers", name, "g=8,iters=0,maxw=3,cancel=20,log=1,recovery=1,"+chaosPolls+","+childWaiter(kind, spawned), w)
+	}
+	var deaths []death
+	kill := func(c *child) {
+		glog.markDead(c.id)
+		d := death{child: c.id, killed: monoNow()}
+		c.kill()
+		d.reaped = monoNow()
+		deaths = append(deaths, d)
+		delete(live, c.id)
 	}
 	for range 6 {
 		spawn()
@@ -86,12 +110,24 @@ func TestChaos(t *testing.T) {
 				break
 			}
 		}
-		glog.markDead(victim.id)
-		victim.kill()
-		delete(live, victim.id)
+		kill(victim)
 		spawn()
 		fast.killOne(t)
 	}
+	// The last death: a child that holds every permit dies, and no process
+	// is started after it, so that only the survivors, every one of them
+	// queued behind it, can recover. (Hung lock holders go first: they
+	// would keep it from its permits.)
+	for id, c := range live {
+		if isLocker[id] {
+			kill(c)
+		}
+	}
+	holder := startChild(t, "kh", "hold", name, fmt.Sprintf("n=%d,recovery=1", max), w)
+	holder.expect(t, "held")
+	kill(holder)
+	rec := awaitRecoveries(t, glog, deaths)
+	awaitProgress(t, glog, slices.Collect(maps.Keys(live)), 8)
 	for id, c := range live {
 		glog.markDead(id)
 		c.kill()
@@ -101,12 +137,109 @@ func TestChaos(t *testing.T) {
 	fast.finish(t)
 	glog.check(t)
 	locks, rollbacks, reclaimed := s.RecoveryCounts()
-	t.Logf("waiters %s: %d kills (%d inside the lock on purpose) in %v: %d grants logged, peak %d of %d, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes; the longest Acquire of a surviving child waited %v (recovery from every death included; target 1s)",
+	t.Logf("waiters %s: %d kills (%d inside the lock on purpose) in %v: %d grants logged, peak %d of %d, %d invariant checks; this handle recovered %d locks, rolled back %d transactions, reclaimed %d processes; the longest Acquire of a surviving child waited %v (queueing behind holders and hung lock holders included)",
 		kind, kills, lockers, elapsed.Round(time.Millisecond), glog.n, glog.peak, max, checks, locks, rollbacks, reclaimed, glog.longest.Round(time.Millisecond))
+	t.Log(rec)
 	if glog.n == 0 {
 		t.Errorf("no grant logged: the children never made progress")
 	}
 	expectFullAndEmpty(t, s, max)
+}
+
+// A death is a child TestChaos killed: when the SIGKILL was sent and when
+// the child was reaped (monoNow).
+type death struct {
+	child          string
+	killed, reaped int64
+}
+
+// awaitRecoveries waits until a surviving process has reclaimed every
+// killed child that had logged its identity, and describes the recovery
+// times: from the SIGKILL (and from the reap) to the end of the reclaim,
+// when every waiter the reclaim let through and every waiter the dead
+// child had decided has been woken; the last of deaths separately. It
+// fails the test if one is not reclaimed within 10 s.
+func awaitRecoveries(t *testing.T, g *grantLog, deaths []death) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		var fromKill, fromReap []time.Duration
+		by := map[string]int{}
+		var pending []string
+		unknown := 0
+		var last string
+		for k, d := range deaths {
+			id, ok := g.ident[d.child]
+			if !ok {
+				unknown++
+				continue
+			}
+			e, ok := g.reclaims[id]
+			if !ok {
+				pending = append(pending, d.child)
+				continue
+			}
+			fromKill = append(fromKill, time.Duration(e.at-d.killed))
+			fromReap = append(fromReap, time.Duration(e.at-d.reaped))
+			by[e.by]++
+			if k == len(deaths)-1 {
+				last = fmt.Sprintf("%v after its SIGKILL, by %s", time.Duration(e.at-d.killed).Round(time.Millisecond), e.by)
+			}
+		}
+		g.mu.Unlock()
+		if len(pending) == 0 {
+			return fmt.Sprintf("recovery of %d killed children (%d more were killed before they logged their identity, most while starting): from the SIGKILL to the end of the reclaim %s; from the reap %s; reclaimed by %v; the last death (every permit held, every survivor queued behind it): %s",
+				len(fromKill), unknown, spread(fromKill), spread(fromReap), by, last)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("killed children %v not reclaimed within 10s by any surviving process", pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// awaitProgress waits until each of the g goroutines of every child in ids
+// has logged a grant after the call, and fails the test if one has not
+// within 10 s: with the children's own polls off, a waiter that a death
+// left asleep and that no recoverer woke never would.
+func awaitProgress(t *testing.T, g *grantLog, ids []string, goroutines int) {
+	t.Helper()
+	g.mu.Lock()
+	before := maps.Clone(g.progress)
+	g.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var stuck []goroutine
+		g.mu.Lock()
+		for _, id := range ids {
+			for i := range goroutines {
+				if k := (goroutine{id, i}); g.progress[k] == before[k] {
+					stuck = append(stuck, k)
+				}
+			}
+		}
+		g.mu.Unlock()
+		if len(stuck) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines %v of surviving children granted nothing within 10s after the last death was recovered: a waiter was left asleep", stuck)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// spread describes durations: median, p99 and max.
+func spread(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "(none)"
+	}
+	slices.Sort(ds)
+	q := func(p float64) time.Duration {
+		return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(time.Millisecond)
+	}
+	return fmt.Sprintf("median %v, p99 %v, max %v", q(0.5), q(0.99), ds[len(ds)-1].Round(time.Millisecond))
 }
 
 // fastChaos is TestChaos's second semaphore, churned by fastWorkers

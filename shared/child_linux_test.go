@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/compio-sync/gosync/shared"
+	"golang.org/x/sys/unix"
 )
 
 // passFiles gives files to the child as fds 3, 4, ... and has the kernel
@@ -43,3 +44,17 @@ func platformOpts(testing.TB) []shared.Option { return nil }
 const startAttempts = 1
 
 const startRetryReason = ""
+
+// monoNow returns CLOCK_MONOTONIC in nanoseconds: one clock for every
+// process of the host, so a child's timestamps and the parent's compare.
+func monoNow() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err)
+	}
+	return ts.Nano()
+}
+
+// chaosPolls is the polls argument of TestChaos's workers: off, so that
+// a recovery that rests on a waiter's own poll stalls the test.
+const chaosPolls = "polls=0"

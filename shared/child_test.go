@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,7 +103,27 @@ func runChild(role string) int {
 		return 2
 	}
 	defer closeFn()
+	if childArg("polls", 1) == 0 {
+		shared.DisableWaiterPolls()
+	}
+	// recovery=1: log this handle's identity ("I id") and each reclaim of
+	// a dead handle ("R id monoNow recoverer") to the log pipe.
+	// (Only then is there a pipe: childFile would wrap another fd. With
+	// log=1, out already writes to it: one *os.File per fd.)
+	var rec *logger
+	if childArg("recovery", 0) == 1 {
+		rec = &logger{f: out.f, id: out.id}
+		if childArg("log", 0) != 1 {
+			rec.f = childFile(0)
+		}
+		shared.SetReclaimHook(func(id uint64, by string) {
+			rec.printf("R %d %d %s", id, monoNow(), recoverer(by))
+		})
+	}
 	s, err := shared.OpenExisting(os.Getenv(childName), opts...)
+	if err == nil && rec != nil {
+		rec.printf("I %d", s.Identity())
+	}
 	if role == "open" {
 		if errors.Is(err, fs.ErrPermission) {
 			out.printf("permission %v", err)
@@ -170,11 +191,12 @@ func runChild(role string) int {
 
 // workers runs g goroutines, each acquiring a random weight in [1, maxw]
 // iters times (forever if iters is 0), logging "+ w ticket grant queued
-// waitedµs" after each grant and "- w" before each release. cancel is the percentage
-// of acquires given a random deadline of up to 2 ms.
+// waitedµs goroutine" after each grant and "- w" before each release.
+// cancel is the percentage of acquires given a random deadline of up to
+// 2 ms.
 func workers(s *shared.Semaphore, out logger, g, iters, maxw, cancel int) {
 	var wg sync.WaitGroup
-	for range g {
+	for gi := range g {
 		wg.Go(func() {
 			for i := 0; iters == 0 || i < iters; i++ {
 				w := 1 + rand.IntN(maxw)
@@ -193,7 +215,7 @@ func workers(s *shared.Semaphore, out logger, g, iters, maxw, cancel int) {
 					continue
 				}
 				t, gr, q := p.Order()
-				out.printf("+ %d %d %d %t %d", w, t, gr, q, waited.Microseconds())
+				out.printf("+ %d %d %d %t %d %d", w, t, gr, q, waited.Microseconds(), gi)
 				for range rand.IntN(3) {
 					time.Sleep(time.Duration(rand.IntN(50)) * time.Microsecond)
 				}
@@ -337,6 +359,28 @@ func (c *child) await(t testing.TB, want string, skip bool) {
 			}
 		case <-timeout:
 			t.Fatalf("child %s did not say %q within 10s", c.id, want)
+		}
+	}
+}
+
+// recoverer names, for the reclaim hook, who reclaimed a dead handle:
+// "open" (Open took its slot) or, for a sweep, the function that called
+// it: "watch" (a handle's watch for deaths), "await" (a waiter that
+// collected a grant, or whose own poll fired), "TryAcquireN", ...
+func recoverer(by string) string {
+	if by != "sweep" {
+		return by
+	}
+	pc := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(2, pc)])
+	for {
+		f, more := frames.Next()
+		name := f.Function[strings.LastIndex(f.Function, ".")+1:]
+		if strings.HasPrefix(f.Function, "github.com/compio-sync/gosync/shared.") && name != "sweep" && name != "sweepNow" {
+			return name
+		}
+		if !more {
+			return by
 		}
 	}
 }

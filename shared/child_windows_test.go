@@ -8,8 +8,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/compio-sync/gosync/shared"
+	"golang.org/x/sys/windows"
 )
 
 // childHandles lists, in a child's environment, the handle values of the
@@ -71,3 +73,26 @@ func childWaiter(string, int) string { return "waiter=iocp" }
 const startAttempts = 3
 
 const startRetryReason = "Wine's CreateProcess fails like this now and then under load"
+
+// qpc is QueryPerformanceCounter and QueryPerformanceFrequency, which
+// x/sys/windows does not wrap.
+var (
+	kernel32 = windows.NewLazySystemDLL("kernel32.dll")
+	qpc      = kernel32.NewProc("QueryPerformanceCounter")
+	qpf      = kernel32.NewProc("QueryPerformanceFrequency")
+)
+
+// monoNow returns the performance counter in nanoseconds: one clock for
+// every process of the host, so a child's timestamps and the parent's
+// compare.
+func monoNow() int64 {
+	var n, f int64
+	qpc.Call(uintptr(unsafe.Pointer(&n)))
+	qpf.Call(uintptr(unsafe.Pointer(&f)))
+	return n/f*1e9 + n%f*1e9/f
+}
+
+// chaosPolls is the polls argument of TestChaos's workers: on, because a
+// WordWaiter's wake is lost when the waker held the event's last handle
+// and exits (see docs/shared.md), and then only the waiter's poll wakes it.
+const chaosPolls = "polls=1"

@@ -216,3 +216,17 @@ func SetCreateHook(f func()) { createHook = f }
 // decided (nil: no hook). A test child hangs there and is killed: a
 // process dying between a commit and its wakes.
 func SetServeHook(f func(stage string)) { serveHook = f }
+
+// SetReclaimHook makes every handle of this process call f with the
+// identity of each dead handle it reclaims, once the waiters the reclaim
+// decided and those the dead handle decided were woken; by is "sweep" or
+// "open" (nil: no hook). Not safe to call while handles run.
+func SetReclaimHook(f func(id uint64, by string)) { reclaimHook = f }
+
+// Identity returns the handle's identity, as a reclaim hook reports it.
+func (s *Semaphore) Identity() uint64 { return s.id }
+
+// DisableWaiterPolls makes every queued request of this process sleep
+// until it is woken or its ctx ends, never looking for dead processes on
+// its own. Call it before any handle is opened; it cannot be undone.
+func DisableWaiterPolls() { noWaiterPolls = true }

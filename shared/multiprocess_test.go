@@ -36,6 +36,27 @@ type grantLog struct {
 	longest  time.Duration // the longest wait of a logged Acquire
 	problems []string
 	done     map[string]bool
+
+	// ident maps a child to the identity of its handle, and reclaims an
+	// identity to the first reclaim of it (children given recovery=1 log
+	// both, whether or not they have died since).
+	ident    map[string]uint64
+	reclaims map[uint64]reclaimEvent
+	// progress counts the grants of each goroutine of each child.
+	progress map[goroutine]int
+}
+
+// A goroutine is one of a workers child's goroutines, by index.
+type goroutine struct {
+	child string
+	g     int
+}
+
+// A reclaimEvent is a dead handle's reclaim as its recoverer logged it:
+// when (monoNow), and how ("sweep" or "open").
+type reclaimEvent struct {
+	at int64
+	by string
 }
 
 type order struct{ ticket, grant uint64 }
@@ -45,7 +66,7 @@ func newGrantLog(t *testing.T, max int) (*grantLog, *os.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &grantLog{max: max, held: map[string]int{}, dead: map[string]bool{}, done: map[string]bool{}}
+	g := &grantLog{max: max, held: map[string]int{}, dead: map[string]bool{}, done: map[string]bool{}, ident: map[string]uint64{}, reclaims: map[uint64]reclaimEvent{}, progress: map[goroutine]int{}}
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -66,6 +87,21 @@ func (g *grantLog) line(l string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f := strings.Fields(l)
+	if len(f) == 3 && f[1] == "I" {
+		var id uint64
+		fmt.Sscan(f[2], &id)
+		g.ident[f[0]] = id
+		return
+	}
+	if len(f) == 5 && f[1] == "R" {
+		var id uint64
+		var e reclaimEvent
+		fmt.Sscan(f[2]+" "+f[3]+" "+f[4], &id, &e.at, &e.by)
+		if _, ok := g.reclaims[id]; !ok {
+			g.reclaims[id] = e
+		}
+		return
+	}
 	if len(f) < 2 || g.dead[f[0]] {
 		return
 	}
@@ -75,8 +111,10 @@ func (g *grantLog) line(l string) {
 	case "+":
 		var t, gr, us uint64
 		var q bool
-		fmt.Sscan(strings.Join(f[2:], " "), &w, &t, &gr, &q, &us)
+		var gi int
+		fmt.Sscan(strings.Join(f[2:], " "), &w, &t, &gr, &q, &us, &gi)
 		g.longest = max(g.longest, time.Duration(us)*time.Microsecond)
+		g.progress[goroutine{id, gi}]++
 		g.held[id] += w
 		g.sum += w
 		g.n++

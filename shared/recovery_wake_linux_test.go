@@ -115,3 +115,50 @@ func TestRecovererWakesWhomTheDeadDecided(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryNeedsNoWaiterPoll: a process that dies holding the only
+// permit, while every request queued behind it sleeps in a Waiter that
+// never times out (none of them ever looks for dead processes on its
+// own), and no other process runs, is still noticed: the handle with
+// queued requests watches for deaths on its own timer, and the sweep that
+// reclaims the dead process grants the head of the queue.
+func TestRecoveryNeedsNoWaiterPoll(t *testing.T) {
+	watchdog(t, 60*time.Second)
+	const waiters = 12
+	w := &pollessWaiter{words: map[*atomic.Uint32]bool{}}
+	_, name := create(t, 1)
+	s := attachTo(t, name, shared.WithWaiter(w))
+	c := startChild(t, "holder", "hold", name, "n=1")
+	c.expect(t, "held")
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() {
+			p, err := s.AcquireN(context.Background(), 1)
+			if err != nil {
+				t.Errorf("AcquireN = %v", err)
+				return
+			}
+			granted.Add(1)
+			p.Release()
+		})
+	}
+	waitFor(t, func() bool { return s.Waiting() == waiters })
+	c.kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for granted.Load() < waiters && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := granted.Load(); n < waiters {
+		s.SweepNow() // grants the head, whose Release grants the next
+		wg.Wait()
+		t.Fatalf("%d of %d requests queued behind a process that died holding the only permit still waiting 10s after its death: nobody noticed it", waiters-n, waiters)
+	}
+	wg.Wait()
+	if err := s.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, reclaimed := s.RecoveryCounts(); reclaimed != 1 {
+		t.Errorf("reclaimed %d processes, want the holder (1)", reclaimed)
+	}
+}

@@ -17,10 +17,14 @@ const MaxPermitsLimit = core.MaxPermitsLimit
 
 const (
 	// pollInterval is how long a queued waiter near the head of the queue
-	// (pollNear places) sleeps before it looks for dead processes (plus up
-	// to pollJitter, so that waiters spread out); waiters further back,
-	// whose turn a dead holder cannot be blocking directly, look every
-	// pollFar, so that 10,000 waiters do not wake 50,000 times a second.
+	// (pollNear places) sleeps before it looks at its slot again and for
+	// dead processes (plus up to pollJitter, so that waiters spread out);
+	// waiters further back look every pollFar, so that 10,000 waiters do
+	// not wake 50,000 times a second. A waiter keeps the poll it chose
+	// when it went to sleep, so in a deep queue the head sleeps on
+	// pollFar too: deaths are noticed by the handle's watch (watch.go),
+	// and a waiter's own poll is only a backstop (for a wake that was
+	// lost).
 	pollInterval = 100 * time.Millisecond
 	pollJitter   = 50 * time.Millisecond
 	pollNear     = 8
@@ -72,6 +76,11 @@ type Semaphore struct {
 
 	// broken is the corruption this handle found (region_check.go).
 	broken atomic.Pointer[error]
+
+	// awaiting counts this handle's requests in await; watching is set
+	// while their watch goroutine runs (see watch.go).
+	awaiting atomic.Int64
+	watching atomic.Bool
 
 	// Recovery counters, for tests and diagnostics.
 	recoveredLocks atomic.Int64 // locks taken over from a dead owner
@@ -225,6 +234,8 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (_ Permit, err error
 // the outcome.
 func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err error) {
 	defer s.recoverCorrupt(&err)
+	s.startWatch()
+	defer s.endWatch()
 	o := s.r.slot(i)
 	state := s.r.u32(o + slotState)
 	for {
@@ -235,7 +246,10 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		}
 		if state.Load() == slotQueued {
 			poll := s.pollFor(i) + rand.N(pollJitter)
-			wctx, cancel := context.WithTimeout(ctx, poll)
+			wctx, cancel := ctx, context.CancelFunc(func() {})
+			if !noWaiterPolls {
+				wctx, cancel = context.WithTimeout(ctx, poll)
+			}
 			err := s.w.Wait(wctx, state, slotQueued)
 			polled := wctx.Err() != nil
 			cancel()
@@ -271,10 +285,9 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		s.commit()
 		s.unlock()
 		// Look for dead processes (throttled across all processes to one
-		// sweep per sweepInterval): while the queue flows nobody polls,
-		// and a process that died between committing grants and waking
-		// them would leave its grantees asleep until their own poll (up
-		// to pollFar); the sweep that reclaims it wakes them.
+		// sweep per sweepInterval): while the queue flows this often
+		// notices a death before any watch does (watch.go), and the
+		// sweep that reclaims a dead process wakes everyone it stranded.
 		s.sweep()
 		switch st {
 		case slotGranted:
@@ -288,6 +301,11 @@ func (s *Semaphore) await(ctx context.Context, i uint32, n int64) (_ Permit, err
 		}
 	}
 }
+
+// noWaiterPolls, when set (tests only), makes a queued waiter sleep until
+// it is woken or its ctx ends: it never looks for dead processes on its
+// own, so every recovery must come from someone else.
+var noWaiterPolls bool
 
 // pollFor returns how long the waiter of queued slot i sleeps between looks
 // for dead processes: pollInterval near the head of the queue, pollFar
@@ -855,16 +873,28 @@ func (s *Semaphore) sweepNow() (ok bool) {
 		return false
 	}
 	defer s.recoverCorrupt(nil)
+	var gone []uint64
 	for k, p := range dead {
 		if s.r.u64(s.r.proc(p)+procIdentity).Load() == ids[k] {
 			s.reclaim(p)
 			s.reclaimed.Add(1)
+			gone = append(gone, ids[k])
 		}
 	}
 	s.serveAndUnlock(wake)
 	s.wakeDecided() // what a dead process decided but never woke
+	if reclaimHook != nil {
+		for _, id := range gone {
+			reclaimHook(id, "sweep")
+		}
+	}
 	return true
 }
+
+// reclaimHook, when set (tests only), is called with the identity of each
+// dead handle this process reclaimed, once the waiters its reclaim decided
+// and those the dead handle decided were woken; by is "sweep" or "open".
+var reclaimHook func(id uint64, by string)
 
 // attach registers a new handle for this process in r, with the liveness
 // oracle live. It fails with an error wrapping ErrNoSlots if every process
@@ -897,7 +927,7 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 				continue
 			}
 			s.id = id
-			ok, reclaimed, err := s.claimSlot(p)
+			ok, dead, err := s.claimSlot(p)
 			if err != nil || !ok {
 				live.unclaim(p)
 				if err != nil {
@@ -905,8 +935,11 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 				}
 				continue
 			}
-			if reclaimed {
+			if dead != 0 {
 				s.wakeDecided()
+				if reclaimHook != nil {
+					reclaimHook(dead, "open")
+				}
 			}
 			return s, nil
 		}
@@ -916,19 +949,20 @@ func attach(r *region, w Waiter, live liveness, name string) (*Semaphore, error)
 
 // claimSlot gives process slot p, whose liveness s has claimed, to s, if
 // under the lock the slot is still free or its holder dead; what a dead
-// holder held is reclaimed in the same transaction (reclaimed reports it).
-// It reports false if a live handle holds the slot, or an error wrapping
-// ErrCorrupt if the region is corrupt.
-func (s *Semaphore) claimSlot(p uint32) (ok, reclaimed bool, err error) {
+// holder held is reclaimed in the same transaction (dead is the dead
+// holder's identity, 0 if the slot was free). It reports false if a live
+// handle holds the slot, or an error wrapping ErrCorrupt if the region is
+// corrupt.
+func (s *Semaphore) claimSlot(p uint32) (ok bool, dead uint64, err error) {
 	if err := s.lockAlways(); err != nil {
-		return false, false, err
+		return false, 0, err
 	}
 	defer s.recoverCorrupt(&err)
 	o := s.r.proc(p)
 	old := s.r.u64(o + procIdentity).Load()
 	if old != 0 && s.live.aliveAt(p, old) {
 		s.unlock()
-		return false, false, nil
+		return false, 0, nil
 	}
 	if old != 0 {
 		s.reclaim(p)
@@ -942,5 +976,5 @@ func (s *Semaphore) claimSlot(p uint32) (ok, reclaimed bool, err error) {
 	s.proc = p
 	s.poolw = s.pool(p)
 	s.serveAndUnlock(nil) // a reclaim may have freed permits
-	return true, old != 0, nil
+	return true, old, nil
 }
