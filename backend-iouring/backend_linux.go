@@ -34,10 +34,17 @@ type Backend struct {
 	mu       sync.Mutex
 	room     sync.Cond // broadcast when SQ room appears or a flush ends
 	flushing bool      // a goroutine is submitting the SQ on everyone's behalf
-	closed   bool
-	failed   error              // first fatal error; every later submit fails with it
-	nextID   uint64             // user_data of the next wait
-	inflight map[uint64]*parker // waits whose result was not delivered yet
+	// Submitters waiting for room: roomWaiting are asleep in room.Wait,
+	// roomWoken were woken and have not retaken mu yet. futileWakeups
+	// counts the woken that found the SQ still full with a flush running
+	// and waited again (read by tests through export_linux_test.go).
+	roomWaiting   int
+	roomWoken     int
+	futileWakeups int
+	closed        bool
+	failed        error              // first fatal error; every later submit fails with it
+	nextID        uint64             // user_data of the next wait
+	inflight      map[uint64]*parker // waits whose result was not delivered yet
 
 	closedFlag atomic.Bool   // mirrors closed for lock-free checks
 	closing    chan struct{} // closed by Close: stops the goPhase sweeper
@@ -176,6 +183,7 @@ func (b *Backend) close() error {
 // SQEs submitted by the flusher's next io_uring_enter.
 func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 	b.mu.Lock()
+	woke := false
 	for {
 		if b.closed {
 			b.mu.Unlock()
@@ -195,7 +203,13 @@ func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 			b.flushLocked()
 			continue
 		}
+		if woke {
+			b.futileWakeups++
+		}
+		b.roomWaiting++
 		b.room.Wait() // backpressure: the flusher broadcasts after each enter
+		b.roomWoken--
+		woke = true
 	}
 	var id uint64
 	if p != nil {
@@ -239,15 +253,32 @@ func (b *Backend) flushLocked() {
 			}
 			err = nil
 		}
+		if testHookFlush != nil {
+			testHookFlush()
+		}
 		b.mu.Lock()
-		b.room.Broadcast()
+		b.broadcastRoomLocked()
 		if err != nil {
 			b.failLocked(fmt.Errorf("iouring: io_uring_enter: %w", err))
 		}
 	}
 	b.flushing = false
+	b.broadcastRoomLocked()
+}
+
+// broadcastRoomLocked wakes every submitter waiting for room. Called with
+// mu held.
+func (b *Backend) broadcastRoomLocked() {
+	b.roomWoken += b.roomWaiting
+	b.roomWaiting = 0
 	b.room.Broadcast()
 }
+
+// testHookFlush, set only by tests (export_linux_test.go), runs in the
+// flusher after each io_uring_enter, before it retakes mu: blocking in it
+// holds a flush open (and its wakeups back) while submitters fill the SQ
+// and wait for room.
+var testHookFlush func()
 
 // failLocked records a fatal error and delivers it to every waiting Park.
 // Called with mu held.
@@ -259,7 +290,7 @@ func (b *Backend) failLocked(err error) {
 		delete(b.inflight, id)
 		p.done <- resFailed // buffered and empty: one delivery per registration
 	}
-	b.room.Broadcast()
+	b.broadcastRoomLocked()
 	b.signalDrainedLocked()
 }
 
