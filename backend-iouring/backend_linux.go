@@ -32,12 +32,22 @@ type Backend struct {
 
 	// mu guards the submission side of r and the bookkeeping below.
 	mu       sync.Mutex
-	room     sync.Cond // broadcast when SQ room appears or a flush ends
+	room     sync.Cond // submitters asleep until SQ room is theirs (room_linux.go)
+	flushed  sync.Cond // broadcast when a flush ends (Close waits for it)
 	flushing bool      // a goroutine is submitting the SQ on everyone's behalf
 	closed   bool
 	failed   error              // first fatal error; every later submit fails with it
 	nextID   uint64             // user_data of the next wait
 	inflight map[uint64]*parker // waits whose result was not delivered yet
+
+	// Submitters waiting for room (room_linux.go), guarded by mu too:
+	// roomWaiting are asleep in room.Wait and not yet woken; roomWoken were
+	// woken and have not retaken mu yet, and each is owed one SQ slot.
+	// futileWakeups counts woken submitters that found no slot and slept
+	// again (read by tests through export_linux_test.go).
+	roomWaiting   int
+	roomWoken     int
+	futileWakeups int
 
 	closedFlag atomic.Bool   // mirrors closed for lock-free checks
 	closing    chan struct{} // closed by Close: stops the goPhase sweeper
@@ -92,6 +102,7 @@ func New(opts ...Option) (*Backend, error) {
 		closing:    make(chan struct{}),
 	}
 	b.room.L = &b.mu
+	b.flushed.L = &b.mu
 	b.gp.tick = cfg.goWait / 2
 	b.gp.closing = b.closing
 	go b.reaper()
@@ -123,10 +134,12 @@ func (b *Backend) close() error {
 	b.closed = true
 	b.closedFlag.Store(true)
 	close(b.closing)
-	// After closed is set nobody starts a flush or pushes; wait out the
-	// flush in progress so the SQ is ours.
+	// Every submitter asleep for room returns ErrClosed; after closed is set
+	// nobody pushes or starts a flush. Wait out the flush in progress so the
+	// SQ is ours.
+	b.broadcastRoomLocked()
 	for b.flushing {
-		b.room.Wait()
+		b.flushed.Wait()
 	}
 	for len(b.inflight) > 0 && b.failed == nil {
 		// Cancel every request in the ring. The waits complete with
@@ -173,10 +186,16 @@ func (b *Backend) close() error {
 // Batching (flat combining): the first goroutine to find no flush running
 // becomes the flusher and calls io_uring_enter for everything pushed until
 // the SQ is drained; goroutines that push meanwhile return at once, their
-// SQEs submitted by the flusher's next io_uring_enter.
+// SQEs submitted by the flusher's next io_uring_enter. A goroutine that
+// finds no free slot (none, or all owed to woken submitters) sleeps until
+// the flusher gives it one (room_linux.go), or until Close or a failure.
 func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 	b.mu.Lock()
+	woke := false
 	for {
+		// Every way out of this loop but the push is closed or failed,
+		// after which every sleeper has been woken: a woken submitter never
+		// leaves a slot it was owed unused while another sleeps.
 		if b.closed {
 			b.mu.Unlock()
 			return 0, ErrClosed
@@ -186,16 +205,24 @@ func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 			b.mu.Unlock()
 			return 0, err
 		}
-		if b.r.Space() > 0 {
+		// Only room beyond the slots owed to woken submitters is free; a
+		// woken submitter has given its own back (waitRoomLocked), so it
+		// finds its slot here.
+		if b.r.Space() > uint32(b.roomWoken) {
 			break
 		}
-		if !b.flushing {
-			// Full with nobody flushing (an earlier flush gave up on
-			// EBUSY): flush before pushing.
+		if b.r.Space() == 0 && !b.flushing {
+			// Full with nobody flushing: only a failure ends a flush with
+			// SQEs unsubmitted, but if one did, the SQ would stay full and
+			// the sleepers unwoken: become the flusher.
 			b.flushLocked()
 			continue
 		}
-		b.room.Wait() // backpressure: the flusher broadcasts after each enter
+		if woke {
+			b.futileWakeups++
+		}
+		b.waitRoomLocked()
+		woke = true
 	}
 	var id uint64
 	if p != nil {
@@ -204,7 +231,7 @@ func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 		sqe.UserData = id
 		b.inflight[id] = p
 	}
-	b.r.Push(sqe) // cannot fail: Space() > 0 under mu
+	b.r.Push(sqe) // cannot fail: Space() > roomWoken >= 0 under mu
 	if !b.flushing {
 		b.flushLocked()
 	}
@@ -214,7 +241,8 @@ func (b *Backend) submit(sqe *ring.SQE, p *parker) (uint64, error) {
 
 // flushLocked submits the SQ until it is empty. Called with mu held and
 // returns with it held; it drops mu around io_uring_enter so others can push
-// (and so join this flush) meanwhile.
+// (and so join this flush) meanwhile. After every io_uring_enter, and when it ends,
+// it wakes one submitter asleep for room per slot nobody is owed yet.
 func (b *Backend) flushLocked() {
 	b.flushing = true
 	busy := 0
@@ -239,15 +267,25 @@ func (b *Backend) flushLocked() {
 			}
 			err = nil
 		}
+		if testHookFlush != nil {
+			testHookFlush()
+		}
 		b.mu.Lock()
-		b.room.Broadcast()
+		b.wakeRoomLocked() // one sleeper per slot the enter freed
 		if err != nil {
 			b.failLocked(fmt.Errorf("iouring: io_uring_enter: %w", err))
 		}
 	}
 	b.flushing = false
-	b.room.Broadcast()
+	b.wakeRoomLocked() // after flushing is false: see wakeRoomLocked
+	b.flushed.Broadcast()
 }
+
+// testHookFlush, set only by tests (export_linux_test.go), runs in the
+// flusher after each io_uring_enter, before it retakes mu: blocking in it
+// holds a flush open (and its wakeups back) while submitters fill the SQ
+// and wait for room.
+var testHookFlush func()
 
 // failLocked records a fatal error and delivers it to every waiting Park.
 // Called with mu held.
@@ -259,7 +297,7 @@ func (b *Backend) failLocked(err error) {
 		delete(b.inflight, id)
 		p.done <- resFailed // buffered and empty: one delivery per registration
 	}
-	b.room.Broadcast()
+	b.broadcastRoomLocked()
 	b.signalDrainedLocked()
 }
 

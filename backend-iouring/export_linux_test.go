@@ -67,3 +67,25 @@ func DemotionSent(p any) bool {
 	pp := p.(*parker)
 	return pp.gp.demote.Load() == pp.gp.stamp.Load()
 }
+
+// RoomState returns, read together, how many submitters are asleep waiting
+// for SQ room, how many were woken and have not run yet, and how many waits
+// are registered (pushed, with no result delivered).
+func RoomState(b *Backend) (waiting, woken, inflight int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.roomWaiting, b.roomWoken, len(b.inflight)
+}
+
+// FutileRoomWakeups returns how many times a submitter woke from its wait
+// for SQ room, found the SQ still full with a flush running and waited
+// again.
+func FutileRoomWakeups(b *Backend) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.futileWakeups
+}
+
+// SetFlushHook sets the hook the flusher runs after each io_uring_enter,
+// before it retakes the submission lock (nil removes it).
+func SetFlushHook(f func()) { testHookFlush = f }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	iouring "github.com/compio-sync/gosync/backend-iouring"
-	"github.com/compio-sync/gosync/core"
 )
 
 // TestFullSQWithThousandsOfWaitersLosesNothing parks 3000 goroutines
@@ -23,21 +22,9 @@ func TestFullSQWithThousandsOfWaitersLosesNothing(t *testing.T) {
 	watchdog(t, 3*time.Minute)
 	b := newBackend(t, iouring.WithRingSize(2, 8))
 	const n = 3000
-	parkers := make([]core.Parker, n)
-	errc := make(chan error, n)
-	for i := range parkers {
-		parkers[i] = b.NewParker()
-		go func() { errc <- parkers[i].Park(context.Background()) }()
-	}
+	parkers, errc := parkAll(b, n)
 	waitFor(func() bool { return iouring.InFlight(b) == n })
-	for _, p := range parkers {
-		p.Unpark()
-	}
-	for i := range n {
-		if err := <-errc; err != nil {
-			t.Fatalf("Park %d = %v, want nil", i, err)
-		}
-	}
+	unparkAll(t, parkers, errc)
 }
 
 // TestCloseUnderLoadReturnsEveryParkedGoroutine closes the backend while

@@ -1,6 +1,7 @@
 package iouring_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	iouring "github.com/compio-sync/gosync/backend-iouring"
+	"github.com/compio-sync/gosync/core"
 	"go.uber.org/goleak"
 )
 
@@ -86,4 +88,30 @@ func osThreads(t testing.TB) int {
 	}
 	t.Fatal("no Threads: line in /proc/self/status")
 	return 0
+}
+
+// parkAll starts n goroutines, each parking a new Parker of b; each Park's
+// result arrives on errc.
+func parkAll(b *iouring.Backend, n int) (parkers []core.Parker, errc <-chan error) {
+	parkers = make([]core.Parker, n)
+	c := make(chan error, n)
+	for i := range parkers {
+		parkers[i] = b.NewParker()
+		go func() { c <- parkers[i].Park(context.Background()) }()
+	}
+	return parkers, c
+}
+
+// unparkAll unparks every parker and fails the test unless each of the
+// Parks that parkAll started returns nil.
+func unparkAll(t testing.TB, parkers []core.Parker, errc <-chan error) {
+	t.Helper()
+	for _, p := range parkers {
+		p.Unpark()
+	}
+	for i := range parkers {
+		if err := <-errc; err != nil {
+			t.Fatalf("Park %d = %v, want nil", i, err)
+		}
+	}
 }
