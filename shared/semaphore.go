@@ -25,10 +25,23 @@ const (
 	// pollFar too: deaths are noticed by the handle's watch (watch.go),
 	// and a waiter's own poll is only a backstop (for a wake that was
 	// lost).
-	pollInterval = 100 * time.Millisecond
-	pollJitter   = 50 * time.Millisecond
-	pollNear     = 8
-	pollFar      = 2 * time.Second
+	//
+	// Behind pollFar's first pollFarPlaces places, the poll grows with the
+	// distance (pollPerPlace a place, up to pollFarMax), so that the
+	// waiters of a deep queue neither poll at a rate that grows with its
+	// depth nor all come due together: 10,000 waiters queued at once at a
+	// flat pollFar woke within the same 50 ms every 2 s, each cancelling
+	// and resubmitting its kernel wait, and the burst (20,000 submissions)
+	// stalled the grants behind it for seconds. On Windows, where a
+	// waiter's poll also recovers a wake lost when its waker exits, the
+	// far poll stays pollFar.
+	pollInterval  = 100 * time.Millisecond
+	pollJitter    = 50 * time.Millisecond
+	pollNear      = 8
+	pollFar       = 2 * time.Second
+	pollFarPlaces = 1000
+	pollPerPlace  = pollFar / pollFarPlaces
+	pollFarMax    = 20 * time.Second
 	// sweepInterval throttles the search for dead processes across all
 	// processes: at most one per interval.
 	sweepInterval = 100 * time.Millisecond
@@ -317,10 +330,23 @@ func (s *Semaphore) pollFor(i uint32) time.Duration {
 		return pollInterval
 	}
 	head := s.r.u64(s.r.slot(h-1) + slotTicket).Load()
-	if mine := s.r.u64(s.r.slot(i) + slotTicket).Load(); mine-head < pollNear {
+	return pollAt(s.r.u64(s.r.slot(i)+slotTicket).Load() - head)
+}
+
+// pollAt returns the poll of a waiter distance places behind the head:
+// pollInterval within pollNear places, then pollFar, growing by
+// pollPerPlace a place beyond pollFarPlaces up to pollFarMax (except on
+// Windows, see pollFar).
+func pollAt(distance uint64) time.Duration {
+	switch {
+	case distance < pollNear || int64(distance) < 0: // behind: a stale head
 		return pollInterval
+	case distance <= pollFarPlaces || runtime.GOOS == "windows":
+		return pollFar
+	case distance >= uint64(pollFarMax/pollPerPlace):
+		return pollFarMax
 	}
-	return pollFar
+	return time.Duration(distance) * pollPerPlace
 }
 
 // abandon withdraws queued slot i after ctx ended or the Waiter failed,
