@@ -3,12 +3,17 @@ module github.com/compio-sync/gosync/fleet
 go 1.26.0
 
 replace (
+	github.com/compio-sync/gosync/adaptive => ../adaptive
 	github.com/compio-sync/gosync/backend-generic => ../backend-generic
+	github.com/compio-sync/gosync/backend-iocp => ../backend-iocp
+	github.com/compio-sync/gosync/backend-iouring => ../backend-iouring
 	github.com/compio-sync/gosync/conformance => ../conformance
 	github.com/compio-sync/gosync/core => ../core
+	github.com/compio-sync/gosync/shared => ../shared
 )
 
 require (
+	github.com/compio-sync/gosync/adaptive v0.0.0
 	github.com/compio-sync/gosync/conformance v0.0.0
 	github.com/compio-sync/gosync/core v0.0.0
 	go.etcd.io/etcd/api/v3 v3.7.3
@@ -65,7 +70,7 @@ require (
 	go.yaml.in/yaml/v2 v2.4.3 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260803160001-6ac0973c030d // indirect
