@@ -243,6 +243,15 @@ func checkCancelRemovesWaiter(ctx context.Context, ps []*proc) error {
 	if err := pollWaiting(ctx, ps[0].sem, 1); err != nil {
 		return err
 	}
+	// The key is in etcd once Waiting counts it, but the waiter may still
+	// be reading its enqueue's answer: cancelled then, it takes the
+	// enqueue's own path, not the waiting Acquire's this checks.
+	for deadline := time.Now().Add(5 * time.Second); fleet.LocalWaiters(ps[1].sem) != 1; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the queued Acquire never counted itself waiting (%d local waiters)", fleet.LocalWaiters(ps[1].sem))
+		}
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if err := <-errc; err != context.Canceled {
 		return fmt.Errorf("cancelled Acquire = %v, want context.Canceled", err)
