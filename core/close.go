@@ -30,8 +30,7 @@ func (s *Semaphore) Close() {
 		}
 	}
 	for w := s.head; w != nil; w = s.head {
-		s.unlink(w)
-		w.decide(waiterClosed)
+		s.unlink(w, waiterClosed)
 		wake.push(w)
 	}
 	s.mu.Unlock()

@@ -29,7 +29,7 @@ type waiter struct {
 	// Unpark that follows any outcome. A status whose epoch is not the
 	// current one is an earlier use's, and means waiterQueued: so queueing
 	// costs no store to status, only the outcome does. Every queued use
-	// ends with a status of its own epoch (decide, or abandon's store), so
+	// ends with a status of its own epoch (unlink decides it), so
 	// a stale status is always exactly one epoch behind and can never
 	// match after the epoch wraps. The waiter reads it after Park returns;
 	// the Parker's happens-before guarantee would suffice, but an atomic
@@ -137,8 +137,12 @@ func (s *Semaphore) pushBack(w *waiter) {
 	s.waiting++
 }
 
-// unlink removes w from the queue. Called with s.mu held.
-func (s *Semaphore) unlink(w *waiter) {
+// unlink removes w from the queue and decides its outcome (waiterQueued
+// for an abandoned wait): every queued use ends with a status of its own
+// epoch, which is what keeps a stale status one use behind (see
+// waiter.status). Called with s.mu held.
+func (s *Semaphore) unlink(w *waiter, outcome uint32) {
+	w.decide(outcome)
 	if w.prev == nil {
 		s.head = w.next
 	} else {
@@ -270,10 +274,8 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 	case waiterQueued:
 		// Nobody has dequeued w, so nobody will Unpark it. Leave the queue
 		// and, since w may have been the head that held back smaller
-		// waiters behind it, serve them now (x/sync issue 37852). The store
-		// ends this use with a status of its own epoch (see status).
-		s.unlink(w)
-		w.decide(waiterQueued)
+		// waiters behind it, serve them now (x/sync issue 37852).
+		s.unlink(w, waiterQueued)
 		s.grantLocked(&wake)
 	case waiterGranted:
 		// Granted in a race with the failure: the caller gets an error, so
@@ -468,8 +470,7 @@ func (s *Semaphore) grantLocked(wake *wakeList) {
 		}
 		for {
 			w := s.head
-			s.unlink(w)
-			w.decide(waiterGranted)
+			s.unlink(w, waiterGranted)
 			wake.push(w)
 			if w == last {
 				return

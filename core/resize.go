@@ -54,8 +54,7 @@ func (s *Semaphore) SetMaxPermits(n int) {
 		for w := s.head; w != nil; {
 			next := w.next
 			if w.n > int64(n) {
-				s.unlink(w)
-				w.decide(waiterTooLarge)
+				s.unlink(w, waiterTooLarge)
 				wake.push(w)
 			}
 			w = next
