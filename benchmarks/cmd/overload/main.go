@@ -151,7 +151,7 @@ func WriteTables(w io.Writer, p Plan, ms []Metrics) {
 good/off: requests the service answered within their deadline, over the requests offered (the whole run).
 good/cap: the same, counted in the settled windows (each phase from %s after its start), over what the capacity in force could serve in them.
 p50, p99: latency of admitted work, from the call (before the limiter) until it returned, over the whole run; st.p50, st.p99: in the settled windows.
-shed: refused at once by the limiter; expired: its deadline passed while queued; timedout: the service gave up; abandoned: admitted, deadline passed first.
+shed: refused by the limiter, at once or when its own wait bound passed (a tenth of the base latency, for failsafe-go and ours); expired: its deadline passed while queued; timedout: the service gave up; abandoned: admitted, deadline passed first.
 max lag: the latest an arrival started after its scheduled time; tens of milliseconds mean the process stalled and the cell is noise.
 settle->C: time from the capacity change to C until the limit entered [%.2f, %.2f] x C and stayed there to the phase's end (sampled every %s); never: still out at the end.
 `, p.SettleBound, Band.Lo, Band.Hi, p.SampleEvery)

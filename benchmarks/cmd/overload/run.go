@@ -41,7 +41,7 @@ func (p Plan) Length() time.Duration { return p.Start(len(p.Phases)) }
 type Outcome uint8
 
 const (
-	Shed      Outcome = iota // refused at once by the gate
+	Shed      Outcome = iota // refused by the gate: at once, or when the gate's own wait bound passed
 	Expired                  // its deadline passed while it queued for the gate
 	Succeeded                // the service answered
 	TimedOut                 // the service gave up (ErrServiceTimeout)
