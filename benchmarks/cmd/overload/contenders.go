@@ -43,6 +43,11 @@ type settings struct {
 	capacity int
 }
 
+// maxWait is the longest the adaptive contenders, ours and failsafe-go's,
+// let a request wait for a place: a tenth of the base latency, the same
+// for both.
+func (s settings) maxWait() time.Duration { return s.base / 10 }
+
 // contenders returns every contender, in report order. The configuration
 // of each is what a user who knows the base latency and the nominal
 // capacity would choose; docs are in README.md.
@@ -100,7 +105,7 @@ type oursGate struct {
 func newOurs(s settings, alg adaptive.Algorithm) gate {
 	sem := core.NewSemaphore(s.capacity, generic.New())
 	return oursGate{adaptive.New(sem, adaptive.Windowed(alg, adaptive.WindowTime(s.base/2, s.base)),
-		adaptive.WithLimits(8, 512, s.capacity), adaptive.WithMaxQueue(0.1), adaptive.WithDeadlineShedding()), s.base / 10}
+		adaptive.WithLimits(8, 512, s.capacity), adaptive.WithMaxQueue(0.1), adaptive.WithDeadlineShedding()), s.maxWait()}
 }
 
 func (o oursGate) acquire(ctx context.Context) (func(ending), error) {
@@ -140,9 +145,9 @@ func newFailsafe(s settings) gate {
 	l := adaptivelimiter.NewBuilder[any]().
 		WithLimits(8, 512, uint(s.capacity)).
 		WithRecentWindow(s.base/2, s.base, 10).
-		WithMaxWaitTime(s.base / 10).
+		WithMaxWaitTime(s.maxWait()).
 		Build()
-	return failsafeGate{l, s.base / 10}
+	return failsafeGate{l, s.maxWait()}
 }
 
 func (f failsafeGate) acquire(ctx context.Context) (func(ending), error) {
