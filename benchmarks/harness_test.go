@@ -91,7 +91,8 @@ func (s *sampler) report(b *testing.B, prefix string) {
 }
 
 // mustAllFree fails b unless all permits of s are free again: a check that no
-// scenario strands permits (x/sync's golang/go issue 37852 is the classic).
+// scenario strands permits (the classic: x/sync left free permits unserved
+// behind a head waiter that gave up).
 func mustAllFree(b *testing.B, s Sem, permits int) {
 	b.Helper()
 	for i := range permits {

@@ -106,7 +106,7 @@ func (s *mutexSem) AcquireN(ctx context.Context, n int) (*mutexPermit, error) {
 		default:
 			s.queue = slices.DeleteFunc(s.queue, func(o *mutexWaiter) bool { return o == w })
 			if !s.strandOnCancel {
-				s.serveLocked() // the head may fit now (golang/go#37852).
+				s.serveLocked() // the waiters behind the head that gave up may fit now.
 			}
 		}
 		s.mu.Unlock()

@@ -52,7 +52,7 @@ func (s *suite) cancelTests(e0 *env) {
 	})
 
 	s.run(t, "CancelHeadPassesFreePermits", func(e *env) {
-		// golang/go issue 37852: the head waiter needs 2 and 1 is free;
+		// x/sync's stranded permits: the head waiter needs 2 and 1 is free;
 		// when it is cancelled, the waiter behind it, needing 1, must get
 		// the free permit at once instead of waiting for another Release.
 		sem := e.sem(2)
@@ -76,7 +76,7 @@ func (s *suite) cancelTests(e0 *env) {
 		}
 		r, ok := e.await(next)
 		if !ok {
-			e.t.Errorf("AcquireN(1) behind a cancelled head with 1 permit free never returned, want nil at once (golang/go issue 37852)")
+			e.t.Errorf("AcquireN(1) behind a cancelled head with 1 permit free never returned, want nil at once (the head gave up, so the waiters behind it that fit must be served)")
 			return
 		}
 		if r.err != nil {

@@ -73,7 +73,7 @@ var semaphoreMutants = []struct {
 }{
 	{"semaphore: TryAcquire barges past a queued waiter", func(s *mutexSem) { s.barge = true },
 		[]string{"FIFO/NoBargingByTryAcquire"}},
-	{"semaphore: a cancelled head strands the free permits (golang/go#37852)", func(s *mutexSem) { s.strandOnCancel = true },
+	{"semaphore: a cancelled head strands the free permits (a bug x/sync once had)", func(s *mutexSem) { s.strandOnCancel = true },
 		[]string{"Cancel/CancelHeadPassesFreePermits"}},
 	{"semaphore: leaks a goroutine per semaphore", func(*mutexSem) { go parkForever(nil) },
 		[]string{"FIFO/StrictOrder", "Close/AcquireAfterClose"}},

@@ -274,7 +274,8 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 	case waiterQueued:
 		// Nobody has dequeued w, so nobody will Unpark it. Leave the queue
 		// and, since w may have been the head that held back smaller
-		// waiters behind it, serve them now (x/sync issue 37852).
+		// waiters behind it, serve them now (x/sync once left them waiting for
+		// the next Release).
 		s.unlink(w, waiterQueued)
 		s.grantLocked(&wake)
 	case waiterGranted:

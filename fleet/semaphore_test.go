@@ -283,7 +283,7 @@ func pollWaiting(ctx context.Context, s *fleet.Semaphore, want int) error {
 }
 
 // TestCancelRacingGrantPassesItOn: cancellations that race grants never
-// strand a permit (x/sync #37852 across processes): after many races the
+// strand a permit (x/sync's stranded permits, across processes): after many races the
 // semaphore is full again and a waiter behind is granted.
 func TestCancelRacingGrantPassesItOn(t *testing.T) {
 	watchdog(t, 60*time.Second)

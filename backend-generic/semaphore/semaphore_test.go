@@ -126,8 +126,9 @@ func TestLargeAcquireDoesntStarve(t *testing.T) {
 	wg.Wait()
 }
 
-// TestCancelledHeadDoesntStrandPermits guards golang/go issue 37852: when
-// the head waiter gives up, the waiters behind it that fit are served.
+// TestCancelledHeadDoesntStrandPermits guards against x/sync's stranded
+// permits: when the head waiter gives up, the waiters behind it that fit
+// in the free permits are served at once, not at the next Release.
 func TestCancelledHeadDoesntStrandPermits(t *testing.T) {
 	w := semaphore.NewWeighted(2)
 	if !w.TryAcquire(1) {
@@ -150,7 +151,7 @@ func TestCancelledHeadDoesntStrandPermits(t *testing.T) {
 			t.Fatalf("Acquire(1) behind the cancelled head = %v, want nil", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("watchdog: Acquire(1) stranded behind a cancelled head (issue 37852)")
+		t.Fatal("watchdog: Acquire(1) stranded behind a cancelled head: its permit was free, but nobody served the waiters behind the head when the head gave up")
 	}
 }
 
