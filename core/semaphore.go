@@ -176,13 +176,16 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 // it took are then lost with the counts, which an over-release has made
 // untrustworthy anyway).
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
-	// Fast path, for a context that can never end (Done is nil): one load,
-	// one test of the flags, one CAS. The CAS fails if any flag was set
-	// since the load, which is what keeps a newcomer from barging past a
-	// waiter (flagQueued). Engaged stripes (flagLanes) and an Observer
+	// Fast path, for a context that has not ended: one load, one test of
+	// the flags, one CAS. The CAS fails if any flag was set since the
+	// load, which is what keeps a newcomer from barging past a waiter
+	// (flagQueued). Engaged stripes (flagLanes) and an Observer
 	// (flagObserved) take acquireN, which uses the lanes or counts the
-	// grant.
-	if ctx.Done() == nil && n > 0 {
+	// grant. context.Background() and context.TODO() are known by two
+	// compares (neverEnds); any other context pays for its Done call and,
+	// if Done is not nil, a receive that does not block (notDone). An
+	// ended context takes acquireN, which fails it.
+	if n > 0 && (neverEnds(ctx) || notDone(ctx)) {
 		st := s.state.Load()
 		if st&flagsSlow == 0 && availOf(st) >= int64(n) &&
 			s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
