@@ -7,7 +7,7 @@ import (
 
 // A Cond is a condition variable bound to a Locker, like sync.Cond, whose
 // Wait takes a context: a goroutine waiting for a state change can give up
-// when its request is cancelled or times out (golang/go#16620).
+// when its request is cancelled or times out.
 //
 // A Cond is safe for concurrent use. Create it with NewCond; the zero value
 // is not usable. Waiters park on Parkers from the Cond's Backend, the same

@@ -142,7 +142,8 @@ func laneTokenHere() *laneToken {
 
 // procPin and procUnpin are the runtime's (sync.Pool's own per-P index).
 // The runtime keeps them linkable from outside the standard library and
-// promises not to change their signatures (go.dev/issue/67401).
+// promises not to change their signatures, as for the other linknamed
+// symbols widely used outside the standard library.
 //
 //go:linkname procPin runtime.procPin
 func procPin() int
