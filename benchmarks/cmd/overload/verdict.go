@@ -75,7 +75,9 @@ func Claims(ms []Metrics, unloaded, settleBound time.Duration) []Claim {
 				why = append(why, fmt.Sprintf("goodput %.4f < %.4f", m.GoodputOffered, f.GoodputOffered))
 			}
 			if m.P99 > f.P99 {
-				why = append(why, fmt.Sprintf("p99 %s > %s", ms3(m.P99), ms3(f.P99)))
+				// In microseconds: the report's tenths of a millisecond
+				// would print a difference below them as "21.1ms > 21.1ms".
+				why = append(why, fmt.Sprintf("p99 %s > %s", msFine(m.P99), msFine(f.P99)))
 			}
 			if len(why) > 0 {
 				peer.Misses = append(peer.Misses, cell+": "+strings.Join(why, ", "))
@@ -111,3 +113,7 @@ func WriteClaims(w io.Writer, cs []Claim) {
 
 // ms3 formats a duration in milliseconds with 0.1 ms precision.
 func ms3(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/1e6) }
+
+// msFine is ms3 to the microsecond, for comparisons whose difference may
+// be smaller than ms3 shows.
+func msFine(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/1e6) }

@@ -108,7 +108,7 @@ func TestClaims(t *testing.T) {
 		{"settle late", miss(2, func(m *Metrics) { m.Settles[0].Time = bound + time.Millisecond }), 2, "capacity to 32: settled after 2.001s"},
 		{"never settled", miss(4, func(m *Metrics) { m.Settles[1] = Settle{64, 3 * time.Second, false} }), 2, "capacity to 64: never settled"},
 		{"goodput below failsafe-go", miss(1, func(m *Metrics) { m.GoodputOffered = 0.9899 }), 3, "vegas at 1x: goodput 0.9899 < 0.9900"},
-		{"p99 above failsafe-go", miss(0.5, func(m *Metrics) { m.P99 = 14*time.Millisecond + 1 }), 3, "vegas at 0.5x: p99"},
+		{"p99 above failsafe-go", miss(0.5, func(m *Metrics) { m.P99 = 14*time.Millisecond + 40*time.Microsecond }), 3, "vegas at 0.5x: p99 14.040ms > 14.000ms"},
 		{"refused at 0.5x", miss(0.5, func(m *Metrics) { m.Shed = 1 }), 4, "vegas at 0.5x: 1 of 1000 refused (1 shed, 0 expired)"},
 		{"expired at 0.5x", miss(0.5, func(m *Metrics) { m.Expired = 2 }), 4, "2 expired"},
 	} {
