@@ -230,3 +230,15 @@ func (s *Semaphore) Identity() uint64 { return s.id }
 // until it is woken or its ctx ends, never looking for dead processes on
 // its own. Call it before any handle is opened; it cannot be undone.
 func DisableWaiterPolls() { noWaiterPolls = true }
+
+// Attached reports whether a process slot holds identity id: false once a
+// reclaim of that handle has committed (a reclaim that rolled back leaves
+// the identity in place).
+func (s *Semaphore) Attached(id uint64) bool {
+	for p := uint32(0); p < s.r.procs; p++ {
+		if s.r.u64(s.r.proc(p)+procIdentity).Load() == id {
+			return true
+		}
+	}
+	return false
+}
