@@ -1,6 +1,7 @@
 package adaptive_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -70,6 +71,37 @@ func TestVegasSequence(t *testing.T) {
 		{rtt: 5 * ms, inflight: 30, want: 30},                   // a lower RTT: new no-load RTT
 		{rtt: 5 * ms, inflight: 150, limit: 150, want: 162},     // limit set from outside: lg(150)=2, +12
 	})
+}
+
+// TestVegasDecrease: VegasDecrease replaces limit − lg on a drop and when
+// the queue estimate passes 6·lg, and nothing else; an answer below 1, NaN
+// or infinite is held to 1 or a finite limit.
+func TestVegasDecrease(t *testing.T) {
+	tenth := func(l float64) float64 { return l * 0.9 }
+	v := adaptive.Vegas(adaptive.VegasDecrease(tenth), adaptive.VegasProbeMultiplier(1000), adaptive.VegasRand(rand.New(rand.NewPCG(1, 2))))
+	runSteps(t, v, 50, []step{
+		{rtt: 10 * ms, inflight: 50, want: 50},                // the no-load RTT
+		{rtt: 20 * ms, inflight: 50, want: 45},                // queue 25 > 6: 50×0.9
+		{rtt: 10 * ms, inflight: 45, dropped: true, want: 40}, // drop: 45×0.9 = 40.5
+		{rtt: 10 * ms, inflight: 40, want: 46},                // no queue: +6·lg, as without the option
+		{rtt: 11 * ms, inflight: 46, want: 46},                // queue ceil(4.18)=5: hold
+	})
+	for _, f := range []func(float64) float64{
+		func(float64) float64 { return -5 },
+		func(float64) float64 { return math.NaN() },
+	} {
+		v := adaptive.Vegas(adaptive.VegasDecrease(f), adaptive.VegasProbeMultiplier(1000))
+		runSteps(t, v, 50, []step{
+			{rtt: 10 * ms, inflight: 50, want: 50},
+			{rtt: 10 * ms, inflight: 50, dropped: true, want: 1},
+		})
+	}
+	v = adaptive.Vegas(adaptive.VegasDecrease(func(float64) float64 { return math.Inf(1) }), adaptive.VegasProbeMultiplier(1000))
+	runSteps(t, v, 50, []step{
+		{rtt: 10 * ms, inflight: 50, want: 50},
+		{rtt: 10 * ms, inflight: 50, dropped: true, want: math.MaxInt32},
+	})
+	mustPanic(t, "VegasDecrease(nil)", func() { adaptive.Vegas(adaptive.VegasDecrease(nil)) })
 }
 
 // TestVegasProbesTheNoLoadRTT: after jitter×multiplier×limit samples the

@@ -45,6 +45,23 @@ func VegasRand(r *rand.Rand) VegasOption {
 	}
 }
 
+// VegasDecrease sets how the limit comes down on a drop and when the queue
+// estimate exceeds 6·lg: f(limit) is the new limit, before the smoothing
+// and the floor of 1 (default: limit − lg, the formula below; concurrency-
+// limits' builder calls it decrease). For example, f(l) = 0.9·l comes down
+// by a tenth of the limit at each decrease where the default comes down by
+// log10(limit) (1 below 100): after a capacity drop, in fewer windows. An
+// answer below 1 or NaN counts as 1. Vegas panics with a message starting
+// "adaptive:" if f is nil.
+func VegasDecrease(f func(limit float64) float64) VegasOption {
+	return func(v *vegas) {
+		if f == nil {
+			panic("adaptive: VegasDecrease(nil)")
+		}
+		v.decrease = f
+	}
+}
+
 // Vegas returns a delay-based algorithm after TCP Vegas, with the formula
 // and defaults of Netflix's concurrency-limits VegasLimit
 // (concurrency-limits-core, com/netflix/concurrency/limits/limit/VegasLimit.java).
@@ -53,11 +70,11 @@ func VegasRand(r *rand.Rand) VegasOption {
 //
 //	queue = ceil(limit × (1 − rttNoLoad / rtt))
 //	lg    = max(1, floor(log10(limit)))            (sqrt(limit) from 1000 on)
-//	drop:                    limit = limit − lg
+//	drop:                    limit = limit − lg   (VegasDecrease replaces it)
 //	inflight×2 < limit:      unchanged (the work does not use the limit)
 //	queue <= lg:             limit = limit + 6·lg  (no queue: grow fast)
 //	queue <  3·lg:           limit = limit + lg
-//	queue >  6·lg:           limit = limit − lg
+//	queue >  6·lg:           limit = limit − lg   (likewise)
 //	else:                    unchanged
 //	limit = (1 − smoothing) × old + smoothing × limit   (smoothing 1)
 //
@@ -82,6 +99,7 @@ type vegas struct {
 	smoothing   float64
 	probeMult   int
 	rand        *rand.Rand
+	decrease    func(limit float64) float64 // nil: limit − lg
 	est         float64
 	noLoad      time.Duration
 	probeCount  int
@@ -131,10 +149,16 @@ func (v *vegas) Update(s Sample) int {
 	}
 	queue := math.Ceil(v.est * (1 - float64(v.noLoad)/float64(s.RTT)))
 	lg := log10Root(int(v.est))
+	down := func() float64 {
+		if v.decrease != nil {
+			return v.decrease(v.est)
+		}
+		return v.est - lg
+	}
 	var next float64
 	switch {
 	case s.Dropped:
-		next = v.est - lg
+		next = down()
 	case float64(s.Inflight)*2 < v.est:
 		return int(v.est)
 	case queue <= lg:
@@ -142,11 +166,17 @@ func (v *vegas) Update(s Sample) int {
 	case queue < 3*lg:
 		next = v.est + lg
 	case queue > 6*lg:
-		next = v.est - lg
+		next = down()
 	default:
 		return int(v.est)
 	}
-	next = max(next, 1)
+	// At least 1, and a number (a VegasDecrease may answer NaN or ±Inf);
+	// the Limiter clamps the answer to its Limits.
+	if !(next >= 1) {
+		next = 1
+	} else if next > math.MaxInt32 {
+		next = math.MaxInt32
+	}
 	v.est = (1-v.smoothing)*v.est + v.smoothing*next
 	return int(v.est)
 }
