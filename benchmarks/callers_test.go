@@ -91,15 +91,17 @@ func runCallers(b *testing.B, ctx context.Context, s Sem, g int, work time.Durat
 					panic(err)
 				}
 				if mine == 0 {
-					started.Add(1)
-				}
-				if started.Load() == int64(g) && !ended.Load() {
-					inWindow++
+					started.Add(1) // once per goroutine
 				}
 				Work(work)
 				t0 := now()
 				s.Release(1)
 				t1 := now()
+				// Judged after the Release, so that no shared load
+				// lengthens the critical section.
+				if started.Load() == int64(g) && !ended.Load() {
+					inWindow++
+				}
 				rel = append(rel, time.Duration(t1-t0))
 				if last != 0 {
 					cyc = append(cyc, time.Duration(t0-last))
