@@ -82,12 +82,8 @@ func (c *Cond) Backend() Backend { return c.q.backend }
 // the moment of a Broadcast returns ctx.Err(); the Broadcast woke every
 // waiter, so nothing is passed on.
 func (c *Cond) Wait(ctx context.Context) error {
-	if done := ctx.Done(); done != nil {
-		select {
-		case <-done:
-			return ctx.Err()
-		default:
-		}
+	if !notDone(ctx) {
+		return ctx.Err()
 	}
 	w := c.q.get()
 	c.q.mu.Lock()

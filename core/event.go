@@ -95,12 +95,8 @@ func (e *Event) Wait(ctx context.Context) error {
 }
 
 func (e *Event) wait(ctx context.Context) error {
-	if done := ctx.Done(); done != nil {
-		select {
-		case <-done:
-			return ctx.Err()
-		default:
-		}
+	if !notDone(ctx) {
+		return ctx.Err()
 	}
 	if st := e.state.Load(); st != 0 {
 		return e.stateResult(st)

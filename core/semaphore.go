@@ -185,7 +185,8 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// compares (neverEnds); any other context pays for its Done call and,
 	// if Done is not nil, a receive that does not block (notDone). An
 	// ended context takes acquireN, which fails it.
-	if n > 0 && (neverEnds(ctx) || notDone(ctx)) {
+	live := n > 0 && (neverEnds(ctx) || notDone(ctx))
+	if live {
 		st := s.state.Load()
 		if st&flagsSlow == 0 && availOf(st) >= int64(n) &&
 			s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
@@ -200,23 +201,21 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 			}
 		}
 	}
-	return s.acquireN(ctx, n, callerSite(&s))
+	return s.acquireN(ctx, n, live, callerSite(&s))
 }
 
-// acquireN is AcquireN after its fast path failed or did not apply. site is
-// AcquireN's callerSite, for the contention signal.
-func (s *Semaphore) acquireN(ctx context.Context, n int, site uintptr) (Permit, error) {
+// acquireN is AcquireN after its fast path failed or did not apply. live
+// is what AcquireN found for n > 0: ctx had not ended (a context that has
+// ended stays ended, so false needs no second look). site is AcquireN's
+// callerSite, for the contention signal.
+func (s *Semaphore) acquireN(ctx context.Context, n int, live bool, site uintptr) (Permit, error) {
 	if n <= 0 {
 		return s.acquireZero(ctx, n)
 	}
 	// An already-done ctx fails even when permits are free.
-	if done := ctx.Done(); done != nil {
-		select {
-		case <-done:
-			s.count(AcquireCanceled)
-			return Permit{}, ctx.Err()
-		default:
-		}
+	if !live {
+		s.count(AcquireCanceled)
+		return Permit{}, ctx.Err()
 	}
 	// The caller's lane first (L1 in stripes.go: a take from an engaged
 	// lane never barges). Lanes are never engaged while observed, so
