@@ -36,19 +36,23 @@ func LanePermits(s *Semaphore) []int64 {
 	return counts
 }
 
-// FillLanes puts k permits from the word into every lane of s's engaged
-// stripes, as releases on every processor would, and reports whether it
-// could.
+// FillLanes arranges the free permits of s's engaged stripes so that every
+// lane holds exactly k and the word the rest, as takes and releases on
+// every processor would leave them (the lanes' credits stay as they are),
+// and reports whether it could.
 func FillLanes(s *Semaphore, k int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.lanes.Load()
-	if l == nil || availOf(s.state.Load()) < k*int64(len(l.lanes)) || k > l.limit {
+	if l == nil || k > laneLimit || availOf(s.state.Load())+l.sum() < k*int64(len(l.lanes)) {
 		return false
 	}
+	// Nothing else runs: the caller's test has no other goroutine on s.
 	for i := range l.lanes {
+		w := l.lanes[i].w.Load()
+		s.state.Add(permitsDelta(lanePermitsOf(w)))
+		l.lanes[i].w.Store(w - uint64(lanePermitsOf(w))<<laneShift + uint64(k)<<laneShift)
 		s.state.Add(-permitsDelta(k))
-		l.lanes[i].w.Add(uint64(k) << laneShift)
 	}
 	return true
 }

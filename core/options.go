@@ -62,9 +62,9 @@ func WithMaxWaiters(k int) Option {
 // excess in between). It is for a wrapper that keeps another package's API:
 // backend-generic/semaphore keeps x/sync's "semaphore: released more than
 // held" this way, with no deferred recover on its Release. The panic of a
-// drain of the stripes that finds an earlier over-release (in AcquireN,
-// Close, SetMaxPermits and the others WithStripes lists) carries msg too. It panics with a message starting "core:" if msg
-// is empty.
+// drain of the stripes that finds an earlier over-release (the rare case
+// WithStripes describes) carries msg too. It panics with a message
+// starting "core:" if msg is empty.
 func WithOverReleasePanic(msg string) Option {
 	if msg == "" {
 		panic("core: WithOverReleasePanic with an empty message")
@@ -105,20 +105,27 @@ func checkMaxWaiters(call string, k int) {
 //   - AvailablePermits and InUse add up the word and the lanes one after
 //     another: exact when nothing runs concurrently, and within
 //     [0, MaxPermits] while permits move.
-//   - A Release(n) of more permits than are held is detected only when it
-//     pushes the state word past the maximum, as without them, or when a
-//     drain of the lanes finds more permits free than the maximum (not
-//     while enough permits are held to hide the excess; a later add to the
-//     word may find it then): the drain takes the excess back and panics
-//     with a "core:" message on the goroutine that drained (an Acquire that
-//     had to wait, Close once it has closed, SetMaxPermits, an Acquire or
-//     Release whose lane operation made the lanes step aside, ...), not on
-//     the one that over-released. A lane never holds more than its share
-//     of the maximum. Permit.Release cannot over-release; TryRelease stays
-//     exact (it drains). WithoutStripes keeps Release's detection at the
-//     Release.
+//   - Nothing changes for a Release(n) of more permits than are held: it
+//     panics at the Release, as without them. A lane takes a Release's
+//     permits only if it has the credit for them (each take from a lane
+//     credits it with what it took, and each put back spends that credit,
+//     so the credits never add up to more than is held); a Release that no
+//     lane can take goes to the state word with the lanes drained, where
+//     what is held is exact. That Release takes the internal mutex and
+//     turns the lanes off until the signal engages them again: it happens
+//     when a Release(n) returns permits taken in several Acquires on
+//     different processors, none of whose lanes has n of credit. The one
+//     exception is a Release whose add races the lanes' engagement and
+//     over-releases: a drain on another goroutine (an Acquire that must
+//     wait, Close once it has closed, SetMaxPermits, ...) may find the
+//     excess first, and then that goroutine panics, with the excess taken
+//     back.
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.
+//   - The free permits move into the lanes when they engage, spread
+//     evenly, up to 16,777,215 in a lane; what is beyond that stays in the
+//     word, for an Acquire that finds the lanes short to collect by
+//     draining them.
 //   - The lanes cost 128 bytes each, allocated at the first engagement, and
 //     one goroutine alone on them pays about 1.3x the plain word's
 //     Acquire+Release (the processor id is looked up on each call;
@@ -136,15 +143,11 @@ func WithStripes() Option {
 
 // WithoutStripes keeps every free permit of the Semaphore in its state
 // word: the stripes never engage (see WithStripes), whatever the
-// contention. Then a Release(n) of more permits than are held is detected
-// from the result of its own add, on the goroutine that over-released, as
-// Release documents for a Semaphore without engaged stripes (the x/sync
-// drop-in, backend-generic/semaphore, promises x/sync's panic there and
-// uses this option); and a failing TryAcquireN, TryAcquireUpTo and
-// TryRelease never take the mutex. The price is the plain word's: cores
-// that take plentiful permits at once move its cache line between them on
-// every operation. WithStripes and WithoutStripes are options of one kind:
-// the later one given wins.
+// contention. Then a failing TryAcquireN, TryAcquireUpTo and TryRelease
+// never take the mutex, and no Release does. The price is the plain
+// word's: cores that take plentiful permits at once move its cache line
+// between them on every operation. WithStripes and WithoutStripes are
+// options of one kind: the later one given wins.
 func WithoutStripes() Option {
 	return func(s *settings) { s.stripes = stripesOff }
 }

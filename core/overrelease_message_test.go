@@ -52,10 +52,11 @@ func TestOverReleasePanicMessage(t *testing.T) {
 	mustPanicCore(t, `WithOverReleasePanic("")`, func() { core.WithOverReleasePanic("") })
 }
 
-// TestOverReleasePanicMessageAtDrain: on a striped Semaphore an
-// over-release into a lane is found by the next drain (here Close's), and
-// WithOverReleasePanic's message is what that drain panics with.
-func TestOverReleasePanicMessageAtDrain(t *testing.T) {
+// TestOverReleasePanicMessageOnStripes: on a Semaphore whose stripes are
+// engaged, an over-release panics at the Release with
+// WithOverReleasePanic's message, as without stripes, whichever lane the
+// holders took their permits from; the Release is taken back whole.
+func TestOverReleasePanicMessageOnStripes(t *testing.T) {
 	const msg = "wrapper: released more than held"
 	old := runtime.GOMAXPROCS(4)
 	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
@@ -63,9 +64,23 @@ func TestOverReleasePanicMessageAtDrain(t *testing.T) {
 	if !core.EngageStripes(s) {
 		t.Fatal("EngageStripes on a striped Semaphore of 8 = false, want true")
 	}
-	s.Release(1) // nothing held: lands in a lane, unnoticed until a drain
-	if r := releasePanic(s.Close); r != msg {
-		t.Errorf("Close after an over-release into a lane panicked with %v, want %q", r, msg)
+	if r := releasePanic(func() { s.Release(1) }); r != msg {
+		t.Errorf("Release(1) with nothing held panicked with %v, want %q", r, msg)
 	}
-	checkQuiescent(t, s, 0) // the excess was taken back
+	checkQuiescent(t, s, 0)
+	held := make([]core.Permit, 3)
+	for i := range held {
+		var ok bool
+		if held[i], ok = s.TryAcquire(); !ok {
+			t.Fatalf("TryAcquire %d of 8 failed", i+1)
+		}
+	}
+	if r := releasePanic(func() { s.Release(4) }); r != msg {
+		t.Errorf("Release(4) with 3 held panicked with %v, want %q", r, msg)
+	}
+	checkQuiescent(t, s, 3)
+	for i := range held {
+		held[i].Release()
+	}
+	checkQuiescent(t, s, 0)
 }

@@ -24,8 +24,9 @@ type Permit struct {
 // an empty Permit (already released, or the zero Permit) does nothing. It
 // works after the Semaphore is closed. It cannot over-release, but while
 // the Semaphore's stripes are engaged it panics like Semaphore.Release if
-// its put into a lane makes the lanes step aside and their drain finds an
-// earlier Release(n) of more permits than were held (see WithStripes).
+// it drains the lanes (its put into a lane made them step aside, or no lane
+// had the credit for its permits) and the drain finds an earlier
+// Release(n) of more permits than were held (see WithStripes).
 func (p *Permit) Release() {
 	n := p.n
 	if n == 0 {

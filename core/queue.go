@@ -344,6 +344,12 @@ func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
 	if availOf(st) < n-MaxPermitsLimit {
 		s.overReleased(n)
 	}
+	if st&flagLanes != 0 {
+		// The Add raced the lanes' engagement (add found them off): the
+		// word alone does not say how many permits are held.
+		s.addDrained(n, queued, true)
+		return
+	}
 	cfg := s.cfg.Load()
 	if stateGen(st) == cfgGen(cfg) {
 		// st and cfg describe the same resize epoch, so the Add's own
@@ -367,6 +373,49 @@ func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
 	}
 	// The Add put the permits in the word while waiters were queued; grant
 	// them (unless another goroutine's grant under mu already did).
+	s.grantLocked(&wake)
+	s.unlockAndWake(&wake, queued)
+}
+
+// addDrained returns n permits with every free permit in the word, which
+// makes its over-release check exact: under mu, with the lanes drained
+// (they cannot engage again while mu is held), held = max - available.
+// added reports that the caller's Add already put the permits in the word
+// (it raced the lanes' engagement); else they are added here. It is the
+// Release of permits that no engaged lane has the credit for (L2 in
+// stripes.go): taken on several processors, or before a resize.
+func (s *Semaphore) addDrained(n int64, queued, added bool) {
+	var wake wakeList
+	s.mu.Lock()
+	var excess int64
+	if added {
+		// The drain's own check finds what is free beyond the maximum,
+		// this Release's permits included (no Acquire takes from a word
+		// with flagLanes set, so the count is exact), and takes that
+		// excess back; the rest of the Release goes too, below.
+		if excess = s.drainLanesLocked(); excess > 0 && excess < n {
+			s.state.Add(-permitsDelta(n - excess))
+		}
+	} else {
+		// An excess the drain finds here is an earlier Release's that
+		// raced the engagement: reported as such.
+		s.drainOrPanicLocked()
+		// Every free permit is in the word and the maximum is still: the
+		// Add's result says exactly whether it over-released.
+		if excess = availOf(s.state.Add(permitsDelta(n))) - maxOf(s.cfg.Load()); excess > 0 {
+			s.state.Add(-permitsDelta(n))
+		}
+	}
+	if excess > 0 {
+		// As overReleased: the Release is taken back whole, and what is
+		// held is what it was before.
+		held := maxOf(s.cfg.Load()) - availOf(s.state.Load())
+		s.mu.Unlock()
+		s.panicOverRelease(n, max(held, 0))
+	}
+	// Nobody can be queued (a waiter queues under mu, after a drain, and
+	// the lanes were engaged when this Release began), but a waiter of
+	// an earlier moment costs nothing to check for.
 	s.grantLocked(&wake)
 	s.unlockAndWake(&wake, queued)
 }

@@ -223,9 +223,13 @@ func (s *Semaphore) acquireN(ctx context.Context, n int, live bool, site uintptr
 	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), false) {
 		return Permit{sem: s, n: n}, nil
 	}
+	// The word, unless the lanes are engaged: then its free permits (a
+	// Release that raced the engagement, or more than the lanes can hold)
+	// wait for the drain of the slow path, so that every take while they
+	// are engaged is credited to a lane (L2 in stripes.go).
 	for {
 		st := s.state.Load()
-		if st&(flagClosed|flagQueued) != 0 || availOf(st) < int64(n) {
+		if st&(flagClosed|flagQueued|flagLanes) != 0 || availOf(st) < int64(n) {
 			break
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
@@ -233,8 +237,9 @@ func (s *Semaphore) acquireN(ctx context.Context, n int, live bool, site uintptr
 			return Permit{sem: s, n: n}, nil
 		}
 	}
-	// The word is short: other lanes may hold permits. If they do not, the
-	// slow path drains them (under mu) before it decides to queue.
+	// The word is short or out of bounds: other lanes may hold permits. If
+	// they do not, the slow path drains them (under mu) before it decides
+	// to queue.
 	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), true) {
 		return Permit{sem: s, n: n}, nil
 	}
@@ -242,17 +247,16 @@ func (s *Semaphore) acquireN(ctx context.Context, n int, live bool, site uintptr
 }
 
 // tookFromWord finishes a take from the word outside the fast path: st is
-// the word the take's CAS replaced, site the public method's callerSite.
-// An observed grant is counted; a take while the lanes are off feeds the
+// the word the take's CAS replaced (flagLanes clear), site the public
+// method's callerSite. An observed grant is counted; any other feeds the
 // contention signal (stripes.go).
 func (s *Semaphore) tookFromWord(st uint64, site uintptr) {
-	switch {
-	case st&flagObserved != 0:
+	if st&flagObserved != 0 {
 		// The CAS just took the line that granted shares.
 		s.granted.Add(1)
-	case st&flagLanes == 0:
-		s.noteTaker(site)
+		return
 	}
+	s.noteTaker(site)
 }
 
 // acquireZero handles AcquireN with n <= 0.
@@ -314,21 +318,20 @@ func (s *Semaphore) tryAcquireN(n int, site uintptr) (Permit, bool) {
 		if st&(flagClosed|flagQueued) != 0 {
 			return Permit{}, false
 		}
+		if st&flagLanes != 0 {
+			// Free permits may sit in lanes (or be put into them after
+			// the look above), and a take from the word would not be
+			// credited to a lane (L2): decide with every free permit in
+			// the word.
+			return s.tryAcquireDrained(int64(n))
+		}
 		if availOf(st) < int64(n) {
-			if st&flagLanes != 0 {
-				// Free permits may sit in lanes (or be put into them
-				// after the look above): decide with every free permit
-				// in the word.
-				return s.tryAcquireDrained(int64(n))
-			}
 			// flagLanes clear: every free permit was in st, at the
 			// instant of the load.
 			return Permit{}, false
 		}
 		if s.state.CompareAndSwap(st, st-permitsDelta(int64(n))) {
-			if st&flagLanes == 0 {
-				s.noteTaker(site)
-			}
+			s.noteTaker(site)
 			return Permit{sem: s, n: n}, true
 		}
 	}
@@ -372,15 +375,11 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // concurrent Acquire may have been granted some of the excess first, and
 // after that panic the Semaphore's counts cannot be trusted; and one that
 // races both a SetMaxPermits (which moves the judgement under the mutex,
-// against the word as it is then) and an Acquire may go unnoticed. While the
-// stripes are engaged, an over-release that lands in a lane is found only
-// by a later drain of the lanes, or add to the word, that sees more permits
-// free than the maximum (not while enough permits are held to hide the
-// excess), and the panic is raised there (see WithStripes; a Semaphore
-// created WithoutStripes never engages them): in an Acquire, Close,
-// SetMaxPermits, or a Release (Permit.Release included) whose put into a
-// lane made the lanes step aside. TryRelease checks before it changes
-// anything.
+// against the word as it is then) and an Acquire may go unnoticed. Engaged
+// stripes change none of this (see WithStripes for the one race where
+// another goroutine's drain reports the over-release instead); a Release
+// whose permits no lane has the credit for takes the mutex. TryRelease
+// checks before it changes anything.
 func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 
 // add returns n permits: on the fast path with one atomic add, and no load
@@ -392,7 +391,8 @@ func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 func (s *Semaphore) add(n int64, queued bool) {
 	if l := s.lanes.Load(); l != nil || uint64(n)-1 >= MaxPermitsLimit {
 		// Engaged stripes (L1: then nobody is queued, so the permits go
-		// to the caller's lane if it has room), or n <= 0 or too large.
+		// to a lane with room and credit, the caller's first), or n <= 0
+		// or too large.
 		if l != nil && uint64(n)-1 < MaxPermitsLimit && l.put(laneTokenHere(), n) {
 			return
 		}
@@ -408,14 +408,14 @@ func (s *Semaphore) add(n int64, queued bool) {
 	// afterAdd too: an over-release near MaxPermitsLimit wraps the permit
 	// field around to a negative count, which only afterAdd can tell from
 	// the deficit a shrink leaves. Everything else is afterAdd's.
-	if cfg := s.cfg.Load(); st&flagQueued == 0 && stateGen(st) == cfgGen(cfg) && uint64(availOf(st)) <= uint64(maxOf(cfg)) {
+	if cfg := s.cfg.Load(); st&(flagQueued|flagLanes) == 0 && stateGen(st) == cfgGen(cfg) && uint64(availOf(st)) <= uint64(maxOf(cfg)) {
 		return
 	}
 	s.afterAdd(st, n, queued)
 }
 
 // addSlow is add for an n outside 1..MaxPermitsLimit, or for engaged
-// stripes whose lane had no room.
+// stripes where no lane had both room and credit for n.
 func (s *Semaphore) addSlow(n int64, queued bool) {
 	if n <= 0 {
 		if n < 0 {
@@ -425,6 +425,12 @@ func (s *Semaphore) addSlow(n int64, queued bool) {
 	}
 	if n > MaxPermitsLimit {
 		s.panicOverRelease(n, int64(s.InUse()))
+	}
+	if s.lanes.Load() != nil {
+		// The lanes cannot prove that n permits are held (L2): decide
+		// with every free permit in the word.
+		s.addDrained(n, queued, false)
+		return
 	}
 	s.afterAdd(s.state.Add(permitsDelta(n)), n, queued)
 }

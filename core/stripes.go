@@ -26,10 +26,15 @@ import (
 // between those places only in ways that never leave them in flight
 // outside the mutex:
 //
-//   - Acquire takes from its lane (a CAS on the lane), else from the word
-//     (the ordinary CAS), else steals from another lane (a CAS on that
-//     lane); Release puts into its lane (a CAS) unless the lane is full or
-//     off, else adds to the word as before.
+//   - engageLanesLocked, under mu, moves the word's free permits into the
+//     lanes (up to laneLimit each) in the CAS that sets flagLanes, and
+//     stores them into the lanes before any lane is on.
+//   - While the lanes are engaged, Acquire takes from its lane (a CAS on
+//     the lane), else steals from another lane (a CAS on that lane), else
+//     drains them in the slow path: never from the word, so that every
+//     take is credited to a lane (L2, below). Release puts into a lane
+//     with the credit for it, its own first (a CAS), else adds to the word
+//     under mu with the lanes drained (addDrained).
 //   - drainLanesLocked, under mu, swaps every lane to off-and-empty and adds
 //     what they held to the word.
 //
@@ -55,26 +60,64 @@ import (
 // compare.
 
 // laneOn is bit 0 of a lane word: the lane accepts takes and puts. Bits 1
-// to 46 count the permits in the lane (laneShift, lanePermitBits); bits 47
-// to 63 count, modulo 2^17, the takes and puts that succeeded on it
-// (laneOpsShift), for the step-aside check.
+// to 24 count the permits in the lane (laneShift); bits 25 to 48 the
+// lane's credit (laneCreditShift, below); bits 49 to 63 count, modulo
+// 2^15, the takes and puts that succeeded on it (laneOpsShift), for the
+// step-aside check.
+//
+// The credit is what keeps a Release(n) of more permits than are held out
+// of the lanes, so that it is caught at the Release, exactly as without
+// lanes:
+//
+//	L2: while a lane set is engaged, the credits of its lanes add up to
+//	    at most the permits held.
+//
+// A take (or a steal) raises its lane's credit by what it took, in the
+// same CAS; a put needs a lane whose credit is at least n and lowers it
+// by n, in the same CAS; the engagement gives lane 0 the permits held at
+// that instant. A put into a lane therefore proves that at least n
+// permits were held just before it, which is all that a Release of n
+// permits must prove (x/sync's rule: the count of held permits must not
+// go below 0). A Release that finds no lane with enough credit goes to
+// the word under mu with the lanes drained, where held is exact
+// (addDrained). A credit that would pass the field's top stays at the top
+// (laneLimit): L2 only needs the credits never to exceed the holdings, so
+// a credit too small costs a slower Release, never a missed over-release.
 const laneOn uint64 = 1
 
 const (
-	laneShift      = 1
-	lanePermitBits = 46
-	laneOpsShift   = laneShift + lanePermitBits
-	laneOp         = uint64(1) << laneOpsShift
+	laneShift       = 1
+	laneFieldBits   = 24
+	laneCreditShift = laneShift + laneFieldBits
+	laneOpsShift    = laneCreditShift + laneFieldBits
+	laneOp          = uint64(1) << laneOpsShift
+	// laneLimit is the most permits a lane holds and the most credit it
+	// records: 2^24-1. A Semaphore with more permits than its lanes can
+	// hold keeps the rest in the word, where the drain of an Acquire that
+	// finds the lanes dry collects them.
+	laneLimit = 1<<laneFieldBits - 1
 )
 
 // laneCheckEvery is how many operations on one lane pass between two
-// step-aside checks on it: a power of two, at most 2^16. A variable only
-// so that core's tests can make the lanes step aside constantly; a lane
-// set reads it once, when it is created (laneSet.checkMask).
+// step-aside checks on it: a power of two, at most 2^14 (a lane's
+// operation count wraps at 2^15). A variable only so that core's tests can
+// make the lanes step aside constantly; a lane set reads it once, when it
+// is created (laneSet.checkMask).
 var laneCheckEvery uint64 = 1024
 
 // lanePermitsOf returns the permits a lane word holds.
-func lanePermitsOf(w uint64) int64 { return int64(w >> laneShift & (1<<lanePermitBits - 1)) }
+func lanePermitsOf(w uint64) int64 { return int64(w >> laneShift & laneLimit) }
+
+// laneCreditOf returns the credit a lane word records (L2).
+func laneCreditOf(w uint64) int64 { return int64(w >> laneCreditShift & laneLimit) }
+
+// laneTook returns lane word w after a take of n permits (n <= its
+// permits): n fewer permits, n more credit (short of the field's top: L2
+// allows less), one more operation.
+func laneTook(w uint64, n int64) uint64 {
+	credit := min(n, laneLimit-laneCreditOf(w))
+	return w - uint64(n)<<laneShift + uint64(credit)<<laneCreditShift + laneOp
+}
 
 // lanePad is the size of a lane: two 64-byte cache lines, so that adjacent-
 // line prefetching does not couple two lanes either.
@@ -95,7 +138,7 @@ type lane struct {
 type laneSet struct {
 	owner *Semaphore
 	mask  uint32
-	limit int64 // the most permits one lane may hold
+	limit int64 // the most permits one lane may hold: its share of max, at most laneLimit
 	max   int64 // the maximum the set was sized for
 	// checkMask is laneCheckEvery-1: an operation that brings a lane's
 	// count to a multiple of laneCheckEvery makes the step-aside check.
@@ -181,7 +224,7 @@ func newLaneSet(s *Semaphore, max int64) *laneSet {
 	return &laneSet{
 		owner:     s,
 		mask:      uint32(n - 1),
-		limit:     (max + int64(n) - 1) / int64(n),
+		limit:     min((max+int64(n)-1)/int64(n), laneLimit),
 		max:       max,
 		checkMask: laneCheckEvery - 1,
 		lanes:     make([]lane, n),
@@ -204,7 +247,8 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 		if w&laneOn == 0 || lanePermitsOf(w) < n {
 			return false
 		}
-		if next := w - uint64(n)<<laneShift + laneOp; ln.w.CompareAndSwap(w, next) {
+		// L2: the same CAS credits the lane with what it takes.
+		if next := laneTook(w, n); ln.w.CompareAndSwap(w, next) {
 			if next>>laneOpsShift&l.checkMask == 0 {
 				l.checkAlone(idx & l.mask)
 			}
@@ -215,27 +259,39 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 	return false
 }
 
-// put puts n permits into the lane of token t, and reports whether it did.
-// It refuses if the lane is off (the permits must go to the word, where a
-// queued waiter finds them) or would hold more than limit (the permits are
-// then free for every processor through the word).
+// put puts n permits into a lane, the lane of token t first, and reports
+// whether it did. A lane takes them only if it is on (else the permits must
+// go to the word, where a queued waiter finds them), has at least n credit
+// (L2: else the put cannot prove that n permits are held, and the caller
+// decides with every free permit in the word), and stays within its
+// field (laneLimit). The credit decides where the permits go back: to the
+// lane they were taken from, or one whose holders have not returned
+// theirs yet, so a lane may end up with more than its share of the
+// maximum; other processors then steal from it.
 func (l *laneSet) put(t *laneToken, n int64) bool {
 	i := t.idx.Load() & l.mask
-	ln := &l.lanes[i]
-	for {
-		w := ln.w.Load()
-		if w&laneOn == 0 || lanePermitsOf(w)+n > l.limit {
-			return false
-		}
-		// Fails if the lane was drained since the load: the drain has
-		// already summed the lane, so the permits must not land in it.
-		if next := w + uint64(n)<<laneShift + laneOp; ln.w.CompareAndSwap(w, next) {
-			if next>>laneOpsShift&l.checkMask == 0 {
-				l.checkAlone(i)
+	for range len(l.lanes) {
+		ln := &l.lanes[i]
+		for {
+			w := ln.w.Load()
+			if w&laneOn == 0 || lanePermitsOf(w)+n > laneLimit || laneCreditOf(w) < n {
+				break
 			}
-			return true
+			// Fails if the lane was drained since the load: the drain has
+			// already summed the lane, so the permits must not land in
+			// it. L2: the credit falls by what is put, in the same CAS.
+			if next := w + uint64(n)<<laneShift - uint64(n)<<laneCreditShift + laneOp; ln.w.CompareAndSwap(w, next) {
+				if next>>laneOpsShift&l.checkMask == 0 {
+					l.checkAlone(i)
+				}
+				return true
+			}
 		}
+		// Permits taken on one processor and returned on another: the
+		// credit is in the lane they came from (or another holder's).
+		i = (i + 1) & l.mask
 	}
+	return false
 }
 
 // steal takes n permits from any lane that holds them, starting after the
@@ -249,7 +305,8 @@ func (l *laneSet) steal(t *laneToken, n int64) bool {
 			if w&laneOn == 0 || lanePermitsOf(w) < n {
 				break
 			}
-			if ln.w.CompareAndSwap(w, w-uint64(n)<<laneShift+laneOp) {
+			// L2: credited to the lane the permits came from.
+			if ln.w.CompareAndSwap(w, laneTook(w, n)) {
 				return true
 			}
 		}
@@ -332,27 +389,48 @@ func (s *Semaphore) engageLanesLocked() {
 		s.laneMem = l
 	}
 	// flagLanes first, with a CAS that proves the word still allows the
-	// lanes: L1 is established here, since flagQueued and flagClosed are
+	// lanes and moves the free permits out of the word, into the lanes
+	// below: L1 is established here, since flagQueued and flagClosed are
 	// set only under mu, which we hold, so they stay clear until a drain
 	// turns the lanes off again. From the CAS on, a decision that needs
-	// every free permit in the word (TryRelease, a failing TryAcquire)
-	// goes under mu, and one that loaded the word before fails its CAS.
+	// every free permit in the word (TryRelease, a failing TryAcquire, a
+	// Release into the word: addDrained) goes under mu, and one that
+	// loaded the word before fails its CAS. No Acquire takes from a word
+	// with flagLanes set, so the permits moved are in flight only under
+	// mu, until the stores below.
+	var st, free int64
 	for {
-		st := s.state.Load()
-		if !lanesAllowed(st) {
+		w := s.state.Load()
+		if !lanesAllowed(w) {
 			return
 		}
-		if s.state.CompareAndSwap(st, st|flagLanes) {
+		st, free = availOf(w), min(availOf(w), l.limit*int64(len(l.lanes)))
+		if s.state.CompareAndSwap(w, (w-permitsDelta(free))|flagLanes) {
 			break
 		}
 	}
+	// L2: at the CAS every free permit was in the word (flagLanes was
+	// clear and no lane on), and mu keeps the maximum still, so the
+	// permits held were exactly max - st. Lane 0 gets that credit (up to
+	// laneLimit), so the holders' Releases find it.
+	credit := min(max-st, laneLimit)
 	// Every lane is off and empty here (drainLanesLocked left them so, and
-	// nobody writes an off lane), so plain stores lose nothing. Their
-	// operation counts start again from 0, and so do the step-aside
-	// checks.
+	// nobody writes an off lane), so plain stores lose nothing. The free
+	// permits are spread evenly (each lane's share is at most limit, since
+	// free <= limit*lanes). Operation counts start again from 0, and so
+	// do the step-aside checks.
+	n := int64(len(l.lanes))
 	for i := range l.lanes {
+		share := free / n
+		if int64(i) < free%n {
+			share++
+		}
+		w := laneOn | uint64(share)<<laneShift
+		if i == 0 {
+			w |= uint64(credit) << laneCreditShift
+		}
 		l.lanes[i].seen.Store(0)
-		l.lanes[i].w.Store(laneOn)
+		l.lanes[i].w.Store(w)
 	}
 	s.lanes.Store(l)
 }
@@ -372,9 +450,10 @@ func lanesAllowed(st uint64) bool {
 // into the word. Called with mu held before anything that needs every free
 // permit in the word: queueing a waiter, Close, SetMaxPermits, an observer,
 // TryAcquireUpTo, a failing TryAcquire and TryRelease. If the word then
-// holds more permits than the maximum, an earlier Release(n) over-released
-// into a lane (see WithStripes): it takes the excess back and returns it,
-// for the caller to panic with overReleaseAtDrain once mu is unlocked.
+// holds more permits than the maximum, a Release(n) whose add raced the
+// engagement over-released (see WithStripes): it takes the excess back and
+// returns it, for the caller to panic with overReleaseAtDrain once mu is
+// unlocked (or, in addDrained, with the Release's own message).
 func (s *Semaphore) drainLanesLocked() (excess int64) {
 	l := s.lanes.Load()
 	if l == nil {
@@ -405,19 +484,17 @@ func (s *Semaphore) drainLanesLocked() (excess int64) {
 			break
 		}
 	}
-	if sum == 0 {
-		return 0
-	}
 	// L1 held until the swaps: flagQueued is clear, so no waiter is owed
 	// these permits and no grant is needed. mu excludes a resize, so state
-	// and cfg describe the same epoch, and the add's result says exactly
-	// whether the word now holds more than the maximum. The count is read
-	// as the word before the add plus sum, not from the result's permit
-	// field: lanes can together hold a few permits more than the maximum,
-	// so an over-release into them near MaxPermitsLimit can carry the
-	// 46-bit field past its top to a negative count, which would hide the
-	// excess and leave a deficit that no Acquire gets past (afterAdd
-	// guards a Release's add the same way).
+	// and cfg describe the same epoch, and the word before the add plus
+	// sum is every free permit: exactly whether more than the maximum is
+	// free. L2 keeps over-releases out of the lanes, so an excess here is
+	// a Release whose add landed in the word while the lanes were engaged
+	// (it raced their engagement), whether or not the lanes held anything.
+	// The count is read as the word before the add plus sum, not from the
+	// result's permit field, which an over-release near MaxPermitsLimit
+	// could carry past its top to a negative count (afterAdd guards a
+	// Release's add the same way).
 	if excess = availOf(st) + sum - maxOf(s.cfg.Load()); excess <= 0 {
 		return 0
 	}

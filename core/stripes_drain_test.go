@@ -1,7 +1,6 @@
 package core
 
 import (
-	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -38,18 +37,19 @@ func (s *Semaphore) freeForTest(l *laneSet) int64 { return availOf(s.state.Load(
 func TestDrainFailsStaleLaneOperations(t *testing.T) {
 	s, l := stripedForTest(t, 16)
 	tok := tokenForTest(0)
-	// Two permits into lane 0, as a release there would.
-	s.state.Add(-permitsDelta(2))
-	if !l.put(tok, 2) {
-		t.Fatal("put into an engaged lane with room failed")
+	// The engagement spread the 16 free permits over the 4 lanes. Two are
+	// taken from lane 0 and one goes back, as an Acquire and a Release
+	// there would: one stays held.
+	if !l.take(tok, 2) || !l.put(tok, 1) {
+		t.Fatal("take of 2 from lane 0, or the put of 1 back, failed")
 	}
 	s.mu.Lock()
 	if s.drainLanesLocked() != 0 {
 		t.Fatal("drain reported an over-release")
 	}
 	s.mu.Unlock()
-	if got := availOf(s.state.Load()); got != 16 {
-		t.Fatalf("word holds %d after the drain, want 16", got)
+	if got := availOf(s.state.Load()); got != 15 {
+		t.Fatalf("word holds %d after the drain with 1 held, want 15", got)
 	}
 	// l is what a goroutine that loaded the pointer before the drain holds.
 	if l.take(tok, 1) {
@@ -61,8 +61,8 @@ func TestDrainFailsStaleLaneOperations(t *testing.T) {
 	if l.put(tok, 1) {
 		t.Error("put into a drained lane succeeded: those permits would be lost at the next engagement")
 	}
-	if got := s.freeForTest(l); got != 16 {
-		t.Errorf("free = %d after stale operations, want 16", got)
+	if got := s.freeForTest(l); got != 15 {
+		t.Errorf("free = %d after stale operations with 1 held, want 15", got)
 	}
 }
 
@@ -119,60 +119,28 @@ func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
 	}
 }
 
-// A Semaphore whose maximum is MaxPermitsLimit has lanes that together can
-// hold one permit more than the maximum (4 lanes of ceil(max/4)). An
-// over-release of that one permit, spread over the lanes, makes the drain's
-// add carry the word's 46-bit permit field past its top, to a negative
-// count: the drain must still see the excess (as afterAdd does for a
-// wrapping Release), take it back and report it, and leave the word at the
-// maximum, not at a deficit that every later Acquire would wait behind.
-func TestDrainFindsAnOverReleaseThatWrapsTheWord(t *testing.T) {
-	if math.MaxInt < MaxPermitsLimit {
-		t.Skip("int is 32 bits here: a Semaphore cannot have MaxPermitsLimit permits")
-	}
-	limit := int64(MaxPermitsLimit)
-	s, l := stripedForTest(t, int(limit))
-	if l.limit*int64(len(l.lanes)) != limit+1 {
-		t.Fatalf("%d lanes of %d permits for %d: the lanes do not hold max+1", len(l.lanes), l.limit, limit)
-	}
-	// Every permit held, then each of the 4 holders' releases lands in its
-	// processor's lane, one permit more than was held in all.
-	s.state.Add(-permitsDelta(limit))
-	for i := range l.lanes {
-		if !l.put(tokenForTest(uint32(i)), l.limit) {
-			t.Fatalf("put of %d into lane %d failed", l.limit, i)
-		}
-	}
-	s.mu.Lock()
-	excess := s.drainLanesLocked()
-	s.mu.Unlock()
-	if excess != 1 {
-		t.Errorf("drain of an over-release by 1 reported an excess of %d, want 1", excess)
-	}
-	if got := availOf(s.state.Load()); got != limit {
-		t.Errorf("word holds %d after the drain took the excess back, want %d", got, limit)
-	}
-}
-
 // InUse reads under mu when a resize keeps changing the generation between
 // its lock-free loads. By the time it holds mu the resize has drained the
 // stripes, but an Acquire from the word (TryLock takes a mutex that is just unlocked,
 // ahead of InUse's Lock) may have engaged them again and releases may have
 // filled them: that read must count the lanes as the lock-free one does.
 // Here a cfg whose generation differs from the word's sends every
-// lock-free read to mu, with 4 permits held and 2 of the free ones in a
-// lane.
+// lock-free read to mu, with 4 permits held and the free ones in the
+// lanes.
 func TestInUseUnderTheMutexCountsTheLanes(t *testing.T) {
 	s, l := stripedForTest(t, 16)
-	s.state.Add(-permitsDelta(6))
-	if !l.put(tokenForTest(0), 2) {
-		t.Fatal("put into an engaged lane with room failed")
+	// The engagement put 4 free permits in each lane: 4 are taken, 12
+	// stay free in the lanes.
+	for i := range uint32(4) {
+		if !l.take(tokenForTest(i), 1) {
+			t.Fatalf("take from lane %d failed", i)
+		}
 	}
 	cfg := s.cfg.Load()
 	s.cfg.Store(makeCfg(maxOf(cfg), cfgGen(cfg)+1))
 	defer s.cfg.Store(cfg)
 	if got := s.InUse(); got != 4 {
-		t.Errorf("InUse() read under mu = %d with 4 held and 2 free in a lane, want 4", got)
+		t.Errorf("InUse() read under mu = %d with 4 held and 12 free in the lanes, want 4", got)
 	}
 }
 

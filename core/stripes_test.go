@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -292,22 +291,47 @@ func TestStripesDrainOnCloseAndResize(t *testing.T) {
 	checkQuiescent(t, s, 0)
 }
 
-// An over-release that a lane absorbs is found, and taken back, at the next
-// drain.
-func TestStripedOverReleasePanicsAtDrain(t *testing.T) {
+// An over-release on engaged stripes panics at the Release, as without
+// them, and is taken back whole: no lane takes a put that its credit does
+// not cover (L2 in stripes.go), so the Release goes to the word with the
+// lanes drained, where what is held is exact. Legitimate Releases of
+// permits taken on other goroutines (other processors, other lanes) go
+// through, in any order.
+func TestStripedOverReleasePanicsAtTheRelease(t *testing.T) {
 	s := stripedSem(t, 8)
-	s.Release(1) // nothing held: lands in a lane (the word has room to notice only past the max)
-	defer func() {
-		r := recover()
-		if msg, _ := r.(string); !strings.HasPrefix(msg, "core: an earlier Release returned 1 more") {
-			t.Fatalf("Close after an over-release into a lane: recovered %v, want a core: over-release panic", r)
-		}
-		checkQuiescent(t, s, 0) // the excess was taken back
-		if !s.Closed() {
-			t.Error("Close that found an over-release left the Semaphore open")
-		}
-	}()
-	s.Close()
+	if r := releasePanic(func() { s.Release(1) }); r != "core: Release of 1 permits, more than are held (0)" {
+		t.Fatalf("Release(1) with nothing held on engaged stripes: recovered %v, want core's over-release panic", r)
+	}
+	checkQuiescent(t, s, 0)
+	if s.Closed() {
+		t.Fatal("closed after an over-release")
+	}
+	// Three goroutines hold a permit each, taken wherever they ran.
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := s.Acquire(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if r := releasePanic(func() { s.Release(4) }); r != "core: Release of 4 permits, more than are held (3)" {
+		t.Errorf("Release(4) with 3 held: recovered %v, want core's over-release panic", r)
+	}
+	checkQuiescent(t, s, 3)
+	// The three are returned by others, one at a time, then a fourth
+	// Release finds nothing held.
+	for range 3 {
+		wg.Go(func() { s.Release(1) })
+		wg.Wait()
+	}
+	checkQuiescent(t, s, 0)
+	if r := releasePanic(func() { s.Release(1) }); !isOverReleasePanic(r) {
+		t.Errorf("Release(1) after every permit came back: recovered %v, want core's over-release panic", r)
+	}
+	checkQuiescent(t, s, 0)
 }
 
 // The storm: goroutines acquire (blocking, weighted, cancellable), try,
@@ -496,10 +520,23 @@ func TestStripesKeepStrictFIFO(t *testing.T) {
 // did not synchronize would be reported as a data race on data.
 func TestStripedReleaseHappensBeforeLaneAcquire(t *testing.T) {
 	s := stripedSem(t, 4)
-	all, err := s.AcquireN(context.Background(), 4) // from the word: the lanes stay engaged
-	if err != nil || !core.StripesEngaged(s) {
-		t.Fatalf("AcquireN(4) = %v, engaged %v", err, core.StripesEngaged(s))
+	// Every permit, one at a time from the lanes (the caller's, then the
+	// other's): the lanes stay engaged.
+	takeAll := func() []core.Permit {
+		var all []core.Permit
+		for range 4 {
+			p, err := s.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, p)
+		}
+		if !core.StripesEngaged(s) {
+			t.Fatal("stripes not engaged after taking every permit from the lanes")
+		}
+		return all
 	}
+	all := takeAll()
 	type result struct {
 		p core.Permit
 		v int
@@ -518,8 +555,9 @@ func TestStripedReleaseHappensBeforeLaneAcquire(t *testing.T) {
 			got <- result{v: -1} // the holder had not released yet: no handover
 		}()
 		data = round // plain write by the holder
-		one := all.Split(1)
-		one.Release() // into the holder's lane while the stripes are engaged
+		one := all[len(all)-1]
+		all = all[:len(all)-1]
+		one.Release() // into a lane while the stripes are engaged
 		inLane := sum(core.LanePermits(s)) == 1
 		r := <-got
 		if r.v == -1 {
@@ -536,18 +574,15 @@ func TestStripedReleaseHappensBeforeLaneAcquire(t *testing.T) {
 			held = append(held, r.p)
 		}
 		core.EngageStripes(s)
-		if all.Count() == 0 {
+		if len(all) == 0 {
 			for _, p := range held {
 				p.Release()
 			}
 			held = held[:0]
-			if all, err = s.AcquireN(context.Background(), 4); err != nil {
-				t.Fatal(err)
-			}
+			all = takeAll()
 		}
 	}
-	all.Release()
-	for _, p := range held {
+	for _, p := range append(all, held...) {
 		p.Release()
 	}
 	if throughLanes == 0 {

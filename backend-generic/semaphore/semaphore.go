@@ -14,12 +14,13 @@
 // a list element), and waiters are served in strict FIFO order with direct
 // handoff, as in x/sync.
 //
-// Every free permit stays in core's one state word (core.WithoutStripes):
-// core's stripes, which spread free permits over per-processor lanes when
-// goroutines contend, would let a Release of more than is held land in a
-// lane unnoticed, and Release here panics as x/sync's does. For many cores
-// sharing plentiful permits, use core.Semaphore, whose stripes engage on
-// their own.
+// When goroutines on several cores take plentiful permits in turn, core's
+// stripes engage on their own, as for core.Semaphore: free permits spread
+// over per-processor lanes, so that cores stop moving one cache line
+// between them. A Release still panics the moment more is released than is
+// held, as x/sync's does: a lane takes back only permits that its holders'
+// credit covers, and any other Release is judged against every free
+// permit.
 //
 // Differences, all in cases x/sync leaves undocumented: a negative weight
 // panics instead of corrupting the count; sizes above core.MaxPermitsLimit
@@ -159,7 +160,5 @@ func negativeMessage(call string, n int64) string {
 const errReleasedMoreThanHeld = "semaphore: released more than held"
 
 // options make every Weighted's core.Semaphore panic with x/sync's
-// over-release message, without a deferred recover on the Release path,
-// and keep its stripes off, so that the add of the Release that
-// over-releases is the one that finds it (core.WithoutStripes).
-var options = []core.Option{core.WithOverReleasePanic(errReleasedMoreThanHeld), core.WithoutStripes()}
+// over-release message, without a deferred recover on the Release path.
+var options = []core.Option{core.WithOverReleasePanic(errReleasedMoreThanHeld)}
