@@ -13,10 +13,7 @@ import "fmt"
 // Semaphore is closed, or if any waiter is queued: like TryAcquire it never
 // barges past a waiter, even when some permits are free (they are reserved
 // for the head of the queue). max == 0 takes nothing. TryAcquireUpTo panics
-// with a message starting "core:" if max is negative, and, if the stripes
-// are engaged (see WithStripes), (with a message starting "core:", or
-// WithOverReleasePanic's) if the drain of the lanes it makes finds an earlier
-// Release(n) of more permits than were held.
+// with a message starting "core:" if max is negative.
 func (s *Semaphore) TryAcquireUpTo(max int) Permit {
 	if max < 0 {
 		panic(fmt.Sprintf("core: TryAcquireUpTo with negative max (%d)", max))
@@ -28,7 +25,7 @@ func (s *Semaphore) TryAcquireUpTo(max int) Permit {
 	// the word, under mu, with the lanes drained (they cannot engage again
 	// while we hold mu).
 	s.mu.Lock()
-	s.drainOrPanicLocked()
+	s.drainLanesLocked()
 	p, _ := s.tryAcquireUpTo(max)
 	s.mu.Unlock()
 	return p

@@ -5,18 +5,13 @@ package core
 // whose ctx is already done reports ctx.Err(), which is checked first), and
 // TryAcquire fails. Permits already held stay valid: releasing them still works and
 // never panics, and introspection keeps counting them. Close is idempotent.
-// If the stripes are engaged (see WithStripes), Close panics, after
-// closing, if draining them reveals an earlier Release(n) of more permits
-// than were held.
 func (s *Semaphore) Close() {
 	var wake wakeList
 	s.mu.Lock()
 	// L1 (stripes.go): the lanes are off before flagClosed is set, so no
 	// lane take succeeds after Close; their permits go back to the word,
-	// where introspection keeps counting them. An over-release the drain
-	// finds is reported only once the Semaphore is closed: a shutdown path
-	// must not leave it open.
-	excess := s.drainLanesLocked()
+	// where introspection keeps counting them.
+	s.drainLanesLocked()
 	for {
 		st := s.state.Load()
 		if st&flagClosed != 0 {
@@ -35,7 +30,4 @@ func (s *Semaphore) Close() {
 	}
 	s.mu.Unlock()
 	wake.wake()
-	if excess > 0 {
-		panic(s.overReleaseAtDrain(excess))
-	}
 }

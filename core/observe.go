@@ -113,17 +113,14 @@ type observation struct {
 // A call that queued is counted and reported to the Observer that was
 // attached when it joined the queue (none: not counted), even if that
 // Observer has been replaced or detached by the time the call ends.
-// SetObserver works after Close. If the stripes are engaged (see
-// WithStripes), SetObserver with a non-nil o panics (with a message starting
-// "core:", or WithOverReleasePanic's) if the drain of the lanes it makes
-// finds an earlier Release(n) of more permits than were held. An observed
-// Semaphore does not stripe.
+// SetObserver works after Close. An observed Semaphore does not stripe
+// (see WithStripes): attaching an Observer drains the lanes.
 func (s *Semaphore) SetObserver(o Observer) {
 	s.mu.Lock()
 	if o != nil {
 		// Lanes count no grants, so an observed Semaphore does not stripe
 		// (engageLanesLocked checks flagObserved): drain them first.
-		s.drainOrPanicLocked()
+		s.drainLanesLocked()
 	}
 	counts := new([numAcquireResults]atomic.Uint64)
 	if old := s.obs.Load(); old != nil {

@@ -57,14 +57,11 @@ func WithMaxWaiters(k int) Option {
 // WithOverReleasePanic makes Semaphore.Release panic with msg, exactly,
 // instead of core's message, when it would return more permits than are
 // held. Everything else about an over-release stays as without the option:
-// the excess is taken back before the panic, and the counts cannot be
-// trusted afterwards (a fast Acquire may have been granted some of the
-// excess in between). It is for a wrapper that keeps another package's API:
-// backend-generic/semaphore keeps x/sync's "semaphore: released more than
-// held" this way, with no deferred recover on its Release. The panic of a
-// drain of the stripes that finds an earlier over-release (the rare case
-// WithStripes describes) carries msg too. It panics with a message
-// starting "core:" if msg is empty.
+// the Release panics before it changes anything. It is for a wrapper that
+// keeps another package's API: backend-generic/semaphore keeps x/sync's
+// "semaphore: released more than held" this way, with no deferred recover
+// on its Release. It panics with a message starting "core:" if msg is
+// empty.
 func WithOverReleasePanic(msg string) Option {
 	if msg == "" {
 		panic("core: WithOverReleasePanic with an empty message")
@@ -106,26 +103,25 @@ func checkMaxWaiters(call string, k int) {
 //     another: exact when nothing runs concurrently, and within
 //     [0, MaxPermits] while permits move.
 //   - Nothing changes for a Release(n) of more permits than are held: it
-//     panics at the Release, as without them. A lane takes a Release's
-//     permits only if it has the credit for them (each take from a lane
-//     credits it with what it took, and each put back spends that credit,
-//     so the credits never add up to more than is held); a Release that no
-//     lane can take goes to the state word with the lanes drained, where
-//     what is held is exact. That Release takes the internal mutex and
-//     turns the lanes off until the signal engages them again: it happens
-//     when a Release(n) returns permits taken in several Acquires on
-//     different processors, none of whose lanes has n of credit. The one
-//     exception is a Release whose add races the lanes' engagement and
-//     over-releases: a drain on another goroutine (an Acquire that must
-//     wait, Close once it has closed, SetMaxPermits, ...) may find the
-//     excess first, and then that goroutine panics, with the excess taken
-//     back.
+//     panics at the Release, having changed nothing, as without them. A
+//     lane takes a Release's permits only if it has the credit for them
+//     (the engagement credits the lanes with what is held at its instant,
+//     each take from a lane credits it with what it took, and each put
+//     back spends that credit, so the credits add up to what is held); a
+//     Release that no lane can take goes to the state word with the lanes
+//     drained, where what is held is exact. That Release takes the
+//     internal mutex and turns the lanes off until the signal engages them
+//     again: it happens when a Release(n) returns permits taken in several
+//     Acquires on different processors, none of whose lanes has n of
+//     credit.
 //   - A TryAcquireN that fails, TryAcquireUpTo and TryRelease take the
 //     internal mutex.
 //   - The free permits move into the lanes when they engage, spread
 //     evenly, up to 16,777,215 in a lane; what is beyond that stays in the
 //     word, for an Acquire that finds the lanes short to collect by
-//     draining them.
+//     draining them. A lane's credit has the same ceiling: the lanes do
+//     not engage while more permits are held than their credits can
+//     count, and a take that would pass a lane's ceiling takes elsewhere.
 //   - The lanes cost 128 bytes each, allocated at the first engagement, and
 //     one goroutine alone on them pays about 1.3x the plain word's
 //     Acquire+Release (the processor id is looked up on each call;
@@ -144,7 +140,8 @@ func WithStripes() Option {
 // WithoutStripes keeps every free permit of the Semaphore in its state
 // word: the stripes never engage (see WithStripes), whatever the
 // contention. Then a failing TryAcquireN, TryAcquireUpTo and TryRelease
-// never take the mutex, and no Release does. The price is the plain
+// never take the mutex, and a Release takes it only to serve waiters (or
+// while a resize runs). The price is the plain
 // word's: cores that take plentiful permits at once move its cache line
 // between them on every operation. WithStripes and WithoutStripes are
 // options of one kind: the later one given wins.

@@ -22,11 +22,9 @@ type Permit struct {
 // Release returns the Permit's permits to its Semaphore, with the same
 // handoff to waiters as Semaphore.Release, and empties the Permit. Releasing
 // an empty Permit (already released, or the zero Permit) does nothing. It
-// works after the Semaphore is closed. It cannot over-release, but while
-// the Semaphore's stripes are engaged it panics like Semaphore.Release if
-// it drains the lanes (its put into a lane made them step aside, or no lane
-// had the credit for its permits) and the drain finds an earlier
-// Release(n) of more permits than were held (see WithStripes).
+// works after the Semaphore is closed. It cannot over-release (unless the
+// Permit was copied and both copies released: then the second panics like
+// an over-releasing Semaphore.Release, or passes if others hold permits).
 func (p *Permit) Release() {
 	n := p.n
 	if n == 0 {

@@ -170,7 +170,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 	// w may have to queue, and L1 (stripes.go) requires the lanes off by
 	// the time flagQueued is set. Until they are engaged again (under mu,
 	// with no waiter queued) no lane operation can succeed.
-	s.drainOrPanicLocked()
+	s.drainLanesLocked()
 	// Closed comes first: after Close every Acquire reports ErrClosed,
 	// whatever it asks for. flagClosed is set only under mu.
 	if s.state.Load()&flagClosed != 0 {
@@ -311,127 +311,13 @@ func (s *Semaphore) tryReleaseSlow(n int64) bool {
 	s.mu.Lock()
 	// With the lanes drained every free permit is in the word, and they
 	// stay off while we hold mu.
-	s.drainOrPanicLocked()
-	// cfg cannot change under mu, so held = max - avail is exact for each
-	// state we load.
-	max := maxOf(s.cfg.Load())
-	for {
-		st := s.state.Load()
-		if n > max-availOf(st) {
-			s.mu.Unlock()
-			return false
-		}
-		// Fast-path acquires and Adds by releasers may race with us: CAS.
-		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
-			break
-		}
+	s.drainLanesLocked()
+	if _, ok := s.releaseLocked(n, &wake); !ok {
+		s.mu.Unlock()
+		return false
 	}
-	s.grantLocked(&wake)
 	s.unlockAndWake(&wake, false)
 	return true
-}
-
-// afterAdd finishes a Release whose Add of n permits left the state word
-// st. It panics if the Add released more permits than were held, and if
-// waiters are queued it grants them the permits under mu.
-func (s *Semaphore) afterAdd(st uint64, n int64, queued bool) {
-	// Invariant: before any Add, available >= -MaxPermitsLimit (a shrink
-	// leaves at worst max 0 with MaxPermitsLimit held), so a correct Add of
-	// n leaves at least n-MaxPermitsLimit. Less means the sum passed the
-	// top of the 46-bit permit field and wrapped to a negative count: only
-	// an over-release (more than MaxPermitsLimit available) gets there, and
-	// the comparisons with the maximum below would not see it.
-	if availOf(st) < n-MaxPermitsLimit {
-		s.overReleased(n)
-	}
-	if st&flagLanes != 0 {
-		// The Add raced the lanes' engagement (add found them off): the
-		// word alone does not say how many permits are held.
-		s.addDrained(n, queued, true)
-		return
-	}
-	cfg := s.cfg.Load()
-	if stateGen(st) == cfgGen(cfg) {
-		// st and cfg describe the same resize epoch, so the Add's own
-		// result says exactly whether it over-released.
-		if availOf(st) > maxOf(cfg) {
-			s.overReleased(n)
-		}
-		if st&flagQueued == 0 {
-			return // the common case: nobody waits.
-		}
-	}
-	var wake wakeList
-	s.mu.Lock()
-	if stateGen(st) != cfgGen(cfg) {
-		// A resize ran around the Add: judge under mu, where cfg is
-		// stable, against the word as it is now.
-		if availOf(s.state.Load()) > maxOf(s.cfg.Load()) {
-			s.mu.Unlock()
-			s.overReleased(n)
-		}
-	}
-	// The Add put the permits in the word while waiters were queued; grant
-	// them (unless another goroutine's grant under mu already did).
-	s.grantLocked(&wake)
-	s.unlockAndWake(&wake, queued)
-}
-
-// addDrained returns n permits with every free permit in the word, which
-// makes its over-release check exact: under mu, with the lanes drained
-// (they cannot engage again while mu is held), held = max - available.
-// added reports that the caller's Add already put the permits in the word
-// (it raced the lanes' engagement); else they are added here. It is the
-// Release of permits that no engaged lane has the credit for (L2 in
-// stripes.go): taken on several processors, or before a resize.
-func (s *Semaphore) addDrained(n int64, queued, added bool) {
-	var wake wakeList
-	s.mu.Lock()
-	var excess int64
-	if added {
-		// The drain's own check finds what is free beyond the maximum,
-		// this Release's permits included (no Acquire takes from a word
-		// with flagLanes set, so the count is exact), and takes that
-		// excess back; the rest of the Release goes too, below.
-		if excess = s.drainLanesLocked(); excess > 0 && excess < n {
-			s.state.Add(-permitsDelta(n - excess))
-		}
-	} else {
-		// An excess the drain finds here is an earlier Release's that
-		// raced the engagement: reported as such.
-		s.drainOrPanicLocked()
-		// Every free permit is in the word and the maximum is still: the
-		// Add's result says exactly whether it over-released.
-		if excess = availOf(s.state.Add(permitsDelta(n))) - maxOf(s.cfg.Load()); excess > 0 {
-			s.state.Add(-permitsDelta(n))
-		}
-	}
-	if excess > 0 {
-		// As overReleased: the Release is taken back whole, and what is
-		// held is what it was before.
-		held := maxOf(s.cfg.Load()) - availOf(s.state.Load())
-		s.mu.Unlock()
-		s.panicOverRelease(n, max(held, 0))
-	}
-	// Nobody can be queued (a waiter queues under mu, after a drain, and
-	// the lanes were engaged when this Release began), but a waiter of
-	// an earlier moment costs nothing to check for.
-	s.grantLocked(&wake)
-	s.unlockAndWake(&wake, queued)
-}
-
-// overReleased takes back the n permits a Release added beyond what was
-// held, and panics. A fast Acquire may have been granted some of the excess
-// in between, so the counts of a Semaphore that panicked here cannot be
-// trusted.
-func (s *Semaphore) overReleased(n int64) {
-	st := s.state.Add(-permitsDelta(n))
-	held := maxOf(s.cfg.Load()) - availOf(st)
-	if inLanes, ok := s.lanePermits(); ok {
-		// Free permits in engaged lanes are not held either.
-		held -= inLanes
-	}
-	s.panicOverRelease(n, max(held, 0))
 }
 
 // panicOverRelease panics for a Release of n permits while held were held:
@@ -472,10 +358,7 @@ func (s *Semaphore) unlockAndWake(wake *wakeList, releaserQueued bool) {
 
 // returnLocked adds back n permits that the caller is known to hold and
 // grants what it can to the queue. Called with s.mu held.
-func (s *Semaphore) returnLocked(n int64, wake *wakeList) {
-	s.state.Add(permitsDelta(n))
-	s.grantLocked(wake)
-}
+func (s *Semaphore) returnLocked(n int64, wake *wakeList) { s.releaseLocked(n, wake) }
 
 // grantLocked serves the queue from its head while the head's request fits,
 // moving each served waiter to wake, and clears flagQueued when the queue
@@ -486,45 +369,59 @@ func (s *Semaphore) returnLocked(n int64, wake *wakeList) {
 // from starving behind a stream of small ones (x/sync's notifyWaiters makes
 // the same choice). The cost is that free permits may sit idle while the
 // head waits for enough of them.
-func (s *Semaphore) grantLocked(wake *wakeList) {
+func (s *Semaphore) grantLocked(wake *wakeList) { s.releaseLocked(0, wake) }
+
+// releaseLocked returns n >= 0 permits to the word and serves the queue
+// with them, as grantLocked describes, in one CAS: a Release that hands
+// its permits to the head of the queue pays for one read-modify-write of
+// the word, not an add and then a grant. It reports false, changing
+// nothing, if n is more than the held permits it returns held. Called with
+// s.mu held and the lanes drained (every free permit in the word: held is
+// exact, since cfg cannot change under mu).
+func (s *Semaphore) releaseLocked(n int64, wake *wakeList) (held int64, ok bool) {
+	limit := maxOf(s.cfg.Load())
 	for {
 		st := s.state.Load()
-		if st&flagQueued == 0 {
-			return // nothing queued.
+		if held = limit - availOf(st); n > held {
+			return max(held, 0), false
 		}
 		// Decide the grants against one snapshot of the word and commit
-		// them with one CAS: releasers may Add permits to the word at any
-		// time (they then come to mu and call grantLocked themselves), and
-		// a CAS that fails because of such an Add just decides again.
-		avail := availOf(st)
+		// them with one CAS: fast-path Acquires may take from the word
+		// while nobody is queued, and a CAS that fails because of one just
+		// decides again. (Releases come here, under mu, whenever waiters
+		// are queued.)
+		avail := availOf(st) + n
 		var take int64
 		last := (*waiter)(nil)
-		for w := s.head; w != nil && avail-take >= w.n; w = w.next {
-			take += w.n
-			last = w
+		if st&flagQueued != 0 {
+			for w := s.head; w != nil && avail-take >= w.n; w = w.next {
+				take += w.n
+				last = w
+			}
 		}
-		next := st - permitsDelta(take)
-		if s.head == nil || last == s.tail {
+		next := st + permitsDelta(n-take)
+		if st&flagQueued != 0 && (s.head == nil || last == s.tail) {
 			// Clearing the flag hands the word back to the fast paths;
 			// it is part of the same CAS as the last grant.
 			next &^= flagQueued
 		}
-		if next == st {
-			return // the head does not fit: head-of-line blocking.
+		if next == st && last == nil {
+			return held, true // nothing to return, and the head does not fit.
 		}
+		// A handoff of exactly what the head needs, with more waiters
+		// behind it, leaves the word as it was: the CAS still proves that
+		// the decision was made on the word as it is.
 		if !s.state.CompareAndSwap(st, next) {
 			continue
 		}
-		if last == nil {
-			return
-		}
-		for {
+		for last != nil {
 			w := s.head
 			s.unlink(w, waiterGranted)
 			wake.push(w)
 			if w == last {
-				return
+				break
 			}
 		}
+		return held, true
 	}
 }

@@ -14,9 +14,7 @@ import "fmt"
 //
 // SetMaxPermits works after Close (it only changes the counts). It panics
 // with a message starting "core:" if n is negative or larger than
-// MaxPermitsLimit, and, if the stripes are engaged (see WithStripes), (with
-// a message starting "core:", or WithOverReleasePanic's) if the drain of the
-// lanes it makes finds an earlier Release(n) of more permits than were held.
+// MaxPermitsLimit.
 func (s *Semaphore) SetMaxPermits(n int) {
 	if n < 0 {
 		panic(fmt.Sprintf("core: SetMaxPermits with negative n (%d)", n))
@@ -28,7 +26,7 @@ func (s *Semaphore) SetMaxPermits(n int) {
 	s.mu.Lock()
 	// The stripes drain first: the new maximum is judged against every
 	// free permit, and a new lane size is chosen at the next engagement.
-	s.drainOrPanicLocked()
+	s.drainLanesLocked()
 	cfg := s.cfg.Load()
 	delta := int64(n) - maxOf(cfg)
 	if delta == 0 {

@@ -12,9 +12,8 @@ import (
 // queue. It is safe for concurrent use. Create it with NewSemaphore; the zero
 // value is not usable.
 //
-// While nobody waits, Acquire and TryAcquire are each one atomic
-// compare-and-swap on a single state word and Release is one atomic add: no
-// mutex and no allocation. When several goroutines keep taking permits from
+// While nobody waits, Acquire, TryAcquire and Release are each one atomic
+// compare-and-swap on a single state word: no mutex and no allocation. When several goroutines keep taking permits from
 // that word in turn, the Semaphore spreads its free permits over
 // per-processor lanes (stripes), and they are a compare-and-swap on the
 // caller's lane instead, so that cores with permits to spare stop moving
@@ -168,13 +167,7 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //
 // n == 0 succeeds at once with an empty Permit, without queueing, unless ctx
 // is done or the Semaphore is closed. AcquireN panics with a message starting
-// "core:" if n is negative. While the Semaphore's stripes are engaged (see
-// WithStripes), an AcquireN that must queue also panics (with a message
-// starting "core:", or WithOverReleasePanic's) if the drain of the lanes it
-// makes finds an earlier Release(n) of more permits than were held, and so
-// does one whose take from a lane made the lanes step aside (the permits
-// it took are then lost with the counts, which an over-release has made
-// untrustworthy anyway).
+// "core:" if n is negative.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 	// Fast path, for a context that has not ended: one load, one test of
 	// the flags, one CAS. The CAS fails if any flag was set since the
@@ -223,10 +216,10 @@ func (s *Semaphore) acquireN(ctx context.Context, n int, live bool, site uintptr
 	if l := s.lanes.Load(); l != nil && s.takeLane(l, int64(n), false) {
 		return Permit{sem: s, n: n}, nil
 	}
-	// The word, unless the lanes are engaged: then its free permits (a
-	// Release that raced the engagement, or more than the lanes can hold)
-	// wait for the drain of the slow path, so that every take while they
-	// are engaged is credited to a lane (L2 in stripes.go).
+	// The word, unless the lanes are engaged: then its free permits (more
+	// than the lanes can hold) wait for the drain of the slow path, so
+	// that every take while they are engaged is credited to a lane (L2 in
+	// stripes.go).
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued|flagLanes) != 0 || availOf(st) < int64(n) {
@@ -283,12 +276,7 @@ func (s *Semaphore) TryAcquire() (Permit, bool) { return s.TryAcquireN(1) }
 // permits are free, if any waiter is queued (even when n permits are free: a
 // TryAcquire never barges past a waiter), or if the Semaphore is closed.
 // n == 0 succeeds with an empty Permit unless the Semaphore is closed.
-// TryAcquireN panics with a message starting "core:" if n is negative. While
-// the stripes are engaged (see WithStripes), a TryAcquireN that finds too
-// few permits, or whose take from a lane made the lanes step aside, also
-// panics (with a message starting "core:", or WithOverReleasePanic's) if
-// the drain of the lanes it makes finds an earlier Release(n) of more
-// permits than were held.
+// TryAcquireN panics with a message starting "core:" if n is negative.
 func (s *Semaphore) TryAcquireN(n int) (Permit, bool) {
 	// Fast path: as AcquireN's.
 	if st := s.state.Load(); st&flagsSlow == 0 && n > 0 && availOf(st) >= int64(n) &&
@@ -343,7 +331,7 @@ func (s *Semaphore) tryAcquireN(n int, site uintptr) (Permit, bool) {
 // at the instant of its load.
 func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 	s.mu.Lock()
-	s.drainOrPanicLocked()
+	s.drainLanesLocked()
 	for {
 		st := s.state.Load()
 		if st&(flagClosed|flagQueued) != 0 || availOf(st) < n {
@@ -370,52 +358,60 @@ func (s *Semaphore) tryAcquireDrained(n int64) (Permit, bool) {
 // Release works after Close. n == 0 does nothing. Release panics with a
 // message starting "core:" if n is negative or if more permits were released
 // than are held (with WithOverReleasePanic's message instead, for the
-// latter, if the Semaphore was created with it). An over-release is
-// detected from the result of the add, so it is caught after the fact: a
-// concurrent Acquire may have been granted some of the excess first, and
-// after that panic the Semaphore's counts cannot be trusted; and one that
-// races both a SetMaxPermits (which moves the judgement under the mutex,
-// against the word as it is then) and an Acquire may go unnoticed. Engaged
-// stripes change none of this (see WithStripes for the one race where
-// another goroutine's drain reports the over-release instead); a Release
-// whose permits no lane has the credit for takes the mutex. TryRelease
-// checks before it changes anything.
+// latter, if the Semaphore was created with it). It judges before it
+// changes anything, so a Release that panics has returned nothing: no
+// Acquire is granted an excess, and the counts stay exact. "Held" is the
+// count of all permits held, as in x/sync: a Release of permits that
+// another goroutine holds passes, and that holder's own Release is the one
+// that panics. Engaged stripes change none of this (see WithStripes).
 func (s *Semaphore) Release(n int) { s.add(int64(n), false) }
 
-// add returns n permits: on the fast path with one atomic add, and no load
-// or retry, so two cores contending for the word move its cache line once
-// per release. queued reports that the releaser got its permits through the
-// queue (see unlockAndWake). n outside 1..MaxPermitsLimit (Release's
-// argument) goes to addSlow, and so do the permits of engaged stripes that
-// found no room in the caller's lane.
+// add returns n permits. queued reports that the releaser got its
+// permits through the queue (see unlockAndWake).
+//
+// With the stripes engaged the permits go into a lane that has the credit
+// for them (L2 in stripes.go). Otherwise the fast path is one CAS on the
+// word, judged before it commits: nobody queued, no lanes, st and cfg of
+// one resize epoch (a resize changes the generation in the word, so the
+// CAS fails if one ran since the load), and n within what is held (held =
+// max - available, exact on such a word). A Release of more than is held
+// therefore changes nothing: addSlow panics before any permit moves, and
+// no Acquire can be granted an excess first. Every other case is
+// addSlow's: waiters to serve, engaged lanes without the credit, a resize
+// under way, n <= 0 or more than is held. A word that moves between the
+// load and the CAS fails the CAS, and the loop looks again: unlike an
+// atomic add, the CAS cannot land in a word whose lanes engaged after the
+// look, which is what keeps L2 exact.
 func (s *Semaphore) add(n int64, queued bool) {
-	if l := s.lanes.Load(); l != nil || uint64(n)-1 >= MaxPermitsLimit {
-		// Engaged stripes (L1: then nobody is queued, so the permits go
-		// to a lane with room and credit, the caller's first), or n <= 0
-		// or too large.
-		if l != nil && uint64(n)-1 < MaxPermitsLimit && l.put(laneTokenHere(), n) {
+	if l := s.lanes.Load(); l != nil {
+		if uint64(n)-1 < MaxPermitsLimit && l.put(laneTokenHere(), n) {
 			return
 		}
 		s.addSlow(n, queued)
 		return
 	}
-	// The Add may land while flagQueued is set: then afterAdd grants the
-	// permits under mu. Every writer under mu uses CAS, so no Add is lost.
-	st := s.state.Add(permitsDelta(n))
-	// Inlined common case: nobody queued, and st and cfg describe the same
-	// resize epoch with between 0 and the maximum available (no
-	// over-release). The unsigned compare sends a negative count to
-	// afterAdd too: an over-release near MaxPermitsLimit wraps the permit
-	// field around to a negative count, which only afterAdd can tell from
-	// the deficit a shrink leaves. Everything else is afterAdd's.
-	if cfg := s.cfg.Load(); st&(flagQueued|flagLanes) == 0 && stateGen(st) == cfgGen(cfg) && uint64(availOf(st)) <= uint64(maxOf(cfg)) {
-		return
+	for {
+		st := s.state.Load()
+		cfg := s.cfg.Load()
+		// uint64(n)-1 < uint64(held) is 1 <= n <= held in one compare
+		// (held >= 0 here: available never exceeds the maximum, since
+		// every Release is judged before it commits).
+		if st&(flagQueued|flagLanes) != 0 || stateGen(st) != cfgGen(cfg) ||
+			uint64(n)-1 >= uint64(maxOf(cfg)-availOf(st)) {
+			break
+		}
+		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
+			return
+		}
 	}
-	s.afterAdd(st, n, queued)
+	s.addSlow(n, queued)
 }
 
-// addSlow is add for an n outside 1..MaxPermitsLimit, or for engaged
-// stripes where no lane had both room and credit for n.
+// addSlow is add's decision under mu: with the lanes drained (they cannot
+// engage again while mu is held) every free permit is in the word and the
+// maximum is still, so held = max - available is exact. It panics, having
+// changed nothing, if n is negative or more than is held; else it returns
+// the permits and serves the queue with them in one CAS (releaseLocked).
 func (s *Semaphore) addSlow(n int64, queued bool) {
 	if n <= 0 {
 		if n < 0 {
@@ -423,24 +419,19 @@ func (s *Semaphore) addSlow(n int64, queued bool) {
 		}
 		return
 	}
-	if n > MaxPermitsLimit {
-		s.panicOverRelease(n, int64(s.InUse()))
+	var wake wakeList
+	s.mu.Lock()
+	s.drainLanesLocked()
+	if held, ok := s.releaseLocked(n, &wake); !ok {
+		s.mu.Unlock()
+		s.panicOverRelease(n, held)
 	}
-	if s.lanes.Load() != nil {
-		// The lanes cannot prove that n permits are held (L2): decide
-		// with every free permit in the word.
-		s.addDrained(n, queued, false)
-		return
-	}
-	s.afterAdd(s.state.Add(permitsDelta(n)), n, queued)
+	s.unlockAndWake(&wake, queued)
 }
 
 // TryRelease returns n permits like Release and reports true, or, if more
 // permits would be released than are held, changes nothing and reports
-// false. It panics with a message starting "core:" if n is negative, and,
-// while the stripes are engaged, (with a message starting "core:", or
-// WithOverReleasePanic's) if the drain of the lanes it makes finds an
-// earlier Release(n) of more permits than were held (see WithStripes).
+// false. It panics with a message starting "core:" if n is negative.
 func (s *Semaphore) TryRelease(n int) bool {
 	if n <= 0 {
 		if n < 0 {

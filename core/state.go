@@ -3,7 +3,7 @@ package core
 // The state word.
 //
 // Everything the lock-free fast paths need lives in one uint64, so that an
-// uncontended Acquire is one compare-and-swap and a Release one atomic add:
+// uncontended Acquire is one compare-and-swap and a Release one too:
 //
 //	bit  0      closed: Close has run; every Acquire fails.
 //	bit  1      queued: the waiter queue is non-empty. While it is set, no
@@ -11,11 +11,12 @@ package core
 //	            are granted only under Semaphore.mu, from the head of the
 //	            queue. This is what makes the queue strictly FIFO: a fast
 //	            path can never take permits that a queued waiter is owed.
-//	            A Release may still add permits to the word (its atomic add
-//	            cannot look first); when the add's result shows the flag,
-//	            the releaser takes mu and grants them. Every write made
-//	            under mu is therefore a compare-and-swap (or an add), never
-//	            a blind store, so that no release is lost.
+//	            A Release that sees the flag takes mu and hands its permits
+//	            to the head in the CAS that returns them (releaseLocked);
+//	            one that loaded the word before the flag was set fails its
+//	            CAS and looks again. Every write made under mu is a
+//	            compare-and-swap, never a blind store, since fast paths
+//	            write the word without mu while the flag is clear.
 //	bit  2      observed: an Observer is set (SetObserver). AcquireN then
 //	            counts its grants in Semaphore.granted, which shares this
 //	            word's cache line; without the flag the fast path pays only
@@ -35,11 +36,11 @@ package core
 //
 // The maximum lives in a second word, cfg (max<<14 | generation), written only
 // under Semaphore.mu by SetMaxPermits. Releases need it to detect a release of
-// more permits than are held (held = max - available). Release judges the
-// word its add returned against cfg only if their generations match (else it
-// judges under mu); TryRelease reads state, then cfg, uses them only if their
-// generations match, and its compare-and-swap on state then fails if a resize
-// has run since, because the resize changed the generation in state.
+// more permits than are held (held = max - available). Release and
+// TryRelease read state, then cfg, use them only if their generations match
+// (else they decide under mu), and their compare-and-swap on state then
+// fails if a resize has run since, because the resize changed the
+// generation in state.
 
 const (
 	flagClosed   uint64 = 1 << 0

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -34,7 +33,7 @@ import (
 //     drains them in the slow path: never from the word, so that every
 //     take is credited to a lane (L2, below). Release puts into a lane
 //     with the credit for it, its own first (a CAS), else adds to the word
-//     under mu with the lanes drained (addDrained).
+//     under mu with the lanes drained (addSlow).
 //   - drainLanesLocked, under mu, swaps every lane to off-and-empty and adds
 //     what they held to the word.
 //
@@ -74,15 +73,20 @@ import (
 //
 // A take (or a steal) raises its lane's credit by what it took, in the
 // same CAS; a put needs a lane whose credit is at least n and lowers it
-// by n, in the same CAS; the engagement gives lane 0 the permits held at
-// that instant. A put into a lane therefore proves that at least n
-// permits were held just before it, which is all that a Release of n
-// permits must prove (x/sync's rule: the count of held permits must not
-// go below 0). A Release that finds no lane with enough credit goes to
-// the word under mu with the lanes drained, where held is exact
-// (addDrained). A credit that would pass the field's top stays at the top
-// (laneLimit): L2 only needs the credits never to exceed the holdings, so
-// a credit too small costs a slower Release, never a missed over-release.
+// by n, in the same CAS; the engagement credits the lanes, lane 0 first,
+// with the permits held at its instant, when every free permit is in the
+// word. Nothing else changes what is held while the lanes are engaged: no
+// Acquire takes from the word then, and no Release adds to it (add's CAS
+// requires flagLanes clear; any other Release goes under mu, which drains
+// the lanes first). So the credits add up to exactly the permits held,
+// and a put into a lane proves that at least n permits were held just
+// before it, which is all that a Release of n permits must prove (x/sync's
+// rule: the count of held permits must not go below 0). A Release that
+// finds no lane with enough credit goes to the word under mu with the
+// lanes drained, where held is exact (addSlow). A take that would carry a
+// lane's credit past the field's top (laneLimit) fails instead, and the
+// engagement does not happen if what is held does not fit the lanes'
+// credits: a credit never saturates, so a legitimate Release never panics.
 const laneOn uint64 = 1
 
 const (
@@ -111,12 +115,16 @@ func lanePermitsOf(w uint64) int64 { return int64(w >> laneShift & laneLimit) }
 // laneCreditOf returns the credit a lane word records (L2).
 func laneCreditOf(w uint64) int64 { return int64(w >> laneCreditShift & laneLimit) }
 
-// laneTook returns lane word w after a take of n permits (n <= its
-// permits): n fewer permits, n more credit (short of the field's top: L2
-// allows less), one more operation.
+// laneCanTake reports whether lane word w is on and can give n permits
+// and take n more credit.
+func laneCanTake(w uint64, n int64) bool {
+	return w&laneOn != 0 && lanePermitsOf(w) >= n && laneCreditOf(w)+n <= laneLimit
+}
+
+// laneTook returns lane word w after a take of n permits (laneCanTake):
+// n fewer permits, n more credit, one more operation.
 func laneTook(w uint64, n int64) uint64 {
-	credit := min(n, laneLimit-laneCreditOf(w))
-	return w - uint64(n)<<laneShift + uint64(credit)<<laneCreditShift + laneOp
+	return w - uint64(n)<<laneShift + uint64(n)<<laneCreditShift + laneOp
 }
 
 // lanePad is the size of a lane: two 64-byte cache lines, so that adjacent-
@@ -125,7 +133,7 @@ const lanePad = 128
 
 // A lane is one word of free permits, alone in its cache lines.
 type lane struct {
-	w atomic.Uint64 // laneOn | count<<laneShift | ops<<laneOpsShift
+	w atomic.Uint64 // laneOn | count<<laneShift | credit<<laneCreditShift | ops<<laneOpsShift
 	// seen is what the other lanes' operation counts added up to at this
 	// lane's last step-aside check.
 	seen atomic.Uint64
@@ -244,7 +252,7 @@ func (l *laneSet) take(t *laneToken, n int64) bool {
 		// (An off lane also holds 0 permits, since the drain swaps it to 0
 		// and put refuses an off lane, so the count test alone would fail
 		// the take too; TestDrainFailsStaleLaneOperations checks both.)
-		if w&laneOn == 0 || lanePermitsOf(w) < n {
+		if !laneCanTake(w, n) {
 			return false
 		}
 		// L2: the same CAS credits the lane with what it takes.
@@ -302,7 +310,7 @@ func (l *laneSet) steal(t *laneToken, n int64) bool {
 		ln := &l.lanes[(idx+1+i)&l.mask]
 		for {
 			w := ln.w.Load()
-			if w&laneOn == 0 || lanePermitsOf(w) < n {
+			if !laneCanTake(w, n) {
 				break
 			}
 			// L2: credited to the lane the permits came from.
@@ -329,7 +337,7 @@ func (l *laneSet) sum() int64 {
 // working alone, and the lanes only cost it their price (a processor id
 // lookup and a lane CAS per operation, about 1.3x the word's
 // Acquire+Release), so they step aside.
-// Operation counts only grow (modulo 2^17 each, far more than
+// Operation counts only grow (modulo 2^15 each, far more than
 // laneCheckEvery operations apart), so an unchanged sum means no other lane
 // moved.
 func (l *laneSet) checkAlone(i uint32) {
@@ -376,6 +384,11 @@ func (s *Semaphore) engageLanesLocked() {
 		return
 	}
 	max := maxOf(s.cfg.Load())
+	if max < minStripedPermits {
+		// A resize since engageLanes looked: not a reason to give up on
+		// the lanes for good, as newLaneSet's nil below is.
+		return
+	}
 	l := s.laneMem
 	if l == nil || l.max != max {
 		// A new size: the old set's lanes are all off and stay off, so a
@@ -394,43 +407,46 @@ func (s *Semaphore) engageLanesLocked() {
 	// set only under mu, which we hold, so they stay clear until a drain
 	// turns the lanes off again. From the CAS on, a decision that needs
 	// every free permit in the word (TryRelease, a failing TryAcquire, a
-	// Release into the word: addDrained) goes under mu, and one that
-	// loaded the word before fails its CAS. No Acquire takes from a word
-	// with flagLanes set, so the permits moved are in flight only under
-	// mu, until the stores below.
-	var st, free int64
+	// Release that no lane takes) goes under mu, and one that loaded the
+	// word before fails its CAS (add's included). No Acquire takes from a
+	// word with flagLanes set, so the permits moved are in flight only
+	// under mu, until the stores below.
+	lanes := int64(len(l.lanes))
+	var held, free int64
 	for {
 		w := s.state.Load()
-		if !lanesAllowed(w) {
+		// At the CAS every free permit is in the word (flagLanes is clear
+		// and no lane is on) and mu keeps the maximum still, so the
+		// permits held are exactly max - available. They must fit the
+		// lanes' credits (L2, exact only if no credit saturates). The
+		// word never holds more than the maximum (every Release is judged
+		// before it commits), but a count that did would make held
+		// negative: no lanes then.
+		held = max - availOf(w)
+		if !lanesAllowed(w) || held < 0 || held > lanes*laneLimit {
 			return
 		}
-		st, free = availOf(w), min(availOf(w), l.limit*int64(len(l.lanes)))
+		free = min(availOf(w), l.limit*lanes)
 		if s.state.CompareAndSwap(w, (w-permitsDelta(free))|flagLanes) {
 			break
 		}
 	}
-	// L2: at the CAS every free permit was in the word (flagLanes was
-	// clear and no lane on), and mu keeps the maximum still, so the
-	// permits held were exactly max - st. Lane 0 gets that credit (up to
-	// laneLimit), so the holders' Releases find it.
-	credit := min(max-st, laneLimit)
 	// Every lane is off and empty here (drainLanesLocked left them so, and
 	// nobody writes an off lane), so plain stores lose nothing. The free
 	// permits are spread evenly (each lane's share is at most limit, since
-	// free <= limit*lanes). Operation counts start again from 0, and so
-	// do the step-aside checks.
-	n := int64(len(l.lanes))
+	// free <= limit*lanes); the credit of what is held fills lane 0 first
+	// (a holder's Release(n) needs n of credit in one lane), then the next.
+	// Operation counts start again from 0, and so do the step-aside
+	// checks.
 	for i := range l.lanes {
-		share := free / n
-		if int64(i) < free%n {
+		share := free / lanes
+		if int64(i) < free%lanes {
 			share++
 		}
-		w := laneOn | uint64(share)<<laneShift
-		if i == 0 {
-			w |= uint64(credit) << laneCreditShift
-		}
+		credit := min(held, laneLimit)
+		held -= credit
 		l.lanes[i].seen.Store(0)
-		l.lanes[i].w.Store(w)
+		l.lanes[i].w.Store(laneOn | uint64(share)<<laneShift | uint64(credit)<<laneCreditShift)
 	}
 	s.lanes.Store(l)
 }
@@ -449,15 +465,12 @@ func lanesAllowed(st uint64) bool {
 // drainLanesLocked turns every lane off and moves the permits they held
 // into the word. Called with mu held before anything that needs every free
 // permit in the word: queueing a waiter, Close, SetMaxPermits, an observer,
-// TryAcquireUpTo, a failing TryAcquire and TryRelease. If the word then
-// holds more permits than the maximum, a Release(n) whose add raced the
-// engagement over-released (see WithStripes): it takes the excess back and
-// returns it, for the caller to panic with overReleaseAtDrain once mu is
-// unlocked (or, in addDrained, with the Release's own message).
-func (s *Semaphore) drainLanesLocked() (excess int64) {
+// TryAcquireUpTo, a failing TryAcquire, TryRelease, and a Release that no
+// lane takes.
+func (s *Semaphore) drainLanesLocked() {
 	l := s.lanes.Load()
 	if l == nil {
-		return 0
+		return
 	}
 	// New operations stop choosing lanes; ones that already loaded l fail
 	// their CAS on an off lane and go to the word.
@@ -467,7 +480,8 @@ func (s *Semaphore) drainLanesLocked() (excess int64) {
 		// The swap and every successful lane CAS are ordered on the lane
 		// word: a take or put either happened before (and is in old) or
 		// fails after (and goes to the word). Nothing is counted twice or
-		// lost.
+		// lost. The credits go with the lanes: L2 binds an engaged set
+		// only.
 		sum += lanePermitsOf(l.lanes[i].w.Swap(0))
 	}
 	// The contention signal starts again (a Semaphore created WithStripes
@@ -476,51 +490,16 @@ func (s *Semaphore) drainLanesLocked() (excess int64) {
 		s.takerChanges.Store(0)
 	}
 	// Every lane is off: clear flagLanes, in the same CAS that adds what
-	// they held. Releasers add to the word without mu, hence a CAS.
-	var st uint64
+	// they held. L1 held until the swaps: flagQueued is clear, so no
+	// waiter is owed these permits and no grant is needed. (No Release
+	// writes a word with flagLanes set, but a CAS costs nothing more here
+	// than a store and needs no argument.)
 	for {
-		st = s.state.Load()
+		st := s.state.Load()
 		if s.state.CompareAndSwap(st, (st+permitsDelta(sum))&^flagLanes) {
-			break
+			return
 		}
 	}
-	// L1 held until the swaps: flagQueued is clear, so no waiter is owed
-	// these permits and no grant is needed. mu excludes a resize, so state
-	// and cfg describe the same epoch, and the word before the add plus
-	// sum is every free permit: exactly whether more than the maximum is
-	// free. L2 keeps over-releases out of the lanes, so an excess here is
-	// a Release whose add landed in the word while the lanes were engaged
-	// (it raced their engagement), whether or not the lanes held anything.
-	// The count is read as the word before the add plus sum, not from the
-	// result's permit field, which an over-release near MaxPermitsLimit
-	// could carry past its top to a negative count (afterAdd guards a
-	// Release's add the same way).
-	if excess = availOf(st) + sum - maxOf(s.cfg.Load()); excess <= 0 {
-		return 0
-	}
-	// As overReleased does: take the excess back (a fast Acquire may have
-	// been granted part of it meanwhile; the counts of a Semaphore that
-	// over-released cannot be trusted).
-	s.state.Add(-permitsDelta(excess))
-	return excess
-}
-
-// drainOrPanicLocked drains the lanes; if that shows an earlier
-// over-release, it unlocks mu and panics.
-func (s *Semaphore) drainOrPanicLocked() {
-	if excess := s.drainLanesLocked(); excess > 0 {
-		s.mu.Unlock()
-		panic(s.overReleaseAtDrain(excess))
-	}
-}
-
-// overReleaseAtDrain is the panic message for an over-release that a drain
-// found: WithOverReleasePanic's message if set.
-func (s *Semaphore) overReleaseAtDrain(excess int64) string {
-	if s.overReleaseMsg != "" {
-		return s.overReleaseMsg
-	}
-	return fmt.Sprintf("core: an earlier Release returned %d more permits than were held (found when the stripes drained; see WithStripes)", excess)
 }
 
 // lanePermits returns the permits in the lanes if they are engaged, and
@@ -621,7 +600,7 @@ func (s *Semaphore) stepAside(l *laneSet) {
 		return
 	}
 	if s.lanes.Load() == l {
-		s.drainOrPanicLocked()
+		s.drainLanesLocked()
 	}
 	s.mu.Unlock()
 }

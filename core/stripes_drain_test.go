@@ -44,9 +44,7 @@ func TestDrainFailsStaleLaneOperations(t *testing.T) {
 		t.Fatal("take of 2 from lane 0, or the put of 1 back, failed")
 	}
 	s.mu.Lock()
-	if s.drainLanesLocked() != 0 {
-		t.Fatal("drain reported an over-release")
-	}
+	s.drainLanesLocked()
 	s.mu.Unlock()
 	if got := availOf(s.state.Load()); got != 15 {
 		t.Fatalf("word holds %d after the drain with 1 held, want 15", got)
@@ -102,10 +100,7 @@ func TestDrainRacingLaneOperationsConservesPermits(t *testing.T) {
 			default:
 			}
 			s.mu.Lock()
-			if s.drainLanesLocked() != 0 {
-				s.mu.Unlock()
-				panic("drain reported an over-release")
-			}
+			s.drainLanesLocked()
 			s.engageLanesLocked()
 			s.mu.Unlock()
 			runtime.Gosched()

@@ -631,3 +631,57 @@ func TestStripesDrainWhenObserved(t *testing.T) {
 		t.Error("stripes did not engage once the Observer was detached")
 	}
 }
+
+// Goroutines that hold at most one permit each keep taking and returning
+// permits on engaged stripes while another keeps releasing more than they
+// could all hold together: every over-release panics at its Release (it
+// changes nothing), no legitimate Release ever panics, and at the end the
+// counts are exact. An over-release that moved permits before it panicked
+// would let an engagement credit a held count that the take-back then
+// falsified, after which the lanes accepted over-releases silently.
+func TestOverReleasesUnderContentionAlwaysPanic(t *testing.T) {
+	s := stripedSem(t, 8)
+	stop := watchdog(t, 60*time.Second)
+	defer stop()
+	const workers, rounds = 3, 20000
+	ctx := context.Background()
+	var done atomic.Bool
+	var legitPanics atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range rounds {
+				p, err := s.Acquire(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r := releasePanic(p.Release); r != nil {
+					legitPanics.Add(1)
+					t.Errorf("a legitimate Release panicked: %v", r)
+					return
+				}
+			}
+		})
+	}
+	var silent, caught int
+	var over sync.WaitGroup
+	over.Go(func() {
+		for !done.Load() {
+			if r := releasePanic(func() { s.Release(workers + 1) }); r == nil {
+				silent++
+			} else {
+				caught++
+			}
+			runtime.Gosched()
+		}
+	})
+	wg.Wait()
+	done.Store(true)
+	over.Wait()
+	if silent != 0 {
+		t.Errorf("%d of %d Release(%d) calls with at most %d held returned without a panic", silent, silent+caught, workers+1, workers)
+	}
+	t.Logf("%d over-releases caught; stripes engaged at the end: %v", caught, core.StripesEngaged(s))
+	checkQuiescent(t, s, 0)
+}

@@ -120,11 +120,10 @@ func (s *Weighted) TryAcquire(n int64) bool {
 // if n is negative.
 func (s *Weighted) Release(n int64) {
 	// Small enough to inline into the caller: a sign test (and, where int
-	// is 32 bits, a range test), and core's Release, which is one call to
-	// its atomic add. core detects a release of more than is held, a
-	// weight above the size included, from the add's result and panics
-	// with x/sync's message (options). (x/sync, too, has already
-	// changed its count when it panics.)
+	// is 32 bits, a range test), and core's Release. core judges a release
+	// of more than is held, a weight above the size included, before it
+	// changes anything, and panics with x/sync's message (options). (x/sync
+	// panics after it has changed its count; here the count stays exact.)
 	if n < 0 || n > math.MaxInt {
 		panic(badRelease(n))
 	}
