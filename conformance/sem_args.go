@@ -87,6 +87,24 @@ func (s *suite) argumentTests(e0 *env) {
 		e.checkCounts(sem, "after the panics", counts{Max: 1, Available: 1})
 	})
 
+	s.run(t, "OverReleasePanicsChangingNothing", func(e *env) {
+		// A Release of more than is held panics before it changes
+		// anything: the permits still held stay held, none is granted an
+		// excess, and the counts stay exact.
+		sem := e.sem(3)
+		if _, ok := sem.TryAcquireN(2); !ok {
+			e.t.Fatal("TryAcquireN(2) on 3 free failed")
+		}
+		e.mustPanic("Release(3) with 2 held", func() { sem.Release(3) })
+		e.checkCounts(sem, "after the over-release panicked", counts{Max: 3, InUse: 2, Available: 1})
+		if _, ok := sem.TryAcquireN(2); ok {
+			e.t.Error("TryAcquireN(2) with 1 free succeeded after an over-release panicked")
+		}
+		sem.Release(2)
+		e.mustPanic("Release(1) with nothing held", func() { sem.Release(1) })
+		e.checkCounts(sem, "after the last Release", counts{Max: 3, Available: 3})
+	})
+
 	if s.newBackend != nil {
 		// core's constructor; under RunSemaphore the factory is the
 		// implementation's business.
