@@ -89,11 +89,14 @@ func checkMaxWaiters(call string, k int) {
 // operations; with it they are on from creation, and again from the first
 // Acquire after a queue has emptied or a resize, and never step aside. In
 // both cases they engage only while nobody waits, the Semaphore is open, no
-// Observer is attached and the maximum is at least 4 (two permits per
-// lane, with at least two lanes; never with GOMAXPROCS 1, and never again
-// once an engagement found GOMAXPROCS 1). The moment a waiter must queue,
-// and for Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease
-// and a TryAcquireN that finds too few permits, the lanes drain into the
+// Observer is attached, no shrink has left more held than the maximum, at
+// most 16,777,215 permits a lane are held (what their credits can count,
+// below), and the maximum is at least 4 (two permits per lane, with at
+// least two lanes; never with GOMAXPROCS 1, and never again once an
+// engagement found GOMAXPROCS 1). The moment a waiter must queue, and for
+// Close, SetMaxPermits, SetObserver, TryAcquireUpTo, TryRelease, a
+// TryAcquireN that finds too few permits and a Release that no lane has
+// the credit for, the lanes drain into the
 // state word under the internal mutex, and the queue works exactly as
 // without them: strict FIFO with direct handoff, no barging, TryAcquire
 // failing while anyone is queued.
@@ -139,9 +142,9 @@ func WithStripes() Option {
 
 // WithoutStripes keeps every free permit of the Semaphore in its state
 // word: the stripes never engage (see WithStripes), whatever the
-// contention. Then a failing TryAcquireN, TryAcquireUpTo and TryRelease
-// never take the mutex, and a Release takes it only to serve waiters (or
-// while a resize runs). The price is the plain
+// contention. Then a failing TryAcquireN and TryAcquireUpTo never take the
+// mutex, and a Release or TryRelease takes it only to serve waiters, while
+// a resize runs, or to refuse more than is held. The price is the plain
 // word's: cores that take plentiful permits at once move its cache line
 // between them on every operation. WithStripes and WithoutStripes are
 // options of one kind: the later one given wins.

@@ -280,7 +280,9 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 		s.grantLocked(&wake)
 	case waiterGranted:
 		// Granted in a race with the failure: the caller gets an error, so
-		// the permits go back, to the next waiters first.
+		// the permits go back, to the next waiters first. The lanes may
+		// have engaged since the grant (it cleared flagQueued) and counted
+		// these permits as held: returnLocked drains them first.
 		s.returnLocked(w.n, &wake)
 	}
 	s.mu.Unlock()
@@ -309,9 +311,6 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 func (s *Semaphore) tryReleaseSlow(n int64) bool {
 	var wake wakeList
 	s.mu.Lock()
-	// With the lanes drained every free permit is in the word, and they
-	// stay off while we hold mu.
-	s.drainLanesLocked()
 	if _, ok := s.releaseLocked(n, &wake); !ok {
 		s.mu.Unlock()
 		return false
@@ -376,9 +375,13 @@ func (s *Semaphore) grantLocked(wake *wakeList) { s.releaseLocked(0, wake) }
 // its permits to the head of the queue pays for one read-modify-write of
 // the word, not an add and then a grant. It reports false, changing
 // nothing, if n is more than the held permits it returns held. Called with
-// s.mu held and the lanes drained (every free permit in the word: held is
-// exact, since cfg cannot change under mu).
+// s.mu held. It drains the lanes first: then every free permit is in the
+// word, so held is exact (cfg cannot change under mu), and the permits go
+// to a word that no lane credit counts as held (L2: a return into a word
+// with flagLanes set would leave the credits counting permits nobody
+// holds, for an over-release to spend).
 func (s *Semaphore) releaseLocked(n int64, wake *wakeList) (held int64, ok bool) {
+	s.drainLanesLocked()
 	limit := maxOf(s.cfg.Load())
 	for {
 		st := s.state.Load()

@@ -393,11 +393,11 @@ func (s *Semaphore) add(n int64, queued bool) {
 	for {
 		st := s.state.Load()
 		cfg := s.cfg.Load()
-		// uint64(n)-1 < uint64(held) is 1 <= n <= held in one compare
-		// (held >= 0 here: available never exceeds the maximum, since
-		// every Release is judged before it commits).
+		// 1 <= n <= held, with held = max - available. (Signed: a word
+		// that held more than the maximum, which no Release leaves, must
+		// not make every n look held.)
 		if st&(flagQueued|flagLanes) != 0 || stateGen(st) != cfgGen(cfg) ||
-			uint64(n)-1 >= uint64(maxOf(cfg)-availOf(st)) {
+			n < 1 || n > maxOf(cfg)-availOf(st) {
 			break
 		}
 		if s.state.CompareAndSwap(st, st+permitsDelta(n)) {
@@ -421,7 +421,6 @@ func (s *Semaphore) addSlow(n int64, queued bool) {
 	}
 	var wake wakeList
 	s.mu.Lock()
-	s.drainLanesLocked()
 	if held, ok := s.releaseLocked(n, &wake); !ok {
 		s.mu.Unlock()
 		s.panicOverRelease(n, held)

@@ -69,7 +69,7 @@ import (
 // lanes:
 //
 //	L2: while a lane set is engaged, the credits of its lanes add up to
-//	    at most the permits held.
+//	    exactly the permits held.
 //
 // A take (or a steal) raises its lane's credit by what it took, in the
 // same CAS; a put needs a lane whose credit is at least n and lowers it

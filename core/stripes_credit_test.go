@@ -172,10 +172,11 @@ func TestLaneFieldsStopAtTheirTop(t *testing.T) {
 
 // The engagement credits the permits held at its instant, so a Release
 // that loaded the word before it must not add to the word after it: add's
-// CAS fails on the word the engagement changed, and the Release goes to a
-// lane with the credit (here lane 0's, from the engagement) instead. An
-// atomic add there would leave the credit counting permits already back,
-// for an over-release to spend.
+// CAS fails on the word the engagement changed (the Release then looks
+// again, sees the lanes and goes to addSlow, which drains them), and a
+// Release that starts after it goes to a lane with the credit (here lane
+// 0's, from the engagement). An atomic add there would leave the credit
+// counting permits already back, for an over-release to spend.
 func TestReleaseThatLookedBeforeTheEngagementGoesToTheLanes(t *testing.T) {
 	s, l := stripedForTest(t, 8)
 	s.mu.Lock()
