@@ -216,8 +216,8 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		// a Release that slipped in after the load makes the CAS fail and we
 		// look again. This is the re-check after becoming visible whose
 		// absence lost wakeups in compio-sync. From here on no fast-path
-		// Acquire takes from the word, and every Release comes to mu after
-		// its add, where it finds w.
+		// Acquire takes from the word, and every Release comes to mu (its
+		// CAS requires the flag clear), where it finds w.
 		if s.state.CompareAndSwap(st, st|flagQueued) {
 			break
 		}

@@ -362,9 +362,10 @@ func (s *Semaphore) takeLane(l *laneSet, n int64, steal bool) bool {
 // engageLanes turns the lanes on if nobody is queued, the Semaphore is not
 // closed or observed, and its maximum is large enough to stripe on this
 // machine. It is called when the contention signal asks (takerChanged), at
-// creation WithStripes, and, WithStripes, by every Acquire that took its
-// permits from the word (the lanes were off: a queue has come and gone, or
-// a resize ran), so forced lanes are on whenever they may be. It gives up
+// creation WithStripes, and, WithStripes, by every AcquireN or TryAcquireN
+// that took its permits from the word outside mu (the lanes were off: a
+// queue has come and gone, or a resize ran), so forced lanes are on soon
+// after they may be. It gives up
 // at once if mu is busy, since a busy mutex means a slow path is running
 // that may drain them again; a later signal tries again.
 //
@@ -392,7 +393,10 @@ func (s *Semaphore) engageLanesLocked() {
 	l := s.laneMem
 	if l == nil || l.max != max {
 		// A new size: the old set's lanes are all off and stay off, so a
-		// goroutine still holding its pointer fails over to the word.
+		// goroutine still holding its pointer fails over to the word. (A
+		// set reused for the same size is turned on again below: a stale
+		// holder then operates on the new engagement, whose lane words
+		// say all it needs, as any holder's would.)
 		if l = newLaneSet(s, max); l == nil {
 			// max >= minStripedPermits, so GOMAXPROCS is 1: do not
 			// come back on every Acquire to find that out again.
@@ -464,9 +468,11 @@ func lanesAllowed(st uint64) bool {
 
 // drainLanesLocked turns every lane off and moves the permits they held
 // into the word. Called with mu held before anything that needs every free
-// permit in the word: queueing a waiter, Close, SetMaxPermits, an observer,
-// TryAcquireUpTo, a failing TryAcquire, TryRelease, and a Release that no
-// lane takes.
+// permit in the word: acquireSlow (before it decides anything), Close,
+// SetMaxPermits, an observer, TryAcquireUpTo, a failing TryAcquire, and
+// every return of permits under mu (releaseLocked: TryRelease, a Release
+// that no lane takes, a waiter's grant given back). With the lanes off it
+// is one load.
 func (s *Semaphore) drainLanesLocked() {
 	l := s.lanes.Load()
 	if l == nil {
