@@ -13,12 +13,13 @@ import (
 // value is not usable.
 //
 // While nobody waits, Acquire, TryAcquire and Release are each one atomic
-// compare-and-swap on a single state word: no mutex and no allocation. When several goroutines keep taking permits from
-// that word in turn, the Semaphore spreads its free permits over
-// per-processor lanes (stripes), and they are a compare-and-swap on the
-// caller's lane instead, so that cores with permits to spare stop moving
-// one cache line between them; the lanes step aside again when one
-// processor works alone (see WithStripes and WithoutStripes). Once a
+// compare-and-swap on a single state word: no mutex and no allocation.
+// When several goroutines keep taking permits from that word in turn, the
+// Semaphore spreads its free permits over per-processor lanes (stripes),
+// and they are a compare-and-swap on the caller's lane instead, so that
+// cores with permits to spare stop moving one cache line between them; the
+// lanes step aside again when one processor works alone (see WithStripes
+// and WithoutStripes). Once a
 // caller has to wait, it joins a FIFO queue protected by a mutex and parks on
 // a Parker from the Semaphore's Backend; Release then hands permits directly
 // to the head of the queue, so a woken waiter never competes again and never
