@@ -25,9 +25,10 @@ import (
 // between those places only in ways that never leave them in flight
 // outside the mutex:
 //
-//   - engageLanesLocked, under mu, moves the word's free permits into the
-//     lanes (up to laneLimit each) in the CAS that sets flagLanes, and
-//     stores them into the lanes before any lane is on.
+//   - engageLanesLocked, under mu, takes the word's free permits out (up
+//     to laneLimit a lane) in the CAS that sets flagLanes, and stores them
+//     into the lanes as it turns each on, before it publishes the lane
+//     set and unlocks mu.
 //   - While the lanes are engaged, Acquire takes from its lane (a CAS on
 //     the lane), else steals from another lane (a CAS on that lane), else
 //     drains them in the slow path: never from the word, so that every
@@ -77,8 +78,9 @@ import (
 // with the permits held at its instant, when every free permit is in the
 // word. Nothing else changes what is held while the lanes are engaged: no
 // Acquire takes from the word then, and no Release adds to it (add's CAS
-// requires flagLanes clear; any other Release goes under mu, which drains
-// the lanes first). So the credits add up to exactly the permits held,
+// requires flagLanes clear; any other return of permits, a cancelled
+// waiter's grant included, goes under mu through releaseLocked, which
+// drains the lanes first). So the credits add up to exactly the permits held,
 // and a put into a lane proves that at least n permits were held just
 // before it, which is all that a Release of n permits must prove (x/sync's
 // rule: the count of held permits must not go below 0). A Release that
