@@ -305,18 +305,19 @@ func (s *Semaphore) abandon(ctx context.Context, w *waiter, err error) (Permit, 
 	return Permit{}, err
 }
 
-// tryReleaseSlow returns n permits under mu, handing them to queued
-// waiters. It reports false, changing nothing, if more than the held permits
-// would be released.
-func (s *Semaphore) tryReleaseSlow(n int64) bool {
+// releaseSlow returns n > 0 permits under mu, handing them to queued
+// waiters (releaseLocked), and wakes those it granted; queued is as for
+// unlockAndWake. It reports false and the permits held, changing nothing,
+// if more than the held permits would be released.
+func (s *Semaphore) releaseSlow(n int64, queued bool) (held int64, ok bool) {
 	var wake wakeList
 	s.mu.Lock()
-	if _, ok := s.releaseLocked(n, &wake); !ok {
+	if held, ok = s.releaseLocked(n, &wake); !ok {
 		s.mu.Unlock()
-		return false
+		return held, false
 	}
-	s.unlockAndWake(&wake, false)
-	return true
+	s.unlockAndWake(&wake, queued)
+	return held, true
 }
 
 // panicOverRelease panics for a Release of n permits while held were held:
