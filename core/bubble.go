@@ -46,18 +46,24 @@ var startedAt = time.Now()
 // cases a bubble's waiter would be taken for an outsider's and pooled.
 // TestInBubble checks the detection on the running Go.
 func inBubble() bool {
-	return testing.Testing() && !runsNoTests() && time.Since(startedAt) < 0
+	return bubblesPossible && time.Since(startedAt) < 0
 }
+
+// bubblesPossible is decided once, at package initialization: in a test
+// binary that may run tests (see runsNoTests). Deciding it there, rather
+// than on each call, keeps the pooled path of a benchmark binary to one
+// load of a bool.
+var bubblesPossible = testing.Testing() && !runsNoTests(os.Args[1:])
 
 // runsNoTests reports whether the test binary was told to run no test and
 // no fuzz target (-test.run=^$ and no -test.fuzz on its command line, as
 // `go test -run '^$' -bench ...` passes them): then no *testing.T exists,
-// so no synctest bubble can. It reads os.Args once, rather than the flag
-// package, which a goroutine may call into while the testing package is
-// still parsing the flags.
-var runsNoTests = sync.OnceValue(func() bool {
-	return testFlag(os.Args[1:], "run") == "^$" && testFlag(os.Args[1:], "fuzz") == ""
-})
+// so no synctest bubble can. bubblesPossible calls it once, on os.Args at
+// package initialization: the flag package has parsed nothing yet then,
+// and the command line is already what the test binary will parse.
+func runsNoTests(args []string) bool {
+	return testFlag(args, "run") == "^$" && testFlag(args, "fuzz") == ""
+}
 
 // testFlag returns the last value that args give the flag -test.name
 // (written -test.name=v, --test.name=v, or -test.name v), or "" if none.

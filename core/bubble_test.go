@@ -56,15 +56,15 @@ func TestTestFlag(t *testing.T) {
 func BenchmarkReportRunsNoTests(b *testing.B) {
 	for b.Loop() {
 	}
-	fmt.Printf("runs-no-tests=%v\n", runsNoTests())
+	fmt.Printf("runs-no-tests=%v\n", runsNoTests(os.Args[1:]))
 }
 
 // A test binary run with -test.run=^$ (benchmarks only) skips the bubble
 // check; with any other -test.run it keeps it. (-test.fuzz needs a fuzz
 // target to run; TestTestFlag covers reading it.)
 func TestRunsNoTestsReadsTheCommandLine(t *testing.T) {
-	if runsNoTests() {
-		t.Fatal("runsNoTests() = true while a test runs")
+	if runsNoTests(os.Args[1:]) {
+		t.Fatal("runsNoTests(os.Args[1:]) = true while a test runs")
 	}
 	for _, c := range []struct {
 		args []string

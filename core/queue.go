@@ -111,6 +111,10 @@ func (l *wakeList) wake() bool {
 // getWaiter returns a waiter and its Parker: from the pool, or, inside a
 // testing/synctest bubble, a new one (see bubble.go).
 func (s *Semaphore) getWaiter() *waiter {
+	if !bubblesPossible {
+		// A pooled waiter's bubbled is false: bubbled ones never return.
+		return s.waiters.Get().(*waiter)
+	}
 	x, bubbled := getPooled(&s.waiters)
 	w := x.(*waiter)
 	w.bubbled = bubbled
@@ -242,7 +246,9 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		switch w.outcome() {
 		case waiterGranted:
 			s.putWaiter(w)
-			obs.waited(since, n, AcquireGranted)
+			if obs != nil {
+				obs.waited(since, n, AcquireGranted)
+			}
 			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
 			s.putWaiter(w)

@@ -187,6 +187,12 @@ func (s *Semaphore) AcquireN(ctx context.Context, n int) (Permit, error) {
 			s.noteTaker(callerSite(&s))
 			return Permit{sem: s, n: n}, nil
 		}
+		// Waiters are queued: join them. (Straight to acquireSlow, a call
+		// less on the way back up once the grant wakes us: returns after
+		// a goroutine switch are the costly ones.)
+		if st&flagQueued != 0 {
+			return s.acquireSlow(ctx, n)
+		}
 		// Engaged stripes: the caller's lane (L1 in stripes.go: a take
 		// from an engaged lane never barges).
 		if st&flagsSlow == flagLanes {
