@@ -31,11 +31,16 @@ import (
 //     wait/wake (Linux only): the kernel's wake-up cost;
 //   - op=parker-relay: a token passed round a ring of 8 goroutines, each
 //     parked on its own backend-generic Parker and unparking the next when
-//     woken (ns/handoff is one Unpark plus one Park, nothing else). Where a
-//     queue forms on one permit, every grant of a strict FIFO semaphore
-//     costs at least this, whatever its queue does; a buffered channel's
-//     grant costs about the same, which is why core+generic cannot pass the
-//     channel in those cells (benchmarks/README.md, "Losing cells").
+//     woken (ns/handoff is one Unpark plus one Park, nothing else);
+//   - op=fifo-queue: the least a strict FIFO semaphore with direct handoff
+//     can cost on those Parkers, in the shape of Contended's
+//     g=8/permits=1/work=0 cell: 8 goroutines loop Acquire and Release on
+//     one permit guarded by a sync.Mutex, an intrusive waiter list and a
+//     Parker per goroutine, and nothing else (no weights, no context, no
+//     Close, no pool: each goroutine keeps its own waiter). It is the bar
+//     for core+generic in the one-permit cells (benchmarks/README.md,
+//     "Losing cells"): whatever core costs above it is core's own path,
+//     not the Parker's.
 func BenchmarkFloor(b *testing.B) {
 	b.Run("op=atomic-cas-add", func(b *testing.B) {
 		var avail atomic.Int64
@@ -101,6 +106,9 @@ func BenchmarkFloor(b *testing.B) {
 	b.Run("op=parker-relay", func(b *testing.B) {
 		b.ReportMetric(parkerRelay(b, 8), "ns/handoff")
 	})
+	b.Run("op=fifo-queue", func(b *testing.B) {
+		fifoQueue(b, 8)
+	})
 	b.Run("op=futex-pingpong", func(b *testing.B) {
 		err := FutexPingPong(b.N)
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -145,4 +153,77 @@ func parkerRelay(b *testing.B, g int) float64 {
 	done.Wait()
 	b.StopTimer()
 	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// fifoWaiter is one goroutine's place in fifoSem's queue.
+type fifoWaiter struct {
+	next   *fifoWaiter
+	parker core.Parker
+}
+
+// fifoSem is the floor's strict FIFO one-permit semaphore: a waiter that
+// finds the permit taken (or others waiting) queues and parks; Release
+// hands the permit straight to the head, unparking it, or frees it.
+type fifoSem struct {
+	mu         sync.Mutex
+	free       bool
+	head, tail *fifoWaiter
+}
+
+func (s *fifoSem) acquire(ctx context.Context, w *fifoWaiter) {
+	s.mu.Lock()
+	if s.free && s.head == nil {
+		s.free = false
+		s.mu.Unlock()
+		return
+	}
+	w.next = nil
+	if s.tail == nil {
+		s.head = w
+	} else {
+		s.tail.next = w
+	}
+	s.tail = w
+	s.mu.Unlock()
+	if err := w.parker.Park(ctx); err != nil {
+		panic(err)
+	}
+}
+
+func (s *fifoSem) release() {
+	s.mu.Lock()
+	w := s.head
+	if w == nil {
+		s.free = true
+		s.mu.Unlock()
+		return
+	}
+	s.head = w.next
+	if s.head == nil {
+		s.tail = nil
+	}
+	s.mu.Unlock()
+	w.parker.Unpark()
+}
+
+// fifoQueue runs g goroutines on a fifoSem, as contendedCell runs them
+// on a contender with one permit and an empty section.
+func fifoQueue(b *testing.B, g int) {
+	ctx := context.Background()
+	be := generic.New()
+	s := &fifoSem{free: true}
+	b.ReportAllocs()
+	b.SetParallelism(parallelism(g))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &fifoWaiter{parker: be.NewParker()}
+		for pb.Next() {
+			s.acquire(ctx, w)
+			s.release()
+		}
+	})
+	b.StopTimer()
+	if !s.free || s.head != nil {
+		b.Fatal("benchmarks: fifo-queue floor ended with its permit held or a waiter queued")
+	}
 }
