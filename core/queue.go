@@ -419,9 +419,15 @@ func (s *Semaphore) releaseLocked(n int64, wake *wakeList) (held int64, ok bool)
 			return held, true // nothing to return, and the head does not fit.
 		}
 		// A handoff of exactly what the head needs, with more waiters
-		// behind it, leaves the word as it was: the CAS still proves that
-		// the decision was made on the word as it is.
-		if !s.state.CompareAndSwap(st, next) {
+		// behind it, leaves the word as it was (flagQueued set, the same
+		// count): then it needs no CAS, since nothing else writes a word
+		// with flagQueued set while we hold mu. Every lock-free CAS on the
+		// word (the Acquire and TryAcquire fast paths, add, TryRelease,
+		// TryAcquireUpTo, a lane engagement) requires flagQueued clear in
+		// the word it replaces, and every other writer holds mu. Skipping
+		// it keeps the word's line read-shared while a queue is served: the
+		// goroutines that find the queue load it on every call.
+		if next != st && !s.state.CompareAndSwap(st, next) {
 			continue
 		}
 		for last != nil {

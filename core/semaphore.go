@@ -31,14 +31,22 @@ import (
 // m'th Lock for n < m. Close synchronizes before the ErrClosed failures it
 // causes.
 type Semaphore struct {
+	// The fields sit on three cache lines by who writes them (semLayout
+	// pads the Semaphore to 256 bytes, a size class whose objects start
+	// on 256-byte boundaries, and a test checks the offsets). Line 0 is the
+	// state word and what every fast path reads with it; while waiters
+	// are queued nothing writes it (a handoff that leaves the word as it
+	// was skips its CAS; see releaseLocked), so the goroutines that find
+	// the queue keep it read-shared. Line 1 is the queue, written under
+	// mu. Line 2 is set at creation or rarely.
+
 	// state is the word described in state.go.
 	state atomic.Uint64
 	// taker is the contention signal (see noteTaker in stripes.go): the
-	// tag of the goroutine whose Acquire last took permits from the word.
-	// It sits right after state: both are in one 16-byte-aligned pair
-	// (where pointers are 8 bytes), so always in one cache line, which a
-	// take's CAS has just taken exclusive when it reads (and, when the
-	// taker changed, writes) here. takerChanges counts the changes.
+	// tag of the goroutine whose Acquire last took permits from the word,
+	// on the line a take's CAS has just taken exclusive when it reads
+	// (and, when the taker changed, writes) here. takerChanges counts the
+	// changes.
 	taker        atomic.Uintptr
 	takerChanges atomic.Uint32
 	// granted counts the AcquireN calls that were granted while
@@ -51,22 +59,8 @@ type Semaphore struct {
 	// (see stripes.go). Written only under mu; read by every fast path, so
 	// it sits on the state word's line, which those paths load anyway and
 	// which is read-shared, not moving, while the lanes carry the traffic.
-	lanes atomic.Pointer[laneSet]
-
+	lanes   atomic.Pointer[laneSet]
 	backend Backend
-	// yieldAfterHandoff is WithThroughputOverFairness; set at creation.
-	yieldAfterHandoff bool
-	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
-	// set at creation.
-	overReleaseMsg string
-	// striped is WithStripes: the lanes engage whenever allowed and never
-	// step aside; set at creation.
-	striped bool
-	// laneMem keeps the last lane set for the next engagement; under mu.
-	laneMem *laneSet
-	// lanesUnavailable records that an engagement found GOMAXPROCS 1 (no
-	// lanes to make), or WithoutStripes: the Semaphore then never stripes.
-	lanesUnavailable atomic.Bool
 
 	// mu protects the queue, every grant to a queued waiter, setting and
 	// clearing flagQueued, Close, and every change of cfg. (Releases add to
@@ -77,18 +71,38 @@ type Semaphore struct {
 	// waiting counts the queued waiters, under mu: a plain count, so that
 	// queueing and granting pay no atomic for it; Waiting takes mu.
 	waiting int64
+	// maxWaiters bounds the queue (see SetMaxWaiters); read under mu.
+	maxWaiters atomic.Int64
+	// obs is the Observer and the outcome counts, nil until the first
+	// SetObserver; never nil again after it (see observe.go).
+	obs atomic.Pointer[observation]
+	_   [semLine - 6*8]byte
 
 	// waiters recycles waiter records and their Parkers, so that a blocked
 	// Acquire allocates nothing once the pool is warm.
 	waiters sync.Pool
-
-	// maxWaiters bounds the queue (see SetMaxWaiters); read under mu.
-	maxWaiters atomic.Int64
-
-	// obs is the Observer and the outcome counts, nil until the first
-	// SetObserver; never nil again after it (see observe.go).
-	obs atomic.Pointer[observation]
+	// yieldAfterHandoff is WithThroughputOverFairness; set at creation.
+	yieldAfterHandoff bool
+	// striped is WithStripes: the lanes engage whenever allowed and never
+	// step aside; set at creation.
+	striped bool
+	// lanesUnavailable records that an engagement found GOMAXPROCS 1 (no
+	// lanes to make), or WithoutStripes: the Semaphore then never stripes.
+	lanesUnavailable atomic.Bool
+	// laneMem keeps the last lane set for the next engagement; under mu.
+	laneMem *laneSet
+	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
+	// set at creation.
+	overReleaseMsg string
+	_              [56]byte // to semSize; TestSemaphoreLayout checks it
 }
+
+// semLine is a cache line; semSize, the Semaphore's size, is a size class
+// whose objects are aligned to it, so that the line groups above are lines.
+const (
+	semLine = 64
+	semSize = 256
+)
 
 // NewSemaphore returns a Semaphore with permits permits, all available, that
 // parks waiting goroutines on Parkers from b, configured by opts.
