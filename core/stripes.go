@@ -476,10 +476,13 @@ func lanesAllowed(st uint64) bool {
 // that no lane takes, a waiter's grant given back). With the lanes off it
 // is one load.
 func (s *Semaphore) drainLanesLocked() {
-	l := s.lanes.Load()
-	if l == nil {
-		return
+	if l := s.lanes.Load(); l != nil {
+		s.drainLanes(l)
 	}
+}
+
+// drainLanes is drainLanesLocked for the engaged set l.
+func (s *Semaphore) drainLanes(l *laneSet) {
 	// New operations stop choosing lanes; ones that already loaded l fail
 	// their CAS on an off lane and go to the word.
 	s.lanes.Store(nil)
