@@ -373,40 +373,8 @@ func (h *modelHarness) resize() {
 			m.queue = q
 		}
 	}
-	g := m.grant()
-	if len(failed) > 0 {
-		// Failed ones and granted ones report in any order.
-		need := map[int]bool{}
-		for _, w := range failed {
-			need[w.id] = false
-		}
-		for _, w := range g {
-			need[w.id] = true
-		}
-		deadline := time.After(5 * time.Second)
-		for len(need) > 0 {
-			select {
-			case o := <-h.results:
-				want, ok := need[o.id]
-				if !ok {
-					h.fail("waiter %d reported (%v) unexpectedly", o.id, o.err)
-				}
-				delete(need, o.id)
-				delete(h.pending, o.id)
-				if want != (o.err == nil) || (!want && !errors.Is(o.err, ErrTooLarge)) {
-					h.fail("waiter %d: want granted=%v, got %v", o.id, want, o.err)
-				}
-				if want {
-					h.permits = append(h.permits, o.p)
-				}
-			case <-deadline:
-				h.fail("stranded after resize: %v", need)
-			}
-		}
-		h.check()
-		return
-	}
-	h.expect(g, nil, nil)
+	// Failed ones and granted ones report in any order.
+	h.expect(m.grant(), failed, func(e error) bool { return errors.Is(e, ErrTooLarge) })
 }
 
 func (h *modelHarness) step() {
