@@ -31,9 +31,10 @@ import (
 // m'th Lock for n < m. Close synchronizes before the ErrClosed failures it
 // causes.
 type Semaphore struct {
-	// The fields sit on three cache lines by who writes them (semLayout
-	// pads the Semaphore to 256 bytes, a size class whose objects start
-	// on 256-byte boundaries, and a test checks the offsets). Line 0 is the
+	// The fields sit on three cache lines by who writes them (the padding
+	// brings the Semaphore to semSize, 256 bytes, a size class whose
+	// objects start on 256-byte boundaries; TestSemaphoreLayout checks the
+	// offsets). Line 0 is the
 	// state word and what every fast path reads with it; while waiters
 	// are queued nothing writes it (a handoff that leaves the word as it
 	// was skips its CAS; see releaseLocked), so the goroutines that find
