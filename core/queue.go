@@ -114,21 +114,17 @@ func (l *wakeList) wake() bool {
 // waiter kept on the queue's line saved 76 of them for two atomics, and no
 // time on a one-processor convoy: docs/design.md.)
 func (s *Semaphore) getWaiter() *waiter {
-	if bubblesPossible && inBubble() {
-		w := s.waiters.New().(*waiter)
-		w.bubbled = true
-		return w
-	}
-	// A pooled waiter's bubbled is false: bubbled ones never return.
-	return s.waiters.Get().(*waiter)
+	x, bubbled := getPooled(&s.waiters)
+	w := x.(*waiter)
+	w.bubbled = bubbled
+	return w
 }
 
 // putWaiter returns w to the pool, unless it was made inside a bubble.
 func (s *Semaphore) putWaiter(w *waiter) {
-	if w.bubbled {
-		return
+	if !w.bubbled {
+		s.waiters.Put(w)
 	}
-	s.waiters.Put(w)
 }
 
 // pushBack appends w to the queue. Called with s.mu held.
@@ -249,9 +245,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		switch w.outcome() {
 		case waiterGranted:
 			s.putWaiter(w)
-			if obs != nil {
-				obs.waited(since, n, AcquireGranted)
-			}
+			obs.waited(since, n, AcquireGranted)
 			return Permit{sem: s, n: n, queued: true}, nil
 		case waiterClosed:
 			s.putWaiter(w)
