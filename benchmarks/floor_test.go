@@ -16,6 +16,16 @@ import (
 // against, in the same run:
 //   - op=atomic-cas-add: one compare-and-swap plus one add on a shared
 //     word, the least an uncontended lock-free Acquire+Release can cost;
+//   - op=call-cas-add: the same CAS and add, each inside a method the
+//     compiler does not inline, with core's signatures (Acquire(ctx, n)
+//     returning a three-word permit and an error; the permit's Release
+//     calling the semaphore's add), and nothing else in them: the least
+//     any Acquire+Release costs that cannot be inlined into its caller.
+//     A Go Acquire that checks its context and falls back to a blocking
+//     path cannot be: the inliner's budget is 80, a call costs 57 of it,
+//     and the smallest such fast path costs 125 (a Release with a
+//     fallback, 93). Read the uncontended rows against it beside
+//     op=atomic-cas-add;
 //   - op=atomic-2core: the same word hammered from two CPUs at once: two
 //     goroutines (RunParallel with SetParallelism(1) at GOMAXPROCS=2; one
 //     per P in general), started together, each take a unit with a
@@ -32,6 +42,10 @@ import (
 //   - op=parker-relay: a token passed round a ring of 8 goroutines, each
 //     parked on its own backend-generic Parker and unparking the next when
 //     woken (ns/handoff is one Unpark plus one Park, nothing else);
+//   - op=chan-queue: a buffered channel of one slot as users write it
+//     (a send takes, a receive returns; no context, no select), with 8
+//     goroutines looping on it: Contended's g=8/permits=1/work=0 cell
+//     for the channel without the context its chan contender watches;
 //   - op=fifo-queue: the least a strict FIFO semaphore with direct handoff
 //     can cost on those Parkers, in the shape of Contended's
 //     g=8/permits=1/work=0 cell: 8 goroutines loop Acquire and Release on
@@ -54,6 +68,22 @@ func BenchmarkFloor(b *testing.B) {
 				}
 			}
 			avail.Add(1)
+		}
+	})
+	b.Run("op=call-cas-add", func(b *testing.B) {
+		ctx := context.Background()
+		s := new(callSem)
+		s.avail.Store(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := s.acquire(ctx, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.release()
+		}
+		if s.avail.Load() != 1 {
+			b.Fatal("benchmarks: call-cas-add floor ended with its permit held")
 		}
 	})
 	b.Run("op=atomic-2core", func(b *testing.B) {
@@ -106,6 +136,9 @@ func BenchmarkFloor(b *testing.B) {
 	b.Run("op=parker-relay", func(b *testing.B) {
 		b.ReportMetric(parkerRelay(b, 8), "ns/handoff")
 	})
+	b.Run("op=chan-queue", func(b *testing.B) {
+		chanQueue(b, 8)
+	})
 	b.Run("op=fifo-queue", func(b *testing.B) {
 		fifoQueue(b, 8)
 	})
@@ -153,6 +186,58 @@ func parkerRelay(b *testing.B, g int) float64 {
 	done.Wait()
 	b.StopTimer()
 	return float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+}
+
+// callSem is the call-cas-add floor's semaphore: a word of free permits
+// behind two calls that are not inlined.
+type callSem struct{ avail atomic.Int64 }
+
+// callPermit has core.Permit's three words.
+type callPermit struct {
+	sem    *callSem
+	n      int
+	queued bool
+}
+
+// acquire takes n permits with one CAS, or fails: the floor never waits.
+//
+//go:noinline
+func (s *callSem) acquire(ctx context.Context, n int) (callPermit, error) {
+	if v := s.avail.Load(); v >= int64(n) && s.avail.CompareAndSwap(v, v-int64(n)) {
+		return callPermit{sem: s, n: n}, nil
+	}
+	return callPermit{}, errors.New("benchmarks: call-cas-add floor found no permit free")
+}
+
+// release returns the permits through add, as core.Permit.Release does.
+func (p *callPermit) release() {
+	if n := p.n; n != 0 {
+		p.n = 0
+		p.sem.add(int64(n))
+	}
+}
+
+//go:noinline
+func (s *callSem) add(n int64) { s.avail.Add(n) }
+
+// chanQueue runs g goroutines on a one-slot buffered channel, as
+// contendedCell runs them on a contender with one permit and an empty
+// section.
+func chanQueue(b *testing.B, g int) {
+	ch := make(chan struct{}, 1)
+	b.ReportAllocs()
+	b.SetParallelism(parallelism(g))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ch <- struct{}{}
+			<-ch
+		}
+	})
+	b.StopTimer()
+	if len(ch) != 0 {
+		b.Fatal("benchmarks: chan-queue floor ended with its slot taken")
+	}
 }
 
 // fifoWaiter is one goroutine's place in fifoSem's queue.
