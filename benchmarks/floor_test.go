@@ -192,11 +192,12 @@ func parkerRelay(b *testing.B, g int) float64 {
 // behind two calls that are not inlined.
 type callSem struct{ avail atomic.Int64 }
 
-// callPermit has core.Permit's three words.
+// callPermit has core.Permit's three words (the third, core's queued
+// flag, unused here).
 type callPermit struct {
-	sem    *callSem
-	n      int
-	queued bool
+	sem *callSem
+	n   int
+	_   bool
 }
 
 // acquire takes n permits with one CAS, or fails: the floor never waits.
