@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"math"
 )
@@ -16,6 +17,7 @@ type settings struct {
 	maxWaiters             int
 	observer               Observer
 	overReleaseMsg         string
+	tooLarge               func(ctx context.Context, n int) error
 }
 
 // WithThroughputOverFairness makes a Release that hands permits to a waiter
@@ -67,6 +69,28 @@ func WithOverReleasePanic(msg string) Option {
 		panic("core: WithOverReleasePanic with an empty message")
 	}
 	return func(s *settings) { s.overReleaseMsg = msg }
+}
+
+// WithTooLarge makes an AcquireN that asks for more than MaxPermits call
+// f(ctx, n) instead of failing at once, and return f's error with a zero
+// Permit. f runs holding nothing and outside the queue, so it holds up no
+// other caller. It is for a wrapper that keeps another package's API:
+// backend-generic/semaphore keeps x/sync's Acquire this way, which waits
+// until ctx is done when the weight exceeds the size, and its Acquire
+// stays one call into core.
+//
+// A queued waiter that SetMaxPermits fails because it now asks for more
+// than the new maximum calls f too, after it has left the queue. If f
+// returns nil, AcquireN returns an error satisfying errors.Is(err,
+// ErrTooLarge), as without the option: f cannot grant permits. Close does
+// not interrupt a running f, and the Observer counts the outcome as
+// AcquireTooLarge whatever f returns. WithTooLarge panics with a message
+// starting "core:" if f is nil.
+func WithTooLarge(f func(ctx context.Context, n int) error) Option {
+	if f == nil {
+		panic("core: WithTooLarge with a nil function")
+	}
+	return func(s *settings) { s.tooLarge = f }
 }
 
 // defaultMaxWaiters is the bound of a Semaphore created without

@@ -186,7 +186,7 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 		s.mu.Unlock()
 		s.putWaiter(w)
 		s.count(AcquireTooLarge)
-		return Permit{}, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max)
+		return s.tooLargeFailure(ctx, n, fmt.Errorf("%w: AcquireN(%d) with MaxPermits %d", ErrTooLarge, n, max))
 	}
 	for {
 		// flagClosed cannot appear now: it is set only under mu, which we
@@ -255,12 +255,25 @@ func (s *Semaphore) acquireSlow(ctx context.Context, n int) (Permit, error) {
 			max := s.MaxPermits()
 			s.putWaiter(w)
 			obs.waited(since, n, AcquireTooLarge)
-			return Permit{}, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max)
+			return s.tooLargeFailure(ctx, n, fmt.Errorf("%w: AcquireN(%d) after SetMaxPermits(%d)", ErrTooLarge, n, max))
 		}
 		// Still queued: the backend returned without a token, breaking the
 		// Parker contract. Park again rather than fail a correct program;
 		// conformance.Run reports such a backend.
 	}
+}
+
+// tooLargeFailure is the outcome of an AcquireN of n, more than MaxPermits,
+// that holds nothing and is in no queue: WithTooLarge's function's error,
+// or err, an ErrTooLarge, without the option or if the function returns
+// nil.
+func (s *Semaphore) tooLargeFailure(ctx context.Context, n int, err error) (Permit, error) {
+	if f := s.tooLarge; f != nil {
+		if ferr := f(ctx, n); ferr != nil {
+			return Permit{}, ferr
+		}
+	}
+	return Permit{}, err
 }
 
 // abandon finishes an acquireSlow whose Park failed with err: ctx ended or

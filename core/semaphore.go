@@ -95,7 +95,9 @@ type Semaphore struct {
 	// overReleaseMsg is WithOverReleasePanic's message, "" for core's own;
 	// set at creation.
 	overReleaseMsg string
-	_              [56]byte // to semSize; TestSemaphoreLayout checks it
+	// tooLarge is WithTooLarge's function, nil without it; set at creation.
+	tooLarge func(ctx context.Context, n int) error
+	_        [48]byte // to semSize; TestSemaphoreLayout checks it
 }
 
 // semLine is a cache line; semSize, the Semaphore's size, is a size class
@@ -127,7 +129,7 @@ func NewSemaphore(permits int, b Backend, opts ...Option) *Semaphore {
 		}
 		o(&set)
 	}
-	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg, striped: set.stripes == stripesForced}
+	s := &Semaphore{backend: b, yieldAfterHandoff: set.throughputOverFairness, overReleaseMsg: set.overReleaseMsg, tooLarge: set.tooLarge, striped: set.stripes == stripesForced}
 	s.state.Store(permitsDelta(int64(permits)))
 	s.cfg.Store(makeCfg(int64(permits), 0))
 	s.maxWaiters.Store(int64(set.maxWaiters))
@@ -176,7 +178,7 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //     closed before the permits are granted;
 //   - an error satisfying errors.Is(err, ErrTooLarge) at once if n exceeds
 //     MaxPermits, or later if SetMaxPermits shrinks the maximum below n while
-//     it waits;
+//     it waits (with WithTooLarge, the error its function returns instead);
 //   - an error satisfying errors.Is(err, ErrQueueFull) at once if it would
 //     have to queue while MaxWaiters waiters are queued (see SetMaxWaiters);
 //   - an error wrapping the Backend's error if parking failed.

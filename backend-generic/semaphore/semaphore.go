@@ -8,11 +8,12 @@
 //
 //	import "github.com/compio-sync/gosync/backend-generic/semaphore"
 //
-// What changes underneath: Acquire, TryAcquire and Release are lock-free while
-// nobody waits (x/sync takes a mutex on every call), a blocked Acquire
-// allocates nothing once the semaphore is warm (x/sync allocates a channel and
-// a list element), and waiters are served in strict FIFO order with direct
-// handoff, as in x/sync.
+// What changes underneath: Acquire, TryAcquire and Release are lock-free
+// while nobody waits (x/sync takes a mutex on every call) and small enough
+// to inline into the caller, so each costs one call into core, as core's
+// own methods do; a blocked Acquire allocates nothing once the semaphore is
+// warm (x/sync allocates a channel and a list element); and waiters are
+// served in strict FIFO order with direct handoff, as in x/sync.
 //
 // When goroutines on several cores take plentiful permits in turn, core's
 // stripes engage on their own, as for core.Semaphore: free permits spread
@@ -41,8 +42,9 @@ import (
 )
 
 // maxSize is the largest size NewWeighted accepts: core.MaxPermitsLimit, or
-// less where int is 32 bits (core counts in ints).
-const maxSize = min(core.MaxPermitsLimit, math.MaxInt)
+// less where int is 32 bits (core counts in ints, and Acquire passes a
+// weight above the size as maxSize+1).
+const maxSize = min(core.MaxPermitsLimit, math.MaxInt-1)
 
 // backend is shared by every Weighted: the generic backend has no state.
 var backend = generic.New()
@@ -58,7 +60,7 @@ type Weighted struct {
 // NewWeighted creates a new weighted semaphore with the given maximum combined
 // weight for concurrent access. It panics with a message starting
 // "semaphore:" if n is negative or larger than core.MaxPermitsLimit (on
-// 32-bit platforms, math.MaxInt32).
+// 32-bit platforms, math.MaxInt32-1).
 func NewWeighted(n int64) *Weighted {
 	if n < 0 || n > maxSize {
 		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, maxSize))
@@ -75,22 +77,22 @@ func NewWeighted(n int64) *Weighted {
 // holding up other callers, until ctx is done. Acquire panics with a message
 // starting "semaphore:" if n is negative.
 func (s *Weighted) Acquire(ctx context.Context, n int64) error {
-	// One unsigned compare rules out both a negative n and one above the
-	// size, so the common call is this compare and core's AcquireN.
-	if uint64(n) > uint64(s.size) {
-		return s.acquireOutOfRange(ctx, n)
-	}
-	_, err := s.sem.AcquireN(ctx, int(n))
-	return err
-}
-
-// acquireOutOfRange is Acquire for an n below 0 or above the size.
-func (s *Weighted) acquireOutOfRange(ctx context.Context, n int64) error {
+	// Small enough to inline into the caller: a sign test and core's
+	// AcquireN. An n above the size (clamped to maxSize+1, which fits an
+	// int) is core's too-large request, which waits for ctx (waitDoomed)
+	// outside the queue.
 	if n < 0 {
 		panic(negativeAcquire(n))
 	}
-	// Doomed: x/sync waits for ctx rather than failing at once, and never
-	// queues, so it blocks nobody else.
+	_, err := s.sem.AcquireN(ctx, int(min(n, maxSize+1)))
+	return err
+}
+
+// waitDoomed is Acquire for an n above the size, which cannot succeed:
+// as x/sync's, it waits for ctx rather than failing at once, and never
+// queues, so it blocks nobody else. core calls it holding nothing
+// (core.WithTooLarge).
+func waitDoomed(ctx context.Context, _ int) error {
 	if done := ctx.Done(); done != nil {
 		<-done
 		return ctx.Err()
@@ -104,14 +106,12 @@ func (s *Weighted) acquireOutOfRange(ctx context.Context, n int64) error {
 // n would fit. It panics with a message starting "semaphore:" if n is
 // negative.
 func (s *Weighted) TryAcquire(n int64) bool {
-	if uint64(n) <= uint64(s.size) {
-		_, ok := s.sem.TryAcquireN(int(n))
-		return ok
-	}
+	// Inlined as Acquire is: core fails an n above the size.
 	if n < 0 {
 		panic(negativeTryAcquire(n))
 	}
-	return false
+	_, ok := s.sem.TryAcquireN(int(min(n, maxSize+1)))
+	return ok
 }
 
 // Release releases the semaphore with a weight of n, granting it to waiting
@@ -160,4 +160,8 @@ const errReleasedMoreThanHeld = "semaphore: released more than held"
 
 // options make every Weighted's core.Semaphore panic with x/sync's
 // over-release message, without a deferred recover on the Release path.
-var options = []core.Option{core.WithOverReleasePanic(errReleasedMoreThanHeld)}
+// And a weight above the size waits for ctx (waitDoomed), as with x/sync.
+var options = []core.Option{
+	core.WithOverReleasePanic(errReleasedMoreThanHeld),
+	core.WithTooLarge(waitDoomed),
+}

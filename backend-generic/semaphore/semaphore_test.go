@@ -80,15 +80,36 @@ func TestMatchesXSyncSequentially(t *testing.T) {
 }
 
 func TestAcquireTooLargeWaitsForContext(t *testing.T) {
+	defer watchdog(t, 30*time.Second)()
 	w := semaphore.NewWeighted(2)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if err := w.Acquire(ctx, 3); err != context.DeadlineExceeded {
-		t.Fatalf("Acquire(3) on size 2 = %v, want context.DeadlineExceeded", err)
-	}
-	// It blocked nobody: a fitting request still succeeds at once.
-	if !w.TryAcquire(2) {
-		t.Fatal("TryAcquire(2) after a doomed Acquire(3) failed")
+	for _, n := range []int64{3, math.MaxInt64} {
+		ctx, cancel := context.WithCancel(context.Background())
+		doomed := make(chan error, 1)
+		go func() { doomed <- w.Acquire(ctx, n) }()
+		// While it waits, it blocks nobody: fitting requests come and go.
+		for range 100 {
+			if err := w.Acquire(context.Background(), 2); err != nil {
+				t.Fatalf("Acquire(2) while Acquire(%d) waits = %v", n, err)
+			}
+			w.Release(2)
+		}
+		select {
+		case err := <-doomed:
+			t.Fatalf("Acquire(%d) on size 2 returned %v before ctx ended", n, err)
+		default:
+		}
+		cancel()
+		if err := <-doomed; err != context.Canceled {
+			t.Fatalf("Acquire(%d) on size 2 = %v, want context.Canceled", n, err)
+		}
+		// And it held nothing.
+		if !w.TryAcquire(2) {
+			t.Fatalf("TryAcquire(2) after a doomed Acquire(%d) failed", n)
+		}
+		w.Release(2)
+		if w.TryAcquire(n) {
+			t.Fatalf("TryAcquire(%d) on size 2 succeeded", n)
+		}
 	}
 }
 
