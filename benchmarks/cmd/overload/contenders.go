@@ -35,6 +35,13 @@ type contender struct {
 	build func(s settings) gate
 }
 
+// failsafeName is the peer the claims compare our algorithms with.
+const failsafeName = "failsafe-go"
+
+// adaptive reports whether c sets its limit itself: ours and failsafe-go,
+// which run every count of a load (a fixed limit runs once).
+func (c contender) adaptive() bool { return c.ours || c.name == failsafeName }
+
 // settings are what a contender may know about the service, as its user
 // would: the base latency (the round trip they see unloaded) and the
 // capacity they used to configure by hand.
@@ -64,7 +71,7 @@ func contenders(s settings) []contender {
 		}},
 		{"vegas", true, func(s settings) gate { return newOurs(s, adaptive.Vegas()) }},
 		{"gradient2", true, func(s settings) gate { return newOurs(s, adaptive.Gradient2()) }},
-		{"failsafe-go", false, newFailsafe},
+		{failsafeName, false, newFailsafe},
 	}
 }
 

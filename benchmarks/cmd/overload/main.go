@@ -45,9 +45,10 @@ func main() {
 	settleBound := flag.Duration("settle", 2*time.Second, "the settle target; each phase is measured as settled from this long after it starts")
 	loadList := flag.String("loads", "0.5,1,2,4", "offered loads, as multiples of the capacity in force")
 	only := flag.String("only", "", "run only the contenders whose name contains this")
+	count := flag.Int("count", 4, "how many times each adaptive contender (ours and failsafe-go) runs each load; the fixed limits run once")
 	flag.Parse()
-	if *capacity < 2 || *base <= 0 || *phase <= 0 {
-		fail("overload: want -capacity >= 2, a positive -base and -phase")
+	if *capacity < 2 || *base <= 0 || *phase <= 0 || *count < 1 {
+		fail("overload: want -capacity >= 2, a positive -base and -phase, and -count >= 1")
 	}
 	var loads []float64
 	for _, f := range strings.Split(*loadList, ",") {
@@ -76,8 +77,15 @@ func main() {
 		}
 	}
 	start := time.Now()
-	fmt.Printf("overload: %d contenders x %d loads, %s each (about %s), GOMAXPROCS=%d\n",
-		len(cs), len(loads), plan.Length(), (time.Duration(len(cs)*len(loads))*plan.Length() + time.Second).Round(time.Second), runtime.GOMAXPROCS(0))
+	cellsPerLoad := 0
+	for _, c := range cs {
+		cellsPerLoad++
+		if c.adaptive() {
+			cellsPerLoad += *count - 1
+		}
+	}
+	fmt.Printf("overload: %d contenders x %d loads (the adaptive ones %d times), %s each (about %s), GOMAXPROCS=%d\n",
+		len(cs), len(loads), *count, plan.Length(), (time.Duration(cellsPerLoad*len(loads))*plan.Length() + time.Second).Round(time.Second), runtime.GOMAXPROCS(0))
 
 	// The unloaded latency: a quarter of the capacity, nothing in the way.
 	cal := Plan{Base: plan.Base, ServiceTimeout: plan.ServiceTimeout, Deadline: plan.Deadline,
@@ -93,14 +101,27 @@ func main() {
 	var cells []Cell
 	var ms []Metrics
 	for _, load := range loads {
-		// Every contender at a load sees the same arrivals.
+		// Every contender at a load sees the same arrivals, in every count.
+		// The counts take turns, so that a slow stretch of the machine
+		// falls on every contender alike.
 		calls := arrivals(plan, load, rand.New(rand.NewPCG(uint64(load*1000), 2)))
+		runs := map[string][]Metrics{}
+		for k := range *count {
+			for _, c := range cs {
+				if k > 0 && !c.adaptive() {
+					continue
+				}
+				fmt.Printf("  %-12s at %gx, count %d: %d calls (%s elapsed)\n", c.name, load, k+1, len(calls), time.Since(start).Round(time.Second))
+				reqs, limits, lag := runCell(plan, c.build(set), calls)
+				cell := Cell{Contender: c.name, Ours: c.ours, Load: load, Requests: reqs, Limits: limits, MaxLag: lag}
+				if k == 0 {
+					cells = append(cells, cell) // the charts draw the first count
+				}
+				runs[c.name] = append(runs[c.name], Summarize(plan, cell))
+			}
+		}
 		for _, c := range cs {
-			fmt.Printf("  %-12s at %gx: %d calls (%s elapsed)\n", c.name, load, len(calls), time.Since(start).Round(time.Second))
-			reqs, limits, lag := runCell(plan, c.build(set), calls)
-			cell := Cell{Contender: c.name, Ours: c.ours, Load: load, Requests: reqs, Limits: limits, MaxLag: lag}
-			cells = append(cells, cell)
-			ms = append(ms, Summarize(plan, cell))
+			ms = append(ms, MedianOf(runs[c.name]))
 		}
 	}
 
@@ -109,6 +130,7 @@ func main() {
 	fmt.Fprintf(w, "\nRun: %s, GOMAXPROCS=%d, %s, %s.\n", runinfo.Commit(), runtime.GOMAXPROCS(0), runinfo.Machine(), time.Now().Format("2006-01-02"))
 	fmt.Fprintf(w, "Service: capacity %d, then %d, then %d, %s each; latency %s up to the capacity, base x inflight/capacity past it; the service times out at %s; each caller's deadline %s from its call. Unloaded latency %s.\n",
 		plan.Phases[0].Capacity, plan.Phases[1].Capacity, plan.Phases[2].Capacity, *phase, plan.Base, plan.ServiceTimeout, plan.Deadline, ms3(unloaded))
+	fmt.Fprintf(w, "Counts: each adaptive contender (ours and failsafe-go) ran each load %d times, taking turns; its row is the median of the counts, field by field, its charts the first count. The fixed limits ran once.\n", *count)
 	fmt.Fprintf(w, "\nClaims (adaptive limiters: aimd, vegas, gradient2):\n")
 	WriteClaims(w, Claims(ms, unloaded, plan.SettleBound))
 	WriteTables(w, plan, ms)

@@ -36,6 +36,13 @@ type Metrics struct {
 	Settles                            []Settle      // one per capacity change
 	MaxLag                             time.Duration // Cell.MaxLag
 	steadyAdmitted                     int
+
+	// Of every count (MedianOf), for the claims: each count's whole-run
+	// GoodputOffered and P99, in count order, and the most any count
+	// refused. Summarize sets them for its one count.
+	Goodputs   []float64
+	P99s       []time.Duration
+	RefusedMax int
 }
 
 // Refused is the number of requests the gate did not admit.
@@ -100,7 +107,71 @@ func Summarize(p Plan, c Cell) Metrics {
 	for i := 1; i < len(p.Phases); i++ {
 		m.Settles = append(m.Settles, settle(c.Limits, p.Start(i), p.Start(i)+p.Phases[i].Length, p.Phases[i].Capacity))
 	}
+	m.Goodputs, m.P99s, m.RefusedMax = []float64{m.GoodputOffered}, []time.Duration{m.P99}, m.Refused()
 	return m
+}
+
+// MedianOf folds the counts of one contender at one load into one row:
+// every figure is the median of the counts' (the lower middle one of an
+// even number, so that each is a value some count measured), MaxLag the
+// largest, and a settle the median of the settle times with "never"
+// above every time. Goodputs, P99s and RefusedMax keep every count's. It
+// panics if runs is empty.
+func MedianOf(runs []Metrics) Metrics {
+	if len(runs) == 0 {
+		panic("overload: MedianOf of no counts")
+	}
+	m := runs[0]
+	m.Goodputs, m.P99s, m.RefusedMax = nil, nil, 0
+	medInt := func(f func(Metrics) int) int { return median(runs, f) }
+	medDur := func(f func(Metrics) time.Duration) time.Duration { return median(runs, f) }
+	medF := func(f func(Metrics) float64) float64 { return median(runs, f) }
+	m.Offered = medInt(func(r Metrics) int { return r.Offered })
+	m.Good = medInt(func(r Metrics) int { return r.Good })
+	m.Shed = medInt(func(r Metrics) int { return r.Shed })
+	m.Expired = medInt(func(r Metrics) int { return r.Expired })
+	m.TimedOut = medInt(func(r Metrics) int { return r.TimedOut })
+	m.Abandoned = medInt(func(r Metrics) int { return r.Abandoned })
+	m.steadyAdmitted = medInt(func(r Metrics) int { return r.steadyAdmitted })
+	m.GoodputOffered = medF(func(r Metrics) float64 { return r.GoodputOffered })
+	m.SteadyGoodputCapacity = medF(func(r Metrics) float64 { return r.SteadyGoodputCapacity })
+	m.P50 = medDur(func(r Metrics) time.Duration { return r.P50 })
+	m.P99 = medDur(func(r Metrics) time.Duration { return r.P99 })
+	m.SteadyP50 = medDur(func(r Metrics) time.Duration { return r.SteadyP50 })
+	m.SteadyP99 = medDur(func(r Metrics) time.Duration { return r.SteadyP99 })
+	m.Settles = append([]Settle(nil), runs[0].Settles...)
+	for i := range m.Settles {
+		// "never" sorts above every settle time.
+		key := func(r Metrics) time.Duration {
+			if s := r.Settles[i]; s.OK {
+				return s.Time
+			}
+			return math.MaxInt64
+		}
+		if t := median(runs, key); t == math.MaxInt64 {
+			m.Settles[i] = Settle{Capacity: m.Settles[i].Capacity, Time: runs[0].Settles[i].Time, OK: false}
+		} else {
+			m.Settles[i] = Settle{Capacity: m.Settles[i].Capacity, Time: t, OK: true}
+		}
+	}
+	for _, r := range runs {
+		m.MaxLag = max(m.MaxLag, r.MaxLag)
+		m.Goodputs = append(m.Goodputs, r.GoodputOffered)
+		m.P99s = append(m.P99s, r.P99)
+		m.RefusedMax = max(m.RefusedMax, r.Refused())
+	}
+	return m
+}
+
+// median returns the median of f over runs: the lower middle value of an
+// even number of them.
+func median[T int | float64 | time.Duration](runs []Metrics, f func(Metrics) T) T {
+	vs := make([]T, len(runs))
+	for i, r := range runs {
+		vs[i] = f(r)
+	}
+	slices.Sort(vs)
+	return vs[(len(vs)-1)/2]
 }
 
 // quantile returns the q-quantile of ds (nearest rank), or 0 for none. It

@@ -68,13 +68,15 @@ func TestSummarize(t *testing.T) {
 func goodCell(name string, load float64) Metrics {
 	return Metrics{Contender: name, Ours: true, Load: load, Offered: 1000, Good: 990, GoodputOffered: 0.99,
 		P99: 14 * time.Millisecond, SteadyGoodputCapacity: 0.97, SteadyP99: 14 * time.Millisecond, steadyAdmitted: 500,
-		Settles: []Settle{{32, time.Second, true}, {64, 500 * time.Millisecond, true}}}
+		Settles:  []Settle{{32, time.Second, true}, {64, 500 * time.Millisecond, true}},
+		Goodputs: []float64{0.99, 0.985}, P99s: []time.Duration{14 * time.Millisecond, 13900 * time.Microsecond}}
 }
 
 func TestClaims(t *testing.T) {
 	const unloaded, bound = 10 * time.Millisecond, 2 * time.Second
 	peer := func(load float64) Metrics {
-		return Metrics{Contender: "failsafe-go", Load: load, GoodputOffered: 0.99, P99: 14 * time.Millisecond}
+		return Metrics{Contender: "failsafe-go", Load: load, GoodputOffered: 0.99, P99: 14 * time.Millisecond,
+			Goodputs: []float64{0.99, 0.98}, P99s: []time.Duration{14 * time.Millisecond, 13800 * time.Microsecond}}
 	}
 	var all []Metrics
 	for _, load := range []float64{0.5, 1, 2, 4} {
@@ -107,10 +109,15 @@ func TestClaims(t *testing.T) {
 		{"p99", miss(2, func(m *Metrics) { m.SteadyP99 = 15*time.Millisecond + 1 }), 1, "vegas at 2x: p99 15.0ms = 1.50x"},
 		{"settle late", miss(2, func(m *Metrics) { m.Settles[0].Time = bound + time.Millisecond }), 2, "capacity to 32: settled after 2.001s"},
 		{"never settled", miss(4, func(m *Metrics) { m.Settles[1] = Settle{64, 3 * time.Second, false} }), 2, "capacity to 64: never settled"},
-		{"goodput below failsafe-go", miss(1, func(m *Metrics) { m.GoodputOffered = 0.9899 }), 3, "vegas at 1x: goodput 0.9899 < 0.9900"},
-		{"p99 above failsafe-go", miss(0.5, func(m *Metrics) { m.P99 = 14*time.Millisecond + 40*time.Microsecond }), 3, "vegas at 0.5x: p99 14.040ms > 14.000ms"},
-		{"refused at 0.5x", miss(0.5, func(m *Metrics) { m.Shed = 1 }), 4, "vegas at 0.5x: 1 of 1000 refused (1 shed, 0 expired)"},
-		{"expired at 0.5x", miss(0.5, func(m *Metrics) { m.Expired = 2 }), 4, "2 expired"},
+		{"goodput below failsafe-go in every count", miss(1, func(m *Metrics) { m.Goodputs = []float64{0.9799, 0.97} }), 3,
+			"vegas at 1x: goodput 0.9700 to 0.9799 < 0.9800 to 0.9900 in every count"},
+		{"p99 above failsafe-go in every count", miss(0.5, func(m *Metrics) {
+			m.P99s = []time.Duration{14*time.Millisecond + 40*time.Microsecond, 14001 * time.Microsecond}
+		}), 3, "vegas at 0.5x: p99 14.001ms to 14.040ms > 13.800ms to 14.000ms in every count"},
+		{"p99 above failsafe-go, one count each", miss(2, func(m *Metrics) { m.P99s = []time.Duration{14001 * time.Microsecond} }), 3,
+			"vegas at 2x: p99 14.001ms > 13.800ms to 14.000ms in every count"},
+		{"refused at 0.5x", miss(0.5, func(m *Metrics) { m.RefusedMax, m.Shed = 3, 1 }), 4, "vegas at 0.5x: 3 of 1000 refused in one count (median: 1 shed, 0 expired)"},
+		{"refused at 0.5x in one count only", miss(0.5, func(m *Metrics) { m.RefusedMax = 2 }), 4, "2 of 1000 refused in one count"},
 	} {
 		cs := Claims(tc.ms, unloaded, bound)
 		for i, c := range cs {
@@ -127,6 +134,15 @@ func TestClaims(t *testing.T) {
 				t.Errorf("%s: claim %d (%s) also missed: %q", tc.name, i, c.Text, c.Misses)
 			}
 		}
+	}
+
+	// Counts that overlap failsafe-go's hold, however their medians fall.
+	overlap := miss(4, func(m *Metrics) {
+		m.P99, m.P99s = 15*time.Millisecond, []time.Duration{15 * time.Millisecond, 13999 * time.Microsecond}
+		m.GoodputOffered, m.Goodputs = 0.5, []float64{0.5, 0.981}
+	})
+	if c := Claims(overlap, unloaded, bound)[3]; !c.Holds() {
+		t.Errorf("counts that overlap failsafe-go's: misses %q, want the claim to hold", c.Misses)
 	}
 
 	// A cell of another contender never counts; no cell of ours means not
