@@ -108,13 +108,15 @@ func WithMaxQueue(factor float64) Option {
 
 // WithDeadlineShedding makes an Acquire whose context has a deadline fail
 // at once with ErrWouldMissDeadline, holding nothing, when the deadline
-// comes sooner than the estimated wait. The estimate is Little's law: when
-// the request cannot be granted at once (the permits in flight through the
-// Limiter plus its own exceed the limit, or other Acquires are queued), it
-// waits about (permits queued ahead + its own) × service time / limit,
-// where the service time is a smoothed RTT of the Tokens that ended with
-// Success. Before the first Success there is no estimate and nothing is
-// shed. Only Acquires made through this Limiter count as queued ahead.
+// comes sooner than the estimated wait. The estimate is Little's law: the
+// permits in flight through the Limiter, those asked by its Acquires still
+// waiting in the semaphore, and the request's own, less the limit, must
+// come back before it is granted, at limit permits per service time: it
+// waits about (in flight + asked ahead + its own − limit) × service time /
+// limit, and nothing when that is 0 or less. The service time is a
+// smoothed RTT of the Tokens that ended with Success. Before the first
+// Success there is no estimate and nothing is shed. Only Acquires made
+// through this Limiter count as asked ahead.
 func WithDeadlineShedding() Option {
 	return func(c *config) { c.shed = true }
 }
@@ -229,21 +231,25 @@ func acquireFailure(ctx context.Context, err error) Outcome {
 	}
 }
 
-// estimatedWait is Little's law for a request of n permits: 0 if it can be
-// granted at once (or there is no service time yet), else the time the
-// permits queued ahead plus its own take to drain at limit/service permits
-// per unit of time.
+// estimatedWait is Little's law for a request of n permits: 0 if there is
+// no service time yet, or if the permits in flight, those asked by the
+// Acquires already inside the semaphore and its own all fit in the limit
+// (the ones inside are then on their way to a grant, not a queue: counted
+// as queued ahead, a few callers entering together would make the
+// estimate refuse requests that permits are free for). Else the excess
+// over the limit must drain first, at limit/service permits per unit of
+// time.
 func (l *Limiter) estimatedWait(n int) time.Duration {
 	svc := l.service.Load()
 	if svc == 0 {
 		return 0
 	}
 	limit := l.limit.Load()
-	queued := l.queued.Load()
-	if queued == 0 && l.inflight.Load()+int64(n) <= limit {
+	excess := l.inflight.Load() + l.queued.Load() + int64(n) - limit
+	if excess <= 0 {
 		return 0
 	}
-	return time.Duration(float64(queued+int64(n)) * float64(svc) / float64(limit))
+	return time.Duration(float64(excess) * float64(svc) / float64(limit))
 }
 
 // sample feeds one ended Token to the algorithm and applies its answer.

@@ -1,0 +1,123 @@
+package adaptive_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/compio-sync/gosync/adaptive"
+	"github.com/compio-sync/gosync/core"
+)
+
+// enteringSem is a core.Semaphore whose first pause callers of AcquireN
+// stop on their way in, before core sees them, until released: goroutines
+// that a scheduler preempted inside the Limiter's Acquire, between the
+// Limiter counting them as asking and the semaphore granting them.
+type enteringSem struct {
+	*core.Semaphore
+	mu      sync.Mutex
+	pause   int
+	inside  chan struct{}
+	release chan struct{}
+}
+
+func (s *enteringSem) AcquireN(ctx context.Context, n int) (core.Permit, error) {
+	s.mu.Lock()
+	stop := s.pause > 0
+	if stop {
+		s.pause--
+	}
+	s.mu.Unlock()
+	if stop {
+		s.inside <- struct{}{}
+		<-s.release
+	}
+	return s.Semaphore.AcquireN(ctx, n)
+}
+
+// TestDeadlineSheddingCountsOnlyWhatExceedsTheLimit: callers on their way
+// into the semaphore are not a queue while the limit has room for them and
+// for the new one, so an Acquire with a near deadline is granted, not
+// shed (counted as queued ahead, with 64 permits free and 8 callers
+// entering, an Acquire due within the service time would be refused).
+// When they do exceed the limit, the excess is what must drain first.
+func TestDeadlineSheddingCountsOnlyWhatExceedsTheLimit(t *testing.T) {
+	const entering = 8
+	sem := &enteringSem{Semaphore: newSem(64), inside: make(chan struct{}), release: make(chan struct{})}
+	var releaseOnce sync.Once
+	letIn := func() { releaseOnce.Do(func() { close(sem.release) }) }
+	t.Cleanup(letIn) // a failed check must not strand the entering callers
+	clock := newFakeClock()
+	l := adaptive.New(sem, adaptive.Fixed(64), adaptive.WithDeadlineShedding(), adaptive.WithClock(clock.Now))
+	bg := context.Background()
+
+	tok, err := l.Acquire(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(6400)
+	tok.Success() // service time 6400: 64 permits come back per 6400, 1 per 100
+
+	sem.mu.Lock()
+	sem.pause = entering
+	sem.mu.Unlock()
+	var wg sync.WaitGroup
+	for range entering {
+		wg.Go(func() {
+			tok, err := l.Acquire(bg)
+			if err != nil {
+				t.Errorf("entering Acquire = %v", err)
+				return
+			}
+			tok.Ignore()
+		})
+	}
+	within(t, 10*time.Second, "the callers to enter", func() {
+		for range entering {
+			<-sem.inside
+		}
+	})
+	if q := l.Queued(); q != entering {
+		t.Fatalf("Queued with %d callers entering = %d, want %d", entering, q, entering)
+	}
+	// 64 free, 8 entering, 1 more: room for all. Due in 10, far inside the
+	// service time: it must not wait, so it must not be shed. (Counting
+	// the 8 as queued ahead, the estimate was 9 × 6400 / 64 = 900.)
+	ctx, cancel := context.WithDeadline(bg, clock.Now().Add(10))
+	defer cancel()
+	tok, err = l.Acquire(ctx)
+	if err != nil {
+		t.Fatalf("Acquire due in 10 with the limit's room for it and the %d entering = %v, want success", entering, err)
+	}
+	tok.Ignore()
+
+	// Now fill the limit: 56 held and 8 entering leave no room, so a new
+	// Acquire waits for 1 permit to come back: 100, and one due in 50 is
+	// shed.
+	var held []adaptive.Token
+	for range 64 - entering {
+		tok, err := l.Acquire(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, tok)
+	}
+	short, cancel2 := context.WithDeadline(bg, clock.Now().Add(50))
+	defer cancel2()
+	if tok, err := l.Acquire(short); !errors.Is(err, adaptive.ErrWouldMissDeadline) {
+		t.Errorf("Acquire due in 50 with the limit full (56 held, %d entering) = %v, want ErrWouldMissDeadline", entering, err)
+		if err == nil {
+			tok.Ignore()
+		}
+	}
+	letIn()
+	wg.Wait()
+	for _, tok := range held {
+		tok.Ignore()
+	}
+	if in, w := sem.InUse(), sem.Waiting(); in != 0 || w != 0 {
+		t.Errorf("at the end: InUse %d, Waiting %d, want 0 and 0", in, w)
+	}
+}
