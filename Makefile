@@ -95,8 +95,9 @@ bench:
 # The overload simulation (benchmarks/cmd/overload): the adaptive limiters,
 # a fixed limit set too high and one too low, and failsafe-go's adaptive
 # limiter in front of a simulated service whose capacity halves and doubles
-# back, under open-loop arrivals at 0.5x to 4x its capacity, in real time;
-# about 4 minutes. Its claims' verdict and tables go to
+# back, under open-loop arrivals at 0.5x to 4x its capacity, in real time,
+# each adaptive contender four times per load; about 11 minutes. Its
+# claims' verdict and tables go to
 # benchmarks/results/overload.txt, its charts beside them.
 bench-adaptive:
 	@echo "==> overload simulation: benchmarks/results/overload.txt"
