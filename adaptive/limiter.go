@@ -41,6 +41,12 @@ type Limiter struct {
 	mu  sync.Mutex
 	alg Algorithm
 
+	// semInUse reads every permit held in the semaphore, through this
+	// Limiter or not, where that is cheap: a semaphore on a core Backend
+	// (core.Semaphore.InUse, a few atomic loads). nil for the others,
+	// whose InUse takes a lock or a round trip to etcd.
+	semInUse func() int
+
 	limit    atomic.Int64 // written under mu, after the semaphore's maximum
 	inflight atomic.Int64 // permits held through Tokens not yet ended
 	queued   atomic.Int64 // permits asked by AcquireN calls inside the semaphore
@@ -109,14 +115,18 @@ func WithMaxQueue(factor float64) Option {
 // WithDeadlineShedding makes an Acquire whose context has a deadline fail
 // at once with ErrWouldMissDeadline, holding nothing, when the deadline
 // comes sooner than the estimated wait. The estimate is Little's law: the
-// permits in flight through the Limiter, those asked by its Acquires still
-// waiting in the semaphore, and the request's own, less the limit, must
-// come back before it is granted, at limit permits per service time: it
-// waits about (in flight + asked ahead + its own − limit) × service time /
-// limit, and nothing when that is 0 or less. The service time is a
-// smoothed RTT of the Tokens that ended with Success. Before the first
-// Success there is no estimate and nothing is shed. Only Acquires made
-// through this Limiter count as asked ahead.
+// permits held, those asked by this Limiter's Acquires still waiting in
+// the semaphore, and the request's own, less the limit, must come back
+// before it is granted, at limit permits per service time: it waits about
+// (held + asked ahead + its own − limit) × service time / limit, and
+// nothing when that is 0 or less. Over a core.Semaphore the permits held
+// are every permit held in it, through this Limiter or not (a few atomic
+// loads). Over the shared and fleet semaphores, whose count costs a lock
+// or a round trip to etcd, they are this Limiter's Tokens, and any of its
+// Acquires still inside the semaphore counts as waiting behind a full
+// limit. The service time is a smoothed RTT of the Tokens that ended with
+// Success. Before the first Success there is no estimate and nothing is
+// shed. Only Acquires made through this Limiter count as asked ahead.
 func WithDeadlineShedding() Option {
 	return func(c *config) { c.shed = true }
 }
@@ -176,6 +186,9 @@ func New[S Semaphore[P], P any](sem S, alg Algorithm, opts ...Option) *Limiter {
 		}
 	}
 	l := &Limiter{sem: d, now: c.now, onChange: c.onChange, maxQueue: c.maxQueue, shed: c.shed, limits: lim, alg: alg}
+	if cs, ok := any(sem).(coreBacked); ok {
+		l.semInUse = cs.InUse
+	}
 	l.mu.Lock()
 	l.applyLocked(lim.Initial, true)
 	l.mu.Unlock()
@@ -231,21 +244,39 @@ func acquireFailure(ctx context.Context, err error) Outcome {
 	}
 }
 
+// coreBacked is a semaphore on a core Backend: *core.Semaphore, or a type
+// that embeds one. Its InUse is a few atomic loads.
+type coreBacked interface {
+	Backend() core.Backend
+	InUse() int
+}
+
 // estimatedWait is Little's law for a request of n permits: 0 if there is
-// no service time yet, or if the permits in flight, those asked by the
+// no service time yet, or if the permits held, those asked by the
 // Acquires already inside the semaphore and its own all fit in the limit
 // (the ones inside are then on their way to a grant, not a queue: counted
 // as queued ahead, a few callers entering together would make the
 // estimate refuse requests that permits are free for). Else the excess
 // over the limit must drain first, at limit/service permits per unit of
-// time.
+// time. The permits held are the semaphore's own count where it is cheap
+// (semInUse), so that permits held outside this Limiter count too; where
+// it is not, they are this Limiter's Tokens, and a caller inside the
+// semaphore is taken to wait behind a full limit.
 func (l *Limiter) estimatedWait(n int) time.Duration {
 	svc := l.service.Load()
 	if svc == 0 {
 		return 0
 	}
 	limit := l.limit.Load()
-	excess := l.inflight.Load() + l.queued.Load() + int64(n) - limit
+	queued := l.queued.Load()
+	held := l.inflight.Load()
+	switch {
+	case l.semInUse != nil:
+		held = max(held, int64(l.semInUse()))
+	case queued > 0:
+		held = max(held, limit)
+	}
+	excess := held + queued + int64(n) - limit
 	if excess <= 0 {
 		return 0
 	}

@@ -112,11 +112,78 @@ func TestDeadlineSheddingCountsOnlyWhatExceedsTheLimit(t *testing.T) {
 			tok.Ignore()
 		}
 	}
+	// Due in 150, after the estimate of 100: not shed. (It is granted at
+	// once: core has the 8 permits the entering callers have not taken.)
+	long, cancel3 := context.WithDeadline(bg, clock.Now().Add(150))
+	defer cancel3()
+	if tok, err := l.Acquire(long); err != nil {
+		t.Errorf("Acquire due in 150 with an estimated wait of 100 = %v, want success", err)
+	} else {
+		tok.Ignore()
+	}
 	letIn()
 	wg.Wait()
 	for _, tok := range held {
 		tok.Ignore()
 	}
+	if in, w := sem.InUse(), sem.Waiting(); in != 0 || w != 0 {
+		t.Errorf("at the end: InUse %d, Waiting %d, want 0 and 0", in, w)
+	}
+}
+
+// TestDeadlineSheddingSeesPermitsHeldOutside: over a core.Semaphore the
+// estimate counts every permit held, not only the Limiter's Tokens, so a
+// limit held by another user of the semaphore with this Limiter's callers
+// queued behind it sheds an Acquire that cannot wait that long, as
+// WithDeadlineShedding documents.
+func TestDeadlineSheddingSeesPermitsHeldOutside(t *testing.T) {
+	sem := newSem(10)
+	clock := newFakeClock()
+	l := adaptive.New(sem, adaptive.Fixed(10), adaptive.WithDeadlineShedding(), adaptive.WithClock(clock.Now))
+	bg := context.Background()
+	tok, err := l.Acquire(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(1000)
+	tok.Success() // service time 1000
+
+	outside, err := sem.AcquireN(bg, 10) // another user of the semaphore holds the limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			tok, err := l.Acquire(bg)
+			if err != nil {
+				t.Errorf("queued Acquire = %v", err)
+				return
+			}
+			tok.Ignore()
+		})
+	}
+	within(t, 10*time.Second, "5 callers to queue", func() {
+		for sem.Waiting() != 5 {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	// 10 held, 5 asked ahead, 1 more: 6 must come back, at 10 per 1000.
+	// (The deadline is on the fake clock, an hour ahead of the real one:
+	// an Acquire that is not shed queues, and within names the hang.)
+	ctx, cancel := context.WithDeadline(bg, clock.Now().Add(1))
+	defer cancel()
+	t.Cleanup(func() { outside.Release() })
+	within(t, 10*time.Second, "the Acquire due in 1 behind a full limit held outside the Limiter (shed at once, or queued)", func() {
+		if tok, err := l.Acquire(ctx); !errors.Is(err, adaptive.ErrWouldMissDeadline) {
+			t.Errorf("Acquire due in 1 behind a full limit held outside the Limiter and 5 queued = %v, want ErrWouldMissDeadline", err)
+			if err == nil {
+				tok.Ignore()
+			}
+		}
+	})
+	outside.Release()
+	wg.Wait()
 	if in, w := sem.InUse(), sem.Waiting(); in != 0 || w != 0 {
 		t.Errorf("at the end: InUse %d, Waiting %d, want 0 and 0", in, w)
 	}

@@ -11,7 +11,8 @@ var ErrClosed = errors.New("core: semaphore closed")
 // Acquire that asks for more permits than the Semaphore's maximum, either at
 // once or when SetMaxPermits shrinks the maximum below what a queued Acquire
 // asks for. Such a request could never be granted, so it fails instead of
-// blocking.
+// blocking, unless WithTooLarge gives it a function to call instead (which
+// may block: backend-generic/semaphore's waits for ctx, as x/sync does).
 var ErrTooLarge = errors.New("core: request exceeds the semaphore's maximum permits")
 
 // ErrQueueFull is returned (test with errors.Is) by an AcquireN that would

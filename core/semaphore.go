@@ -178,7 +178,8 @@ func (s *Semaphore) Acquire(ctx context.Context) (Permit, error) {
 //     closed before the permits are granted;
 //   - an error satisfying errors.Is(err, ErrTooLarge) at once if n exceeds
 //     MaxPermits, or later if SetMaxPermits shrinks the maximum below n while
-//     it waits (with WithTooLarge, the error its function returns instead);
+//     it waits; with WithTooLarge, its function's error instead, returned
+//     when the function returns (ErrTooLarge still if it returns nil);
 //   - an error satisfying errors.Is(err, ErrQueueFull) at once if it would
 //     have to queue while MaxWaiters waiters are queued (see SetMaxWaiters);
 //   - an error wrapping the Backend's error if parking failed.

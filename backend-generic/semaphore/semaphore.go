@@ -53,8 +53,7 @@ var backend = generic.New()
 // callers can request access with a given weight. It is safe for concurrent
 // use.
 type Weighted struct {
-	sem  *core.Semaphore
-	size int64
+	sem *core.Semaphore
 }
 
 // NewWeighted creates a new weighted semaphore with the given maximum combined
@@ -65,7 +64,7 @@ func NewWeighted(n int64) *Weighted {
 	if n < 0 || n > maxSize {
 		panic(fmt.Sprintf("semaphore: NewWeighted(%d): size must be between 0 and %d", n, maxSize))
 	}
-	return &Weighted{sem: core.NewSemaphore(int(n), backend, options...), size: n}
+	return &Weighted{sem: core.NewSemaphore(int(n), backend, options...)}
 }
 
 // Acquire acquires the semaphore with a weight of n, blocking until resources

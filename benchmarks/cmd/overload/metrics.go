@@ -112,33 +112,38 @@ func Summarize(p Plan, c Cell) Metrics {
 }
 
 // MedianOf folds the counts of one contender at one load into one row:
-// every figure is the median of the counts' (the lower middle one of an
-// even number, so that each is a value some count measured), MaxLag the
-// largest, and a settle the median of the settle times with "never"
-// above every time. Goodputs, P99s and RefusedMax keep every count's. It
-// panics if runs is empty.
+// every figure is the median of the counts'. Of an even number of counts
+// it is the middle value on the worse side (the higher of the two middle
+// latencies, settle times and refusal counts, the lower of the two middle
+// goodputs), so that a row never looks better than half of its counts.
+// Every figure is one some count measured. A settle is the median of the
+// settle times with "never" above every time; MaxLag is the largest.
+// Goodputs, P99s and RefusedMax keep every count's. It panics if runs is
+// empty.
 func MedianOf(runs []Metrics) Metrics {
 	if len(runs) == 0 {
 		panic("overload: MedianOf of no counts")
 	}
 	m := runs[0]
 	m.Goodputs, m.P99s, m.RefusedMax = nil, nil, 0
-	medInt := func(f func(Metrics) int) int { return median(runs, f) }
-	medDur := func(f func(Metrics) time.Duration) time.Duration { return median(runs, f) }
-	medF := func(f func(Metrics) float64) float64 { return median(runs, f) }
-	m.Offered = medInt(func(r Metrics) int { return r.Offered })
-	m.Good = medInt(func(r Metrics) int { return r.Good })
-	m.Shed = medInt(func(r Metrics) int { return r.Shed })
-	m.Expired = medInt(func(r Metrics) int { return r.Expired })
-	m.TimedOut = medInt(func(r Metrics) int { return r.TimedOut })
-	m.Abandoned = medInt(func(r Metrics) int { return r.Abandoned })
-	m.steadyAdmitted = medInt(func(r Metrics) int { return r.steadyAdmitted })
-	m.GoodputOffered = medF(func(r Metrics) float64 { return r.GoodputOffered })
-	m.SteadyGoodputCapacity = medF(func(r Metrics) float64 { return r.SteadyGoodputCapacity })
-	m.P50 = medDur(func(r Metrics) time.Duration { return r.P50 })
-	m.P99 = medDur(func(r Metrics) time.Duration { return r.P99 })
-	m.SteadyP50 = medDur(func(r Metrics) time.Duration { return r.SteadyP50 })
-	m.SteadyP99 = medDur(func(r Metrics) time.Duration { return r.SteadyP99 })
+	// Lower is better for these: the upper middle.
+	worseInt := func(f func(Metrics) int) int { return middle(runs, f, true) }
+	worseDur := func(f func(Metrics) time.Duration) time.Duration { return middle(runs, f, true) }
+	// Higher is better for these: the lower middle.
+	worseF := func(f func(Metrics) float64) float64 { return middle(runs, f, false) }
+	m.Offered = middle(runs, func(r Metrics) int { return r.Offered }, false)
+	m.Good = middle(runs, func(r Metrics) int { return r.Good }, false)
+	m.Shed = worseInt(func(r Metrics) int { return r.Shed })
+	m.Expired = worseInt(func(r Metrics) int { return r.Expired })
+	m.TimedOut = worseInt(func(r Metrics) int { return r.TimedOut })
+	m.Abandoned = worseInt(func(r Metrics) int { return r.Abandoned })
+	m.steadyAdmitted = middle(runs, func(r Metrics) int { return r.steadyAdmitted }, false)
+	m.GoodputOffered = worseF(func(r Metrics) float64 { return r.GoodputOffered })
+	m.SteadyGoodputCapacity = worseF(func(r Metrics) float64 { return r.SteadyGoodputCapacity })
+	m.P50 = worseDur(func(r Metrics) time.Duration { return r.P50 })
+	m.P99 = worseDur(func(r Metrics) time.Duration { return r.P99 })
+	m.SteadyP50 = worseDur(func(r Metrics) time.Duration { return r.SteadyP50 })
+	m.SteadyP99 = worseDur(func(r Metrics) time.Duration { return r.SteadyP99 })
 	m.Settles = append([]Settle(nil), runs[0].Settles...)
 	for i := range m.Settles {
 		// "never" sorts above every settle time.
@@ -148,10 +153,17 @@ func MedianOf(runs []Metrics) Metrics {
 			}
 			return math.MaxInt64
 		}
-		if t := median(runs, key); t == math.MaxInt64 {
-			m.Settles[i] = Settle{Capacity: m.Settles[i].Capacity, Time: runs[0].Settles[i].Time, OK: false}
-		} else {
+		if t := middle(runs, key, true); t != math.MaxInt64 {
 			m.Settles[i] = Settle{Capacity: m.Settles[i].Capacity, Time: t, OK: true}
+			continue
+		}
+		// Never: Time is the phase's length, as in a count that never
+		// settled.
+		for _, r := range runs {
+			if !r.Settles[i].OK {
+				m.Settles[i] = r.Settles[i]
+				break
+			}
 		}
 	}
 	for _, r := range runs {
@@ -163,14 +175,17 @@ func MedianOf(runs []Metrics) Metrics {
 	return m
 }
 
-// median returns the median of f over runs: the lower middle value of an
-// even number of them.
-func median[T int | float64 | time.Duration](runs []Metrics, f func(Metrics) T) T {
+// middle returns the median of f over runs; of an even number of runs, the
+// upper of the two middle values if upper, else the lower.
+func middle[T int | float64 | time.Duration](runs []Metrics, f func(Metrics) T, upper bool) T {
 	vs := make([]T, len(runs))
 	for i, r := range runs {
 		vs[i] = f(r)
 	}
 	slices.Sort(vs)
+	if upper {
+		return vs[len(vs)/2]
+	}
 	return vs[(len(vs)-1)/2]
 }
 
