@@ -41,11 +41,11 @@ type Limiter struct {
 	mu  sync.Mutex
 	alg Algorithm
 
-	// semInUse reads every permit held in the semaphore, through this
-	// Limiter or not, where that is cheap: a semaphore on a core Backend
-	// (core.Semaphore.InUse, a few atomic loads). nil for the others,
-	// whose InUse takes a lock or a round trip to etcd.
-	semInUse func() int
+	// cheapInUse reports that sem.inUse, every permit held in the
+	// semaphore through this Limiter or not, is cheap: a semaphore on a
+	// core Backend (core.Semaphore.InUse, a few atomic loads). The
+	// others' InUse takes a lock or a round trip to etcd.
+	cheapInUse bool
 
 	limit    atomic.Int64 // written under mu, after the semaphore's maximum
 	inflight atomic.Int64 // permits held through Tokens not yet ended
@@ -186,9 +186,7 @@ func New[S Semaphore[P], P any](sem S, alg Algorithm, opts ...Option) *Limiter {
 		}
 	}
 	l := &Limiter{sem: d, now: c.now, onChange: c.onChange, maxQueue: c.maxQueue, shed: c.shed, limits: lim, alg: alg}
-	if cs, ok := any(sem).(coreBacked); ok {
-		l.semInUse = cs.InUse
-	}
+	_, l.cheapInUse = any(sem).(coreBacked)
 	l.mu.Lock()
 	l.applyLocked(lim.Initial, true)
 	l.mu.Unlock()
@@ -246,10 +244,7 @@ func acquireFailure(ctx context.Context, err error) Outcome {
 
 // coreBacked is a semaphore on a core Backend: *core.Semaphore, or a type
 // that embeds one. Its InUse is a few atomic loads.
-type coreBacked interface {
-	Backend() core.Backend
-	InUse() int
-}
+type coreBacked interface{ Backend() core.Backend }
 
 // estimatedWait is Little's law for a request of n permits: 0 if there is
 // no service time yet, or if the permits held, those asked by the
@@ -259,7 +254,7 @@ type coreBacked interface {
 // estimate refuse requests that permits are free for). Else the excess
 // over the limit must drain first, at limit/service permits per unit of
 // time. The permits held are the semaphore's own count where it is cheap
-// (semInUse), so that permits held outside this Limiter count too; where
+// (cheapInUse), so that permits held outside this Limiter count too; where
 // it is not, they are this Limiter's Tokens, and a caller inside the
 // semaphore is taken to wait behind a full limit.
 func (l *Limiter) estimatedWait(n int) time.Duration {
@@ -271,8 +266,8 @@ func (l *Limiter) estimatedWait(n int) time.Duration {
 	queued := l.queued.Load()
 	held := l.inflight.Load()
 	switch {
-	case l.semInUse != nil:
-		held = max(held, int64(l.semInUse()))
+	case l.cheapInUse:
+		held = max(held, int64(l.sem.inUse()))
 	case queued > 0:
 		held = max(held, limit)
 	}

@@ -53,27 +53,12 @@ func TestDeadlineSheddingCountsOnlyWhatExceedsTheLimit(t *testing.T) {
 	l := adaptive.New(sem, adaptive.Fixed(64), adaptive.WithDeadlineShedding(), adaptive.WithClock(clock.Now))
 	bg := context.Background()
 
-	tok, err := l.Acquire(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(6400)
-	tok.Success() // service time 6400: 64 permits come back per 6400, 1 per 100
+	setServiceTime(t, l, clock, 6400) // 64 permits come back per 6400, 1 per 100
 
 	sem.mu.Lock()
 	sem.pause = entering
 	sem.mu.Unlock()
-	var wg sync.WaitGroup
-	for range entering {
-		wg.Go(func() {
-			tok, err := l.Acquire(bg)
-			if err != nil {
-				t.Errorf("entering Acquire = %v", err)
-				return
-			}
-			tok.Ignore()
-		})
-	}
+	wg := acquireAndIgnore(t, l, entering, "entering")
 	within(t, 10*time.Second, "the callers to enter", func() {
 		for range entering {
 			<-sem.inside
@@ -87,7 +72,7 @@ func TestDeadlineSheddingCountsOnlyWhatExceedsTheLimit(t *testing.T) {
 	// the 8 as queued ahead, the estimate was 9 × 6400 / 64 = 900.)
 	ctx, cancel := context.WithDeadline(bg, clock.Now().Add(10))
 	defer cancel()
-	tok, err = l.Acquire(ctx)
+	tok, err := l.Acquire(ctx)
 	if err != nil {
 		t.Fatalf("Acquire due in 10 with the limit's room for it and the %d entering = %v, want success", entering, err)
 	}
@@ -141,28 +126,13 @@ func TestDeadlineSheddingSeesPermitsHeldOutside(t *testing.T) {
 	clock := newFakeClock()
 	l := adaptive.New(sem, adaptive.Fixed(10), adaptive.WithDeadlineShedding(), adaptive.WithClock(clock.Now))
 	bg := context.Background()
-	tok, err := l.Acquire(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(1000)
-	tok.Success() // service time 1000
+	setServiceTime(t, l, clock, 1000)
 
 	outside, err := sem.AcquireN(bg, 10) // another user of the semaphore holds the limit
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Go(func() {
-			tok, err := l.Acquire(bg)
-			if err != nil {
-				t.Errorf("queued Acquire = %v", err)
-				return
-			}
-			tok.Ignore()
-		})
-	}
+	wg := acquireAndIgnore(t, l, 5, "queued")
 	within(t, 10*time.Second, "5 callers to queue", func() {
 		for sem.Waiting() != 5 {
 			time.Sleep(time.Millisecond)
@@ -187,4 +157,34 @@ func TestDeadlineSheddingSeesPermitsHeldOutside(t *testing.T) {
 	if in, w := sem.InUse(), sem.Waiting(); in != 0 || w != 0 {
 		t.Errorf("at the end: InUse %d, Waiting %d, want 0 and 0", in, w)
 	}
+}
+
+// setServiceTime gives l a service time of d: one Token, held for d on
+// clock, ended with Success (the first sample sets the smoothed RTT).
+func setServiceTime(t *testing.T, l *adaptive.Limiter, clock *fakeClock, d time.Duration) {
+	t.Helper()
+	tok, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(d)
+	tok.Success()
+}
+
+// acquireAndIgnore starts k goroutines that each Acquire from l with no
+// deadline and end the Token with Ignore, reporting a failed Acquire as
+// what ("entering", "queued"); Wait on the result for them.
+func acquireAndIgnore(t *testing.T, l *adaptive.Limiter, k int, what string) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			tok, err := l.Acquire(context.Background())
+			if err != nil {
+				t.Errorf("%s Acquire = %v", what, err)
+				return
+			}
+			tok.Ignore()
+		})
+	}
+	return &wg
 }

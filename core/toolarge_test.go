@@ -18,6 +18,24 @@ type tooLargeCall struct {
 	fitsWhileRunning bool // a fitting AcquireN succeeded while f ran
 }
 
+// blockingTooLarge returns a WithTooLarge option whose function records
+// each call (with *s's InUse and Waiting, and whatever look adds, if not
+// nil), sends it on calls, waits until proceed is closed and returns err.
+func blockingTooLarge(s **core.Semaphore, err error, look func(*tooLargeCall)) (opt core.Option, calls <-chan tooLargeCall, proceed chan struct{}) {
+	ch := make(chan tooLargeCall, 1)
+	proceed = make(chan struct{})
+	opt = core.WithTooLarge(func(ctx context.Context, n int) error {
+		c := tooLargeCall{ctx: ctx, n: n, inUse: (*s).InUse(), waiting: (*s).Waiting()}
+		if look != nil {
+			look(&c)
+		}
+		ch <- c
+		<-proceed
+		return err
+	})
+	return opt, ch, proceed
+}
+
 // TestWithTooLargeRunsHoldingNothing checks WithTooLarge's function for a
 // request above MaxPermits: it gets the caller's ctx and n, runs holding
 // no permit and outside the queue (a fitting Acquire succeeds meanwhile),
@@ -25,19 +43,14 @@ type tooLargeCall struct {
 func TestWithTooLargeRunsHoldingNothing(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
 	errDoomed := errors.New("doomed")
-	calls := make(chan tooLargeCall, 1)
-	proceed := make(chan struct{})
 	var s *core.Semaphore
-	s = core.NewSemaphore(2, chanBackend{}, core.WithObserver(&recorder{}), core.WithTooLarge(func(ctx context.Context, n int) error {
-		c := tooLargeCall{ctx: ctx, n: n, inUse: s.InUse(), waiting: s.Waiting()}
+	tooLarge, calls, proceed := blockingTooLarge(&s, errDoomed, func(c *tooLargeCall) {
 		if p, err := s.AcquireN(context.Background(), 2); err == nil {
 			c.fitsWhileRunning = true
 			p.Release()
 		}
-		calls <- c
-		<-proceed
-		return errDoomed
-	}))
+	})
+	s = core.NewSemaphore(2, chanBackend{}, core.WithObserver(&recorder{}), tooLarge)
 	type ctxKey struct{}
 	ctx := context.WithValue(context.Background(), ctxKey{}, "caller's")
 	done := make(chan error, 1)
@@ -97,14 +110,9 @@ func TestWithTooLargeNilMeansErrTooLarge(t *testing.T) {
 func TestWithTooLargeAfterShrink(t *testing.T) {
 	defer watchdog(t, 30*time.Second)()
 	errDoomed := errors.New("doomed")
-	calls := make(chan tooLargeCall, 1)
-	proceed := make(chan struct{})
 	var s *core.Semaphore
-	s = core.NewSemaphore(4, chanBackend{}, core.WithTooLarge(func(ctx context.Context, n int) error {
-		calls <- tooLargeCall{ctx: ctx, n: n, inUse: s.InUse(), waiting: s.Waiting()}
-		<-proceed
-		return errDoomed
-	}))
+	tooLarge, calls, proceed := blockingTooLarge(&s, errDoomed, nil)
+	s = core.NewSemaphore(4, chanBackend{}, tooLarge)
 	bg := context.Background()
 	held, _ := s.TryAcquireN(3)
 	big := make(chan error, 1)
